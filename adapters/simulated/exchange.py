@@ -1,0 +1,551 @@
+"""A deterministic simulated exchange that matches orders against closed 1m candles.
+
+Matching model (documented because every backtest figure depends on it):
+
+* Orders placed between candles see the last close as the market price. A LIMIT that crosses
+  it fills at once, completely, at that price as taker (GTX/post-only is rejected instead);
+  MARKET fills at it too. Nothing else fills at placement.
+* Each candle is walked along a fixed path: bullish (close >= open) O-L-H-C, bearish O-H-L-C.
+  At every point, resting bids priced above the point (or at it, with ``touch_fills``) fill
+  at their own price as maker, best first; asks symmetrically. A gap at the open fills every
+  level it jumps, each at its own limit price.
+* Conditional orders (STOP_MARKET / TAKE_PROFIT_MARKET) trigger when the path reaches the
+  stop and fill completely as taker at the stop, or at the open if the candle gapped past it.
+* Resting limit fills in one candle are capped at ``max_volume_share`` of its volume, in path
+  order; the rest stays on the book (a partial fill). Market and triggered fills are not capped.
+* Events carry times inside the candle: the four path points at +0 s, +20 s, +40 s and the
+  close time. After a candle, the exchange clock stands at its close time + 1 ms.
+* Futures funding settles at every 8 h boundary, at the open of the first candle at or after
+  it, using that open as the mark price. Mark price is otherwise the last close.
+* Seeded latency delays acceptance until the first candle after the delay; seeded faults
+  reject new orders with -1008. Both are off by default.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict, deque
+from decimal import Decimal
+
+from adapters.simulated import rejections as rj
+from adapters.simulated.book import RestingBook, SimOrder
+from adapters.simulated.ledgers import FuturesLedger, SpotLedger
+from adapters.simulated.settings import SimulationSettings
+from application.ports.exchange import AccountSnapshot, OrderRequest, OrderSnapshot
+from domain.candles import Candle
+from domain.enums import Liquidity, OrderType, Side, TimeInForce
+from domain.errors import FilterViolation
+from domain.events import (
+    CancelRejected,
+    ExecutionEvent,
+    FundingPaid,
+    ModifyRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+)
+from domain.instruments import Instrument
+from domain.orders import Fill, OrderStatus
+
+ZERO = Decimal(0)
+_POINT_OFFSETS_MS = (0, 20_000, 40_000, 59_999)
+
+
+class TradeHistoryExpired(LookupError):
+    """``trades_since`` asked for fills older than the retained history."""
+
+
+class SimulatedExchange:
+    """One symbol on a simulated Binance account (spot or USD-M one-way futures)."""
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        initial_balances: dict[str, Decimal],
+        settings: SimulationSettings | None = None,
+        start_time_ms: int = 0,
+    ) -> None:
+        self._instrument = instrument
+        self._settings = settings or SimulationSettings()
+        maker, taker = self._settings.fees_for(instrument.market)
+        self._futures = instrument.market.is_futures
+        self.ledger: SpotLedger | FuturesLedger
+        if self._futures:
+            wallet = initial_balances.get(instrument.quote_asset, ZERO)
+            self.ledger = FuturesLedger(instrument, wallet, self._settings.leverage, maker, taker)
+        else:
+            self.ledger = SpotLedger(instrument, initial_balances, maker, taker)
+        self._book = RestingBook()
+        self._open: dict[str, SimOrder] = {}
+        self._closed: OrderedDict[str, SimOrder] = OrderedDict()
+        self._trades: deque[Fill] = deque(maxlen=self._settings.trade_history_retention)
+        self._in_flight: list[tuple[int, int, OrderRequest]] = []
+        self._rng = random.Random(self._settings.seed)
+        self._now = start_time_ms
+        self._last: Decimal | None = None
+        self._next_order_id = 1
+        self._next_trade_id = 1
+        self._seq = 0
+        self._next_funding = 0  # set from the first candle
+        self._touch = self._settings.touch_fills
+
+    # ----------------------------------------------------------------- queries
+    def now_ms(self) -> int:
+        """The exchange clock (also the backtest's clock)."""
+        return self._now
+
+    @property
+    def last_price(self) -> Decimal | None:
+        """Last traded price: the latest candle close (None before the first candle)."""
+        return self._last
+
+    @property
+    def max_leverage_seen(self) -> Decimal:
+        """Highest worst-case exposure / equity ratio observed (futures; 0 for spot)."""
+        return self.ledger.max_leverage_seen if isinstance(self.ledger, FuturesLedger) else ZERO
+
+    def equity(self) -> Decimal:
+        """Account value in the quote asset at the last price."""
+        return self.ledger.equity(self._last or ZERO)
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The simulated instrument (any other symbol is unknown)."""
+        self._check_symbol(symbol)
+        return self._instrument
+
+    def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
+        """Open or retained closed order with this client id."""
+        self._check_symbol(symbol)
+        order = self._open.get(client_order_id) or self._closed.get(client_order_id)
+        return None if order is None else self._snapshot(order)
+
+    def open_orders(self, symbol: str) -> list[OrderSnapshot]:
+        """Open orders, oldest first."""
+        self._check_symbol(symbol)
+        return [self._snapshot(o) for o in sorted(self._open.values(), key=lambda o: o.seq)]
+
+    def account(self) -> AccountSnapshot:
+        """Balances and (futures) the position at the last price."""
+        return self.ledger.snapshot(self._last or ZERO)
+
+    def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
+        """Fills with trade id above ``after_trade_id``.
+
+        Raises:
+            TradeHistoryExpired: Some of the requested fills are no longer retained.
+        """
+        self._check_symbol(symbol)
+        if self._trades and after_trade_id + 1 < self._trades[0].trade_id:
+            raise TradeHistoryExpired(
+                f"fills after {after_trade_id} requested, "
+                f"history starts at {self._trades[0].trade_id}"
+            )
+        return [f for f in self._trades if f.trade_id > after_trade_id]
+
+    # --------------------------------------------------------------- commands
+    def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
+        """Submit a new order (see the module docstring for the matching rules)."""
+        if request.symbol != self._instrument.symbol:
+            return [
+                self._reject(
+                    request.client_order_id,
+                    rj.Rejection(-1121, "Invalid symbol.", rj.RejectReason.INVALID_REQUEST),
+                )
+            ]
+        s = self._settings
+        if s.reject_probability and self._rng.random() < s.reject_probability:
+            return [self._reject(request.client_order_id, rj.server_busy())]
+        if s.latency_ms:
+            delay = self._rng.randint(0, s.latency_ms)
+            self._in_flight.append((self._now + delay, len(self._in_flight), request))
+            return []
+        events: list[ExecutionEvent] = []
+        self._accept(request, self._now, events)
+        return events
+
+    def modify_order(
+        self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
+    ) -> list[ExecutionEvent]:
+        """Futures-style modify: same order id, new price/quantity, queue priority lost."""
+        self._check_symbol(symbol)
+        now = self._now
+        order = self._open.get(client_order_id)
+        if order is None or order.order_type is not OrderType.LIMIT:
+            return [self._modify_reject(client_order_id, rj.unknown_order_query())]
+        if price == order.price and quantity == order.quantity:
+            return [self._modify_reject(client_order_id, rj.no_need_to_modify())]
+        if quantity <= order.executed_quantity:
+            # Binance futures cancels an order modified to at or below its executed quantity.
+            return self._cancel_open(order, now)
+        try:
+            self._instrument.check_order(order.side, OrderType.LIMIT, quantity, price, self._last)
+        except FilterViolation as exc:
+            return [
+                self._modify_reject(
+                    client_order_id, rj.filter_rejection(self._instrument.market, exc)
+                )
+            ]
+        old_price, old_quantity = order.price, order.quantity
+        self._book.remove(order)
+        self.ledger.release(order)
+        order.price, order.quantity = price, quantity
+        rejection = self.ledger.reserve(order, self._last, self._book)
+        if rejection is not None:
+            order.price, order.quantity = old_price, old_quantity
+            self.ledger.reserve(order, self._last, self._book, force=True)
+            self._book.add(order)
+            return [self._modify_reject(client_order_id, rejection)]
+        self._seq += 1
+        order.seq = self._seq  # a modified order loses its queue priority
+        order.update_time = now
+        events: list[ExecutionEvent] = [OrderModified(client_order_id, price, quantity, now)]
+        if self._marketable(order.side, price):
+            if order.time_in_force is TimeInForce.GTX:
+                self._expire_or_cancel(order, now, events)
+            else:
+                self._fill(
+                    order, order.remaining, self._last or price, Liquidity.TAKER, now, events
+                )
+        else:
+            self._book.add(order)
+        return events
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
+        """Cancel one open order; anything else answers -2011 Unknown order sent."""
+        self._check_symbol(symbol)
+        order = self._open.get(client_order_id)
+        if order is None:
+            r = rj.unknown_order_cancel()
+            return [CancelRejected(client_order_id, r.reason, r.code, r.message, self._now)]
+        return self._cancel_open(order, self._now)
+
+    def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
+        """Cancel every open order on the symbol, oldest first."""
+        self._check_symbol(symbol)
+        events: list[ExecutionEvent] = []
+        for order in sorted(self._open.values(), key=lambda o: o.seq):
+            events.extend(self._cancel_open(order, self._now))
+        return events
+
+    # ------------------------------------------------------------------ market
+    def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
+        """Advance by one closed candle: acceptances in flight, funding, then matching."""
+        events: list[ExecutionEvent] = []
+        if self._in_flight:
+            self._activate_in_flight(candle.open_time, events)
+        if self._futures and candle.open_time >= self._next_funding:
+            self._settle_funding(candle, events)
+        book = self._book
+        bids = book.bids
+        asks = book.asks
+        if self._touch:
+            hit = (bids and bids[-1].price >= candle.low) or (asks and asks[0].price <= candle.high)  # type: ignore[operator]
+        else:
+            hit = (bids and bids[-1].price > candle.low) or (asks and asks[0].price < candle.high)  # type: ignore[operator]
+        if hit or book.rise or book.fall:
+            self._match(candle, events)
+        self._last = candle.close
+        self._now = candle.close_time + 1
+        return events
+
+    # ---------------------------------------------------------------- internals
+    def _check_symbol(self, symbol: str) -> None:
+        if symbol != self._instrument.symbol:
+            raise KeyError(
+                f"unknown symbol {symbol!r}; this exchange simulates {self._instrument.symbol}"
+            )
+
+    def _reject(self, client_order_id: str, r: rj.Rejection) -> OrderRejected:
+        return OrderRejected(client_order_id, r.reason, r.code, r.message, self._now)
+
+    def _modify_reject(self, client_order_id: str, r: rj.Rejection) -> ModifyRejected:
+        return ModifyRejected(client_order_id, r.reason, r.code, r.message, self._now)
+
+    def _marketable(self, side: Side, price: Decimal) -> bool:
+        last = self._last
+        if last is None:
+            return False
+        return price >= last if side is Side.BUY else price <= last
+
+    def _accept(self, req: OrderRequest, now: int, events: list[ExecutionEvent]) -> None:
+        inst = self._instrument
+        market = inst.market
+        cid = req.client_order_id
+        if cid in self._open:
+            events.append(self._reject(cid, rj.duplicate_client_id(market)))
+            return
+        problem = self._malformed(req)
+        if problem:
+            events.append(self._reject(cid, rj.invalid_request(problem)))
+            return
+        try:
+            inst.check_open_order_count(len(self._open))
+            inst.check_order(
+                req.side,
+                req.order_type,
+                req.quantity,
+                req.price,
+                self._last,
+                req.reduce_only,
+                req.stop_price,
+            )
+        except FilterViolation as exc:
+            events.append(self._reject(cid, rj.filter_rejection(market, exc)))
+            return
+        otype = req.order_type
+        tif = req.time_in_force
+        last = self._last
+        marketable = False
+        if otype is OrderType.MARKET:
+            if last is None:
+                events.append(self._reject(cid, rj.no_market_price()))
+                return
+            marketable = True
+        elif otype is OrderType.LIMIT:
+            marketable = self._marketable(req.side, req.price)  # type: ignore[arg-type]
+            if marketable and tif is TimeInForce.GTX:
+                events.append(self._reject(cid, rj.post_only_would_take(market)))
+                return
+            if not marketable and tif is TimeInForce.FOK and self._futures:
+                events.append(self._reject(cid, rj.fok_unfillable()))
+                return
+        elif last is not None:
+            stop = req.stop_price
+            rises = (otype is OrderType.STOP_MARKET) == (req.side is Side.BUY)
+            if (rises and stop <= last) or (not rises and stop >= last):  # type: ignore[operator]
+                events.append(self._reject(cid, rj.would_trigger_immediately(market)))
+                return
+        self._seq += 1
+        order = SimOrder(
+            self._next_order_id,
+            cid,
+            req.side,
+            otype,
+            req.quantity,
+            req.price,
+            req.stop_price,
+            tif,
+            req.reduce_only,
+            self._seq,
+            now,
+        )
+        rejection = self.ledger.reserve(order, last, self._book)
+        if rejection is not None:
+            events.append(self._reject(cid, rejection))
+            return
+        self._next_order_id += 1
+        self._open[cid] = order
+        events.append(OrderAccepted(cid, order.order_id, now))
+        if marketable:
+            self._fill(order, order.quantity, last, Liquidity.TAKER, now, events)  # type: ignore[arg-type]
+        elif otype is OrderType.LIMIT and tif in (TimeInForce.IOC, TimeInForce.FOK):
+            self.ledger.release(order)
+            self._finish(order, OrderStatus.EXPIRED)
+            events.append(OrderExpired(cid, now))
+        else:
+            self._book.add(order)
+
+    def _malformed(self, req: OrderRequest) -> str:
+        otype = req.order_type
+        if req.quantity <= 0:
+            return "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
+        if otype is OrderType.LIMIT:
+            if req.price is None:
+                return "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
+            if req.time_in_force is None:
+                return (
+                    "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."
+                )
+        elif otype is OrderType.MARKET:
+            if req.price is not None:
+                return "Parameter 'price' sent when not required."
+        elif req.stop_price is None:
+            return "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."
+        if req.reduce_only and not self._futures:
+            return "Parameter 'reduceOnly' sent when not required."
+        return ""
+
+    def _activate_in_flight(self, until: int, events: list[ExecutionEvent]) -> None:
+        due = sorted(item for item in self._in_flight if item[0] <= until)
+        if not due:
+            return
+        self._in_flight = [item for item in self._in_flight if item[0] > until]
+        for at, _, request in due:
+            self._accept(request, at, events)
+
+    def _settle_funding(self, candle: Candle, events: list[ExecutionEvent]) -> None:
+        if not self._next_funding:
+            self._next_funding = self._settings.funding.next_settlement(candle.open_time - 1)
+            if candle.open_time < self._next_funding:
+                return
+        when = self._next_funding
+        self._next_funding = self._settings.funding.next_settlement(candle.open_time)
+        ledger = self.ledger
+        assert isinstance(ledger, FuturesLedger)
+        qty = ledger.position.quantity
+        if not qty:
+            return
+        rate = self._settings.funding.rate_at(when)
+        amount = ledger.funding(rate, candle.open)
+        events.append(FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when))
+
+    def _match(self, candle: Candle, events: list[ExecutionEvent]) -> None:
+        share = self._settings.max_volume_share
+        cap = None if share is None else candle.volume * share
+        touch = self._settings.touch_fills
+        book = self._book
+        t0 = candle.open_time
+        for i, x in enumerate(candle.path()):
+            ts = t0 + _POINT_OFFSETS_MS[i]
+            gap = i == 0
+            # Falling side: bids above x and fall-triggered stops at/above x, highest first.
+            while True:
+                bid = book.bids[-1] if book.bids else None
+                stop = book.fall[-1] if book.fall else None
+                bid_ok = (
+                    bid is not None and cap != 0 and (bid.price > x or (touch and bid.price == x))
+                )  # type: ignore[operator]
+                stop_ok = stop is not None and stop.stop_price >= x  # type: ignore[operator]
+                if stop_ok and (not bid_ok or stop.stop_price >= bid.price):  # type: ignore[union-attr,operator]
+                    book.fall.pop()
+                    self._trigger(stop, x if gap else stop.stop_price, ts, events)  # type: ignore[arg-type,union-attr]
+                elif bid_ok:
+                    cap = self._fill_resting(bid, cap, ts, events)  # type: ignore[arg-type]
+                else:
+                    break
+            # Rising side: asks below x and rise-triggered stops at/below x, lowest first.
+            while True:
+                ask = book.asks[0] if book.asks else None
+                stop = book.rise[0] if book.rise else None
+                ask_ok = (
+                    ask is not None and cap != 0 and (ask.price < x or (touch and ask.price == x))
+                )  # type: ignore[operator]
+                stop_ok = stop is not None and stop.stop_price <= x  # type: ignore[operator]
+                if stop_ok and (not ask_ok or stop.stop_price <= ask.price):  # type: ignore[union-attr,operator]
+                    book.rise.pop(0)
+                    self._trigger(stop, x if gap else stop.stop_price, ts, events)  # type: ignore[arg-type,union-attr]
+                elif ask_ok:
+                    cap = self._fill_resting(ask, cap, ts, events)  # type: ignore[arg-type]
+                else:
+                    break
+
+    def _fill_resting(
+        self, order: SimOrder, cap: Decimal | None, ts: int, events: list[ExecutionEvent]
+    ) -> Decimal | None:
+        qty = order.remaining
+        if cap is not None and qty > cap:
+            qty = cap
+        if self._futures and order.reduce_only:
+            qty = self._reduce_only_allowance(order, qty)
+            if not qty:
+                self._book.remove(order)
+                self._expire(order, ts, events)
+                return cap
+        if qty < order.remaining:
+            self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
+            return ZERO if cap is not None else None
+        self._book.remove(order)
+        self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
+        return None if cap is None else cap - qty
+
+    def _trigger(
+        self, order: SimOrder, price: Decimal, ts: int, events: list[ExecutionEvent]
+    ) -> None:
+        qty = order.remaining
+        if self._futures and order.reduce_only:
+            qty = self._reduce_only_allowance(order, qty)
+        if not qty or not self.ledger.can_settle(order, qty, price):
+            self._expire(order, ts, events)
+            return
+        self._fill(order, qty, price, Liquidity.TAKER, ts, events)
+        if order.status is not OrderStatus.FILLED:
+            self._expire(order, ts, events)
+
+    def _reduce_only_allowance(self, order: SimOrder, qty: Decimal) -> Decimal:
+        ledger = self.ledger
+        assert isinstance(ledger, FuturesLedger)
+        pos = ledger.position.quantity
+        if (pos > 0 and order.side is Side.SELL) or (pos < 0 and order.side is Side.BUY):
+            return min(qty, abs(pos))
+        return ZERO
+
+    def _expire_or_cancel(self, order: SimOrder, ts: int, events: list[ExecutionEvent]) -> None:
+        self.ledger.release(order)
+        self._finish(order, OrderStatus.CANCELED)
+        events.append(OrderCanceled(order.client_order_id, ts))
+
+    def _expire(self, order: SimOrder, ts: int, events: list[ExecutionEvent]) -> None:
+        self.ledger.release(order)
+        self._finish(order, OrderStatus.EXPIRED)
+        events.append(OrderExpired(order.client_order_id, ts))
+
+    def _fill(
+        self,
+        order: SimOrder,
+        qty: Decimal,
+        price: Decimal,
+        liquidity: Liquidity,
+        ts: int,
+        events: list[ExecutionEvent],
+    ) -> None:
+        fee, fee_asset, _ = self.ledger.settle(order, qty, price, liquidity)
+        order.executed_quantity += qty
+        order.executed_quote += qty * price
+        order.update_time = ts
+        fill = Fill(
+            self._next_trade_id,
+            order.client_order_id,
+            order.side,
+            qty,
+            price,
+            fee,
+            fee_asset,
+            liquidity,
+            ts,
+        )
+        self._next_trade_id += 1
+        self._trades.append(fill)
+        events.append(OrderFilled(fill))
+        if order.executed_quantity == order.quantity:
+            self.ledger.release(order)
+            self._finish(order, OrderStatus.FILLED)
+        else:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        if self._futures:
+            self.ledger.observe_leverage(price, self._book)  # type: ignore[union-attr]
+
+    def _cancel_open(self, order: SimOrder, now: int) -> list[ExecutionEvent]:
+        self._book.remove(order)
+        self.ledger.release(order)
+        order.update_time = now
+        self._finish(order, OrderStatus.CANCELED)
+        return [OrderCanceled(order.client_order_id, now)]
+
+    def _finish(self, order: SimOrder, status: OrderStatus) -> None:
+        order.status = status
+        self._open.pop(order.client_order_id, None)
+        closed = self._closed
+        closed[order.client_order_id] = order
+        if len(closed) > self._settings.closed_order_retention:
+            closed.popitem(last=False)
+
+    def _snapshot(self, o: SimOrder) -> OrderSnapshot:
+        return OrderSnapshot(
+            client_order_id=o.client_order_id,
+            exchange_order_id=o.order_id,
+            symbol=self._instrument.symbol,
+            side=o.side,
+            order_type=o.order_type,
+            status=o.status,
+            quantity=o.quantity,
+            executed_quantity=o.executed_quantity,
+            executed_quote=o.executed_quote,
+            price=o.price,
+            stop_price=o.stop_price,
+            time_in_force=o.time_in_force,
+            reduce_only=o.reduce_only,
+            update_time=o.update_time,
+        )

@@ -1,0 +1,287 @@
+"""Order execution: turns strategy commands into exchange requests and exchange events into
+order state, the bot's account projection, the repository and the event sink.
+
+This is the one place that owns the bot's orders. It assigns deterministic client order
+ids, records each intent before the request leaves, applies every event through the
+order's transition table, and hands the strategy the events it must react to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from application.ports.clock import Clock
+from application.ports.event_sink import EventSink
+from application.ports.exchange import ExchangePort, OrderRequest
+from application.ports.repository import OrderRepository
+from domain.account import AccountProjection
+from domain.client_ids import ClientOrderIdSequence
+from domain.commands import CancelAllOrders, CancelOrder, Command, ModifyOrder, PlaceOrder
+from domain.enums import Liquidity
+from domain.events import (
+    CancelRejected,
+    ExecutionEvent,
+    FundingPaid,
+    ModifyRejected,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderModified,
+    OrderRejected,
+)
+from domain.instruments import Instrument
+from domain.orders import Order, OrderTrigger
+
+ZERO = Decimal(0)
+
+
+class UnknownOrderEvent(LookupError):
+    """The exchange reported an event for a client order id this bot never issued."""
+
+
+class ExecutionStats:
+    """Counters for the run report."""
+
+    __slots__ = (
+        "cancels",
+        "fills",
+        "maker_fills",
+        "modifies",
+        "orders_placed",
+        "rejects",
+        "taker_fills",
+    )
+
+    def __init__(self) -> None:
+        self.orders_placed = 0
+        self.rejects = 0
+        self.cancels = 0
+        self.modifies = 0
+        self.fills = 0
+        self.maker_fills = 0
+        self.taker_fills = 0
+
+
+class ExecutionService:
+    """Executes commands on one instrument and keeps the bot's view of its orders.
+
+    Args:
+        exchange: The venue (simulated or real).
+        instrument: The traded instrument.
+        account: The bot's account projection (updated from fills and funding).
+        ids: Client order id sequence with the bot's prefix.
+        repository: Where orders and fills are recorded.
+        sink: Where structured events go.
+        clock: The clock port (the simulated exchange's clock in a backtest).
+    """
+
+    def __init__(
+        self,
+        exchange: ExchangePort,
+        instrument: Instrument,
+        account: AccountProjection,
+        ids: ClientOrderIdSequence,
+        repository: OrderRepository,
+        sink: EventSink,
+        clock: Clock,
+    ) -> None:
+        self._exchange = exchange
+        self.instrument = instrument
+        self.account = account
+        self._ids = ids
+        self._repo = repository
+        self._sink = sink
+        self._clock = clock
+        self._open: dict[str, Order] = {}
+        self.stats = ExecutionStats()
+
+    # TradingContext ----------------------------------------------------------------
+    @property
+    def open_orders(self) -> Mapping[str, Order]:
+        """Open orders by client id."""
+        return self._open
+
+    # Commands ----------------------------------------------------------------------
+    def execute(self, commands: Iterable[Command]) -> list[tuple[ExecutionEvent, Order | None]]:
+        """Send commands in order; returns the events they produced with their orders."""
+        out: list[tuple[ExecutionEvent, Order | None]] = []
+        for command in commands:
+            if type(command) is PlaceOrder:
+                events = self._place(command)
+            elif type(command) is CancelOrder:
+                events = self._cancel(command.client_order_id)
+            elif type(command) is CancelAllOrders:
+                events = self._cancel_all(command.symbol)
+            elif type(command) is ModifyOrder:
+                events = self._modify(command)
+            else:
+                raise TypeError(f"unknown command {command!r}")
+            if events:
+                out.extend(self.apply(events))
+        return out
+
+    def _place(self, cmd: PlaceOrder) -> list[ExecutionEvent]:
+        cid = self._ids.next_id()
+        order = Order(
+            cid,
+            cmd.symbol,
+            cmd.side,
+            cmd.order_type,
+            cmd.quantity,
+            cmd.price,
+            cmd.time_in_force,
+            cmd.stop_price,
+            cmd.reduce_only,
+            cmd.tag,
+        )
+        # Journal the intent before the request leaves the process.
+        self._repo.add_order(order)
+        self._open[cid] = order
+        self.stats.orders_placed += 1
+        now = self._clock.now_ms()
+        self._sink.emit(
+            "order.submit",
+            now,
+            client_order_id=cid,
+            side=cmd.side.value,
+            type=cmd.order_type.value,
+            quantity=cmd.quantity,
+            price=cmd.price,
+            stop_price=cmd.stop_price,
+            tag=cmd.tag,
+        )
+        request = OrderRequest(
+            cid,
+            cmd.symbol,
+            cmd.side,
+            cmd.order_type,
+            cmd.quantity,
+            cmd.price,
+            cmd.time_in_force,
+            cmd.stop_price,
+            cmd.reduce_only,
+        )
+        return self._exchange.place_order(request)
+
+    def _cancel(self, cid: str) -> list[ExecutionEvent]:
+        order = self._open.get(cid)
+        if order is None:
+            return []
+        if order.can(OrderTrigger.REQUEST_CANCEL):
+            order.apply(OrderTrigger.REQUEST_CANCEL)
+        self.stats.cancels += 1
+        self._sink.emit("order.cancel", self._clock.now_ms(), client_order_id=cid)  # type: ignore[operator]
+        return self._exchange.cancel_order(order.symbol, cid)
+
+    def _cancel_all(self, symbol: str) -> list[ExecutionEvent]:
+        for order in self._open.values():
+            if order.can(OrderTrigger.REQUEST_CANCEL):
+                order.apply(OrderTrigger.REQUEST_CANCEL)
+        self.stats.cancels += len(self._open)
+        self._sink.emit("order.cancel_all", self._clock.now_ms(), symbol=symbol, open=len(self._open))  # type: ignore[operator]
+        return self._exchange.cancel_all_orders(symbol)
+
+    def _modify(self, cmd: ModifyOrder) -> list[ExecutionEvent]:
+        order = self._open.get(cmd.client_order_id)
+        if order is None:
+            return []
+        order.apply(OrderTrigger.REQUEST_MODIFY)
+        self.stats.modifies += 1
+        self._sink.emit(
+            "order.modify",
+            self._clock.now_ms(),  # type: ignore[operator]
+            client_order_id=cmd.client_order_id,
+            price=cmd.price,
+            quantity=cmd.quantity,
+        )
+        return self._exchange.modify_order(order.symbol, cmd.client_order_id, cmd.price, cmd.quantity)
+
+    # Events ------------------------------------------------------------------------
+    def apply(self, events: Iterable[ExecutionEvent]) -> list[tuple[ExecutionEvent, Order | None]]:
+        """Apply exchange events to orders and the account; returns them with their orders.
+
+        Raises:
+            UnknownOrderEvent: An event names a client id this bot never issued.
+        """
+        out: list[tuple[ExecutionEvent, Order | None]] = []
+        for event in events:
+            kind = type(event)
+            if kind is FundingPaid:
+                self.account.apply_funding(event)  # type: ignore[arg-type]
+                self._sink.emit(
+                    "funding",
+                    event.timestamp,
+                    amount=event.amount,  # type: ignore[union-attr]
+                    rate=event.rate,  # type: ignore[union-attr]
+                    mark_price=event.mark_price,  # type: ignore[union-attr]
+                    position=event.position_quantity,  # type: ignore[union-attr]
+                )
+                out.append((event, None))
+                continue
+            cid = event.client_order_id  # type: ignore[union-attr]
+            order = self._open.get(cid) or self._repo.get_order(cid)
+            if order is None:
+                raise UnknownOrderEvent(f"event {kind.__name__} for unknown order {cid}")
+            if kind is OrderFilled:
+                self._on_fill(event, order)  # type: ignore[arg-type]
+            elif kind is OrderAccepted:
+                order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)  # type: ignore[union-attr]
+            elif kind is OrderCanceled:
+                order.apply(OrderTrigger.CANCEL)
+                self._sink.emit("order.canceled", event.timestamp, client_order_id=cid)
+            elif kind is OrderExpired:
+                trigger = OrderTrigger.EXPIRE_IN_MATCH if event.in_match else OrderTrigger.EXPIRE  # type: ignore[union-attr]
+                order.apply(trigger)
+                self._sink.emit("order.expired", event.timestamp, client_order_id=cid)
+            elif kind is OrderModified:
+                order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)  # type: ignore[union-attr]
+            elif kind is OrderRejected:
+                order.apply(OrderTrigger.REJECT)
+                self.stats.rejects += 1
+                self._sink.emit(
+                    "order.rejected",
+                    event.timestamp,
+                    client_order_id=cid,
+                    code=event.code,  # type: ignore[union-attr]
+                    reason=event.reason.value,  # type: ignore[union-attr]
+                    message=event.message,  # type: ignore[union-attr]
+                )
+            elif kind is CancelRejected:
+                if order.can(OrderTrigger.CANCEL_REJECT):
+                    order.apply(OrderTrigger.CANCEL_REJECT)
+            elif kind is ModifyRejected:
+                if order.can(OrderTrigger.MODIFY_REJECT):
+                    order.apply(OrderTrigger.MODIFY_REJECT)
+            if order.status.is_terminal:
+                self._open.pop(cid, None)
+            self._repo.update_order(order)
+            out.append((event, order))
+        return out
+
+    def _on_fill(self, event: OrderFilled, order: Order) -> None:
+        fill = event.fill
+        if not order.apply_fill(fill):
+            return
+        self._repo.add_fill(fill)
+        realized = self.account.apply_fill(fill)
+        stats = self.stats
+        stats.fills += 1
+        if fill.liquidity is Liquidity.MAKER:
+            stats.maker_fills += 1
+        else:
+            stats.taker_fills += 1
+        self._sink.emit(
+            "fill",
+            fill.timestamp,
+            client_order_id=fill.client_order_id,
+            trade_id=fill.trade_id,
+            side=fill.side.value,
+            quantity=fill.quantity,
+            price=fill.price,
+            fee=fill.fee,
+            fee_asset=fill.fee_asset,
+            liquidity=fill.liquidity.value,
+            realized_pnl=realized,
+        )

@@ -1,0 +1,128 @@
+"""Exchange port: how the application places, changes and inspects orders on a venue.
+
+Every state-changing call returns the execution events it produced (an ack, a reject, an
+immediate fill...), so a simulated venue, the Binance adapter and a test fake are driven
+and observed the same way. Rejections are events, not exceptions: a rejected order is a
+normal outcome the strategy must see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+from domain.candles import Candle
+from domain.enums import OrderType, Side, TimeInForce
+from domain.events import ExecutionEvent
+from domain.instruments import Instrument
+from domain.orders import Fill, OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A new-order request as it leaves the process (client order id already fixed)."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+    stop_price: Decimal | None = None
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """The exchange's view of one order (query / open-orders answers)."""
+
+    client_order_id: str
+    exchange_order_id: int
+    symbol: str
+    side: Side
+    order_type: OrderType
+    status: OrderStatus
+    quantity: Decimal
+    executed_quantity: Decimal
+    executed_quote: Decimal
+    price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: TimeInForce | None
+    reduce_only: bool
+    update_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSnapshot:
+    """The exchange's view of a futures position (one-way mode)."""
+
+    symbol: str
+    quantity: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    leverage: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """Balances ``{asset: (free, locked)}`` (futures: wallet balance as free) and positions."""
+
+    balances: dict[str, tuple[Decimal, Decimal]]
+    positions: list[PositionSnapshot] = field(default_factory=list)
+
+
+class ExchangePort(Protocol):
+    """Orders and account state on one venue account."""
+
+    def instrument(self, symbol: str) -> Instrument:
+        """Filters and assets of ``symbol``."""
+        ...
+
+    def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
+        """Send a new order; returns its ack or reject and any immediate fills."""
+        ...
+
+    def modify_order(
+        self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
+    ) -> list[ExecutionEvent]:
+        """Change a resting LIMIT order in place (queue priority is lost)."""
+        ...
+
+    def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
+        """Cancel one order; an unknown or closed order yields a CancelRejected."""
+        ...
+
+    def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
+        """Cancel every open order on ``symbol``."""
+        ...
+
+    def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
+        """The order with this client id, or None if the exchange never saw it."""
+        ...
+
+    def open_orders(self, symbol: str) -> list[OrderSnapshot]:
+        """All open orders on ``symbol``."""
+        ...
+
+    def account(self) -> AccountSnapshot:
+        """Balances and positions."""
+        ...
+
+    def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
+        """Our fills with trade id greater than ``after_trade_id``, oldest first."""
+        ...
+
+
+class ReplayVenue(ExchangePort, Protocol):
+    """An exchange whose market is advanced candle by candle (the simulated exchange).
+
+    The backtest loop feeds it each closed candle; it matches resting orders along the
+    candle's path, settles funding, and returns the resulting events.
+    """
+
+    def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
+        """Advance the market by one closed candle."""
+        ...

@@ -1,0 +1,151 @@
+"""``gridbot`` command line: the entry point that builds containers and runs use cases.
+
+User errors (bad config, bad data, unknown symbol) print one line naming the file and the
+field or line, and exit non-zero without a traceback: 2 for configuration and usage errors,
+1 for data errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TextIO
+
+from adapters.market_data.kline_csv import KlineFormatError
+from adapters.simulated.funding import FundingFileError
+from adapters.terminal.progress import TerminalProgress
+from application.backtest import BacktestReport
+from bootstrap.config import ConfigError, load_config
+from bootstrap.containers import BacktestContainer, DataMismatch
+from bootstrap.instruments import UnknownInstrument
+
+EXIT_DATA_ERROR = 1
+EXIT_CONFIG_ERROR = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridbot", description="Adaptive grid-trading bot for Binance Spot and USD-M Futures."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    bt = sub.add_parser(
+        "backtest",
+        help="run the strategy over historical 1m klines (or the built-in generated market)",
+    )
+    bt.add_argument("--config", help="JSON config file (default: the embedded default config)")
+    bt.add_argument("--data", help="kline CSV/CSV.gz file or directory (overrides backtest.data)")
+    bt.add_argument("--json", action="store_true", help="print the report as JSON")
+    bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    return parser
+
+
+def _iso(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _money(value: Decimal, places: int = 2) -> str:
+    return f"{value.quantize(Decimal(1).scaleb(-places)):,}"
+
+
+def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
+    """Print the human-readable report."""
+    rows = [
+        ("symbol", f"{report.symbol} ({report.market})"),
+        ("data", str(extra["data"])),
+        ("period", f"{_iso(report.first_open_time)} -> {_iso(report.last_open_time)} UTC"),
+        ("candles", f"{report.candles:,}"),
+        ("gaps", f"{report.gaps} ({report.missing_candles:,} missing candles, not invented)"),
+        ("orders", f"{report.orders:,} ({report.rejects:,} rejected, {report.cancels:,} cancels)"),
+        ("fills", f"{report.fills:,} (maker {report.maker_fills:,} / taker {report.taker_fills:,})"),
+        ("fees", _money(report.fees, 4)),
+        ("funding", _money(report.funding, 4)),
+        ("realized PnL", _money(report.realized_pnl, 4)),
+        ("unrealized PnL", _money(report.unrealized_pnl, 4)),
+        ("position", f"{report.position} @ last {report.last_price}"),
+        ("initial equity", _money(report.initial_equity)),
+        ("final equity", _money(report.final_equity)),
+        ("final cash", _money(report.final_cash)),
+        (
+            "max drawdown",
+            f"{(report.max_drawdown * 100).quantize(Decimal('0.01'))} % "
+            f"({_money(report.max_drawdown_amount)})",
+        ),
+        ("max leverage", str(extra["max_leverage"])),
+        ("grid re-centres", f"{extra['recenters']:,}"),
+        ("run time", f"{extra['seconds']:.2f} s ({extra['candles_per_second']:,.0f} candles/s)"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        out.write(f"{key:<{width}}  {value}\n")
+
+
+def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``gridbot backtest``."""
+    import time
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    container = BacktestContainer(config=config)
+    if args.data:
+        container.data.override(args.data)
+    progress: TerminalProgress | None = None
+    try:
+        candles = container.candles()
+        if not args.no_progress and err.isatty():
+            total = getattr(candles.source, "minutes", None)
+            progress = TerminalProgress(total=total, stream=err)
+            container.progress.override(progress)
+        runner = container.runner()
+        started = time.perf_counter()
+        report = runner.run(candles, gaps=lambda: candles.source.gaps)
+        seconds = time.perf_counter() - started
+    except (UnknownInstrument, DataMismatch) as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    except (KlineFormatError, FundingFileError, FileNotFoundError, ValueError) as exc:
+        if progress is not None:
+            progress.close()
+        err.write(f"gridbot: data error: {exc}\n")
+        return EXIT_DATA_ERROR
+    if progress is not None:
+        progress.close()
+    exchange = container.exchange()
+    extra: dict[str, Any] = {
+        "data": args.data or config.backtest.data or "built-in generated market",
+        "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
+        "recenters": container.strategy().recenters,
+        "seconds": seconds,
+        "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
+        "gap_list": [
+            {"source": g.source, "after_open_time": g.after_open_time, "resumes_at": g.resumes_at}
+            for g in candles.source.gaps
+        ],
+    }
+    if args.json:
+        out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")
+    else:
+        render_report(report, extra, out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console-script entry point."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "backtest":
+        return run_backtest(args, sys.stdout, sys.stderr)
+    parser.error(f"unknown command {args.command}")
+    return EXIT_CONFIG_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

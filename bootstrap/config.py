@@ -1,0 +1,314 @@
+"""JSON configuration: loading, validation and the embedded default.
+
+Every value is checked on load. Unknown keys, wrong types and out-of-range values produce one
+:class:`ConfigError` naming the file and the JSON path (``$.strategy.levels``); the CLI turns
+it into a message and exit code 2. Numbers are parsed as Decimal straight from the JSON text,
+so ``0.002`` in the file is exactly 0.002 (strings such as ``"0.002"`` are accepted too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from domain.enums import MarketType
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the file and the JSON path."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """``simulation`` section: the simulated exchange."""
+
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    touch_fills: bool = False
+    max_volume_share: Decimal | None = Decimal("0.25")
+    leverage: int = 1
+    funding_rate: Decimal = Decimal("0.0001")
+    funding_file: str | None = None
+    latency_ms: int = 0
+    reject_probability: Decimal = Decimal(0)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """``strategy`` section."""
+
+    name: str = "static_grid"
+    levels: int = 10
+    spacing: Decimal = Decimal("0.002")
+    quote_per_level: Decimal = Decimal("100")
+    recenter_threshold: Decimal | None = Decimal("0.01")
+    post_only: bool = False
+
+
+@dataclass(frozen=True)
+class GeneratedMarketConfig:
+    """``backtest.generated``: the built-in market used when no data file is given."""
+
+    minutes: int = 43_200
+    seed: int = 7
+    start_price: Decimal = Decimal("42000")
+    start_open_time: int = 1_704_067_200_000
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """``backtest`` section."""
+
+    data: str | None = None
+    generated: GeneratedMarketConfig = field(default_factory=GeneratedMarketConfig)
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """The whole configuration."""
+
+    source: str
+    client_order_id_prefix: str = "gridbot"
+    market: MarketType = MarketType.USDM_FUTURES
+    symbol: str = "BTCUSDT"
+    initial_balances: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal("10000")})
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    backtest: BacktestConfig = field(default_factory=BacktestConfig)
+
+
+# --------------------------------------------------------------------------- validation
+class _Reader:
+    """Walks one JSON object, type-checking values and remembering which keys were read."""
+
+    def __init__(self, source: str, path: str, data: Any) -> None:
+        self.source = source
+        self.path = path
+        if not isinstance(data, dict):
+            self.fail(path, "must be an object")
+        self.data: dict[str, Any] = data
+        self.seen: set[str] = set()
+
+    def fail(self, path: str, message: str) -> None:
+        raise ConfigError(f"{self.source}: {path}: {message}")
+
+    def _get(self, key: str) -> tuple[bool, Any, str]:
+        self.seen.add(key)
+        return key in self.data, self.data.get(key), f"{self.path}.{key}"
+
+    def section(self, key: str) -> _Reader:
+        present, value, path = self._get(key)
+        return _Reader(self.source, path, value if present else {})
+
+    def string(self, key: str, default: str, choices: tuple[str, ...] = ()) -> str:
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if not isinstance(value, str) or not value:
+            self.fail(path, "must be a non-empty string")
+        if choices and value not in choices:
+            self.fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
+        return str(value)
+
+    def optional_string(self, key: str) -> str | None:
+        present, value, path = self._get(key)
+        if not present or value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.fail(path, "must be a non-empty string or null")
+        return str(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if not isinstance(value, bool):
+            self.fail(path, "must be true or false")
+        return bool(value)
+
+    def integer(self, key: str, default: int, minimum: int, maximum: int | None = None) -> int:
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, "must be an integer")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            self.fail(path, f"must be {bound}, got {value}")
+        return int(value)
+
+    def decimal(
+        self,
+        key: str,
+        default: Decimal | None,
+        minimum: Decimal | None = None,
+        maximum: Decimal | None = None,
+        exclusive_min: bool = False,
+        nullable: bool = False,
+    ) -> Decimal | None:
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
+            self.fail(path, "must be a number" + (" or null" if nullable else ""))
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(path, f"must be a number, got {value!r}")
+        if not number.is_finite():
+            self.fail(path, f"must be a finite number, got {value!r}")
+        if minimum is not None and (number <= minimum if exclusive_min else number < minimum):
+            self.fail(path, f"must be {'>' if exclusive_min else '>='} {minimum}, got {number}")
+        if maximum is not None and number > maximum:
+            self.fail(path, f"must be <= {maximum}, got {number}")
+        return number
+
+    def required_decimal(self, key: str, default: Decimal, **bounds: Any) -> Decimal:
+        value = self.decimal(key, default, **bounds)
+        assert value is not None
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.seen - {"_comment"})
+        if unknown:
+            self.fail(f"{self.path}.{unknown[0]}", "unknown key")
+
+
+def parse_config(data: Any, source: str) -> AppConfig:
+    """Validate a parsed JSON document into an :class:`AppConfig`.
+
+    Raises:
+        ConfigError: The first problem found, with its JSON path.
+    """
+    root = _Reader(source, "$", data)
+    bot = root.section("bot")
+    prefix = bot.string("client_order_id_prefix", "gridbot")
+    if not prefix.replace("_", "").isalnum() or len(prefix) > 16 or not prefix.isascii():
+        bot.fail("$.bot.client_order_id_prefix", "must be 1-16 characters of A-Z, a-z, 0-9 or _")
+    bot.finish()
+
+    market_section = root.section("market")
+    market = MarketType(
+        market_section.string("type", "USDM_FUTURES", tuple(m.value for m in MarketType))
+    )
+    symbol = market_section.string("symbol", "BTCUSDT")
+    market_section.finish()
+
+    account = root.section("account")
+    balances_section = account.section("initial_balances")
+    balances: dict[str, Decimal] = {}
+    for asset in list(balances_section.data):
+        value = balances_section.decimal(asset, None, minimum=Decimal(0))
+        assert value is not None
+        balances[asset] = value
+    balances_section.finish()
+    if not balances:
+        balances = {"USDT": Decimal("10000")}
+    account.finish()
+
+    sim = root.section("simulation")
+    simulation = SimulationConfig(
+        maker_fee=sim.decimal("maker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
+        taker_fee=sim.decimal("taker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
+        touch_fills=sim.boolean("touch_fills", False),
+        max_volume_share=sim.decimal(
+            "max_volume_share",
+            Decimal("0.25"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        leverage=sim.integer("leverage", 1, 1, 125),
+        funding_rate=sim.required_decimal(
+            "funding_rate", Decimal("0.0001"), minimum=Decimal("-0.1"), maximum=Decimal("0.1")
+        ),
+        funding_file=sim.optional_string("funding_file"),
+        latency_ms=sim.integer("latency_ms", 0, 0, 600_000),
+        reject_probability=sim.required_decimal(
+            "reject_probability", Decimal(0), minimum=Decimal(0), maximum=Decimal(1)
+        ),
+        seed=sim.integer("seed", 0, 0),
+    )
+    sim.finish()
+
+    st = root.section("strategy")
+    strategy = StrategyConfig(
+        name=st.string("name", "static_grid", ("static_grid",)),
+        levels=st.integer("levels", 10, 1, 100),
+        spacing=st.required_decimal(
+            "spacing",
+            Decimal("0.002"),
+            minimum=Decimal(0),
+            maximum=Decimal("0.5"),
+            exclusive_min=True,
+        ),
+        quote_per_level=st.required_decimal(
+            "quote_per_level", Decimal("100"), minimum=Decimal(0), exclusive_min=True
+        ),
+        recenter_threshold=st.decimal(
+            "recenter_threshold",
+            Decimal("0.01"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        post_only=st.boolean("post_only", False),
+    )
+    st.finish()
+
+    bt = root.section("backtest")
+    gen = bt.section("generated")
+    generated = GeneratedMarketConfig(
+        minutes=gen.integer("minutes", 43_200, 1, 5_000_000),
+        seed=gen.integer("seed", 7, 0),
+        start_price=gen.required_decimal(
+            "start_price", Decimal("42000"), minimum=Decimal(0), exclusive_min=True
+        ),
+        start_open_time=gen.integer("start_open_time", 1_704_067_200_000, 0),
+    )
+    if generated.start_open_time % 60_000:
+        gen.fail("$.backtest.generated.start_open_time", "must be on a minute boundary (ms)")
+    gen.finish()
+    backtest = BacktestConfig(data=bt.optional_string("data"), generated=generated)
+    bt.finish()
+    root.finish()
+    return AppConfig(
+        source=source,
+        client_order_id_prefix=prefix,
+        market=market,
+        symbol=symbol,
+        initial_balances=balances,
+        simulation=simulation,
+        strategy=strategy,
+        backtest=backtest,
+    )
+
+
+def load_config(path: str | Path | None) -> AppConfig:
+    """Load and validate a JSON config file; ``None`` gives the embedded default.
+
+    Raises:
+        ConfigError: Unreadable file, invalid JSON (with line and column), or invalid values.
+    """
+    if path is None:
+        return parse_config({}, "<embedded default>")
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from exc
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    return parse_config(data, str(p))

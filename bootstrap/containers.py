@@ -1,0 +1,165 @@
+"""The composition root: which adapter serves which port, for each way of running the bot.
+
+Nothing outside ``bootstrap/`` chooses an implementation. A backtest wires the simulated
+exchange (which is also its clock), a candle source (a kline file or the built-in generated
+market), the in-memory repository and a counting event sink around the same strategy and
+execution service that live trading uses.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from decimal import Decimal
+
+from dependency_injector import containers, providers
+
+from adapters.market_data.generated import GeneratedMarket
+from adapters.market_data.kline_csv import KlineCsvReader
+from adapters.memory.repository import InMemoryOrderRepository
+from adapters.memory.sinks import CountingSink
+from adapters.simulated.exchange import SimulatedExchange
+from adapters.simulated.funding import FundingSchedule
+from adapters.simulated.settings import SimulationSettings
+from application.backtest import BacktestRunner
+from application.execution import ExecutionService
+from application.ports.market_data import HistoricalCandles
+from bootstrap.config import AppConfig
+from bootstrap.instruments import builtin_instrument
+from domain.account import AccountProjection
+from domain.candles import Candle
+from domain.client_ids import ClientOrderIdSequence
+from domain.grid.static_grid import StaticGrid, StaticGridParams
+from domain.instruments import Instrument
+
+ZERO = Decimal(0)
+
+
+class DataMismatch(ValueError):
+    """The data file's symbol differs from the configured symbol."""
+
+
+def simulation_settings(config: AppConfig) -> SimulationSettings:
+    """Simulated-exchange settings from the ``simulation`` section."""
+    sim = config.simulation
+    funding = (
+        FundingSchedule.from_csv(sim.funding_file)
+        if sim.funding_file
+        else FundingSchedule(sim.funding_rate)
+    )
+    return SimulationSettings(
+        maker_fee=sim.maker_fee,
+        taker_fee=sim.taker_fee,
+        touch_fills=sim.touch_fills,
+        max_volume_share=sim.max_volume_share,
+        leverage=sim.leverage,
+        funding=funding,
+        latency_ms=sim.latency_ms,
+        reject_probability=float(sim.reject_probability),
+        seed=sim.seed,
+    )
+
+
+def candle_source(config: AppConfig, data: str | None) -> HistoricalCandles:
+    """A kline file/directory when one is given, else the built-in generated market.
+
+    Raises:
+        DataMismatch: The file is for another symbol than the configured one.
+    """
+    path = data or config.backtest.data
+    if path:
+        reader = KlineCsvReader(path)
+        if reader.symbol != config.symbol:
+            raise DataMismatch(
+                f"{path}: data is for {reader.symbol} but the config trades {config.symbol} "
+                "(set market.symbol)"
+            )
+        return reader
+    gen = config.backtest.generated
+    return GeneratedMarket(
+        symbol=config.symbol,
+        start_open_time=gen.start_open_time,
+        minutes=gen.minutes,
+        seed=gen.seed,
+        start_price=gen.start_price,
+        tick=builtin_instrument(config.market, config.symbol).price_filter.tick_size,
+    )
+
+
+class PeekedCandles:
+    """A candle source whose first candle has been read already (to price initial holdings)."""
+
+    def __init__(self, source: HistoricalCandles) -> None:
+        self.source = source
+        self._iterator: Iterator[Candle] = iter(source)
+        self.first: Candle | None = next(self._iterator, None)
+
+    def __iter__(self) -> Iterator[Candle]:
+        head = [self.first] if self.first is not None else []
+        return itertools.chain(head, self._iterator)
+
+
+def account_projection(
+    config: AppConfig, instrument: Instrument, candles: PeekedCandles
+) -> AccountProjection:
+    """The bot's starting account: quote cash plus any base holding priced at the first open."""
+    balances = config.initial_balances
+    cash = balances.get(instrument.quote_asset, ZERO)
+    base = ZERO if instrument.market.is_futures else balances.get(instrument.base_asset, ZERO)
+    price = candles.first.open if candles.first is not None else ZERO
+    return AccountProjection(instrument, cash, base, price)
+
+
+def static_grid(config: AppConfig) -> StaticGrid:
+    """The configured strategy."""
+    st = config.strategy
+    params = StaticGridParams(
+        levels=st.levels,
+        spacing=st.spacing,
+        quote_per_level=st.quote_per_level,
+        recenter_threshold=st.recenter_threshold,
+        post_only=st.post_only,
+    )
+    return StaticGrid(config.symbol, params)
+
+
+class BacktestContainer(containers.DeclarativeContainer):
+    """Wiring for ``gridbot backtest``."""
+
+    config = providers.Dependency(instance_of=AppConfig)
+    data = providers.Object(None)
+    progress = providers.Object(None)
+
+    instrument = providers.Singleton(
+        builtin_instrument, market=config.provided.market, symbol=config.provided.symbol
+    )
+    settings = providers.Singleton(simulation_settings, config)
+    candles = providers.Singleton(PeekedCandles, providers.Singleton(candle_source, config, data))
+    exchange = providers.Singleton(
+        SimulatedExchange,
+        instrument=instrument,
+        initial_balances=config.provided.initial_balances,
+        settings=settings,
+    )
+    account = providers.Singleton(account_projection, config, instrument, candles)
+    ids = providers.Singleton(ClientOrderIdSequence, config.provided.client_order_id_prefix)
+    repository = providers.Singleton(InMemoryOrderRepository)
+    sink = providers.Singleton(CountingSink)
+    execution = providers.Singleton(
+        ExecutionService,
+        exchange=exchange,
+        instrument=instrument,
+        account=account,
+        ids=ids,
+        repository=repository,
+        sink=sink,
+        clock=exchange,
+    )
+    strategy = providers.Singleton(static_grid, config)
+    runner = providers.Singleton(
+        BacktestRunner,
+        venue=exchange,
+        strategy=strategy,
+        execution=execution,
+        progress=progress,
+    )

@@ -1,0 +1,146 @@
+"""Execution events: what the exchange reports back (past tense, frozen).
+
+Exchange adapters translate venue messages into these; the simulated exchange produces them
+directly. Every exchange call and every simulated candle returns a list of them, so the
+decision core sees the same stream in backtest, paper and live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+
+from domain.orders import Fill
+
+
+class RejectReason(str, Enum):
+    """Venue-neutral taxonomy of why the exchange refused a request."""
+
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    INSUFFICIENT_MARGIN = "INSUFFICIENT_MARGIN"
+    FILTER = "FILTER"
+    POST_ONLY_WOULD_TAKE = "POST_ONLY_WOULD_TAKE"
+    FOK_UNFILLABLE = "FOK_UNFILLABLE"
+    WOULD_TRIGGER_IMMEDIATELY = "WOULD_TRIGGER_IMMEDIATELY"
+    REDUCE_ONLY = "REDUCE_ONLY"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"
+    DUPLICATE_CLIENT_ID = "DUPLICATE_CLIENT_ID"
+    MAX_OPEN_ORDERS = "MAX_OPEN_ORDERS"
+    INVALID_REQUEST = "INVALID_REQUEST"
+    RANDOM_FAULT = "RANDOM_FAULT"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAccepted:
+    """The exchange acknowledged a new order (Binance NEW)."""
+
+    client_order_id: str
+    exchange_order_id: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejected:
+    """The exchange refused a new order; Binance's code and message are kept verbatim."""
+
+    client_order_id: str
+    reason: RejectReason
+    code: int
+    message: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    """An execution (Binance TRADE)."""
+
+    fill: Fill
+
+    @property
+    def client_order_id(self) -> str:
+        """The order the fill belongs to."""
+        return self.fill.client_order_id
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceled:
+    """The order was cancelled (by us or by the exchange)."""
+
+    client_order_id: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired:
+    """The order expired: IOC/FOK/market remainder, or STP when ``in_match`` is set."""
+
+    client_order_id: str
+    timestamp: int
+    in_match: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderModified:
+    """A resting order's price/quantity changed in place (futures modify, queue priority lost)."""
+
+    client_order_id: str
+    price: Decimal
+    quantity: Decimal
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRejected:
+    """A cancel was refused, typically -2011 "Unknown order sent." (already closed)."""
+
+    client_order_id: str
+    reason: RejectReason
+    code: int
+    message: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModifyRejected:
+    """A modify was refused; the order keeps its previous price and quantity."""
+
+    client_order_id: str
+    reason: RejectReason
+    code: int
+    message: str
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """A futures funding settlement.
+
+    Attributes:
+        symbol: Instrument.
+        amount: Signed wallet change in the margin asset: positive means received.
+        rate: Funding rate applied.
+        mark_price: Mark price used.
+        position_quantity: Signed position at the funding time.
+        timestamp: Funding time, Unix ms.
+    """
+
+    symbol: str
+    amount: Decimal
+    rate: Decimal
+    mark_price: Decimal
+    position_quantity: Decimal
+    timestamp: int
+
+
+ExecutionEvent = (
+    OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | OrderCanceled
+    | OrderExpired
+    | OrderModified
+    | CancelRejected
+    | ModifyRejected
+    | FundingPaid
+)

@@ -1,0 +1,35 @@
+"""Shared fixtures. Real market data is found through one fixture, ``shared_data``.
+
+``GRIDBOT_TEST_DATA`` points at the data directory (default ``../shared/data`` beside the
+checkout). Where it is absent (a user's fresh clone) the tests that need it skip with the
+reason; with ``GRIDBOT_REQUIRE_DATA=1`` (set by ``.ci/run``) they fail instead, so CI never
+skips them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _data_dir() -> Path:
+    configured = os.environ.get("GRIDBOT_TEST_DATA")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return (REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real-data directory (Binance klines, funding, fixtures)."""
+    path = _data_dir()
+    if not (path / "klines").is_dir():
+        reason = f"real market data not found at {path} (set GRIDBOT_TEST_DATA)"
+        if os.environ.get("GRIDBOT_REQUIRE_DATA") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
