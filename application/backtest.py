@@ -84,7 +84,9 @@ class BacktestRunner:
         self._progress = progress
         self._progress_every = progress_every
 
-    def run(self, candles: Iterable[Candle], gaps: Callable[[], list[Any]] | None = None) -> BacktestReport:
+    def run(
+        self, candles: Iterable[Candle], gaps: Callable[[], list[Any]] | None = None
+    ) -> BacktestReport:
         """Process every candle and report.
 
         Args:

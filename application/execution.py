@@ -1,5 +1,7 @@
-"""Order execution: turns strategy commands into exchange requests and exchange events into
-order state, the bot's account projection, the repository and the event sink.
+"""Order execution: strategy commands out to the exchange, exchange events back into state.
+
+Commands become exchange requests; events update the orders, the bot's account projection,
+the repository and the event sink.
 
 This is the one place that owns the bot's orders. It assigns deterministic client order
 ids, records each intent before the request leaves, applies every event through the
@@ -172,7 +174,7 @@ class ExecutionService:
         if order.can(OrderTrigger.REQUEST_CANCEL):
             order.apply(OrderTrigger.REQUEST_CANCEL)
         self.stats.cancels += 1
-        self._sink.emit("order.cancel", self._clock.now_ms(), client_order_id=cid)  # type: ignore[operator]
+        self._sink.emit("order.cancel", self._clock.now_ms(), client_order_id=cid)
         return self._exchange.cancel_order(order.symbol, cid)
 
     def _cancel_all(self, symbol: str) -> list[ExecutionEvent]:
@@ -180,7 +182,9 @@ class ExecutionService:
             if order.can(OrderTrigger.REQUEST_CANCEL):
                 order.apply(OrderTrigger.REQUEST_CANCEL)
         self.stats.cancels += len(self._open)
-        self._sink.emit("order.cancel_all", self._clock.now_ms(), symbol=symbol, open=len(self._open))  # type: ignore[operator]
+        self._sink.emit(
+            "order.cancel_all", self._clock.now_ms(), symbol=symbol, open=len(self._open)
+        )
         return self._exchange.cancel_all_orders(symbol)
 
     def _modify(self, cmd: ModifyOrder) -> list[ExecutionEvent]:
@@ -191,12 +195,14 @@ class ExecutionService:
         self.stats.modifies += 1
         self._sink.emit(
             "order.modify",
-            self._clock.now_ms(),  # type: ignore[operator]
+            self._clock.now_ms(),
             client_order_id=cmd.client_order_id,
             price=cmd.price,
             quantity=cmd.quantity,
         )
-        return self._exchange.modify_order(order.symbol, cmd.client_order_id, cmd.price, cmd.quantity)
+        return self._exchange.modify_order(
+            order.symbol, cmd.client_order_id, cmd.price, cmd.quantity
+        )
 
     # Events ------------------------------------------------------------------------
     def apply(self, events: Iterable[ExecutionEvent]) -> list[tuple[ExecutionEvent, Order | None]]:
@@ -207,53 +213,50 @@ class ExecutionService:
         """
         out: list[tuple[ExecutionEvent, Order | None]] = []
         for event in events:
-            kind = type(event)
-            if kind is FundingPaid:
-                self.account.apply_funding(event)  # type: ignore[arg-type]
+            if isinstance(event, FundingPaid):
+                self.account.apply_funding(event)
                 self._sink.emit(
                     "funding",
                     event.timestamp,
-                    amount=event.amount,  # type: ignore[union-attr]
-                    rate=event.rate,  # type: ignore[union-attr]
-                    mark_price=event.mark_price,  # type: ignore[union-attr]
-                    position=event.position_quantity,  # type: ignore[union-attr]
+                    amount=event.amount,
+                    rate=event.rate,
+                    mark_price=event.mark_price,
+                    position=event.position_quantity,
                 )
                 out.append((event, None))
                 continue
-            cid = event.client_order_id  # type: ignore[union-attr]
+            cid = event.client_order_id
             order = self._open.get(cid) or self._repo.get_order(cid)
             if order is None:
-                raise UnknownOrderEvent(f"event {kind.__name__} for unknown order {cid}")
-            if kind is OrderFilled:
-                self._on_fill(event, order)  # type: ignore[arg-type]
-            elif kind is OrderAccepted:
-                order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)  # type: ignore[union-attr]
-            elif kind is OrderCanceled:
+                raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
+            if isinstance(event, OrderFilled):
+                self._on_fill(event, order)
+            elif isinstance(event, OrderAccepted):
+                order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
+            elif isinstance(event, OrderCanceled):
                 order.apply(OrderTrigger.CANCEL)
                 self._sink.emit("order.canceled", event.timestamp, client_order_id=cid)
-            elif kind is OrderExpired:
-                trigger = OrderTrigger.EXPIRE_IN_MATCH if event.in_match else OrderTrigger.EXPIRE  # type: ignore[union-attr]
-                order.apply(trigger)
+            elif isinstance(event, OrderExpired):
+                order.apply(OrderTrigger.EXPIRE_IN_MATCH if event.in_match else OrderTrigger.EXPIRE)
                 self._sink.emit("order.expired", event.timestamp, client_order_id=cid)
-            elif kind is OrderModified:
-                order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)  # type: ignore[union-attr]
-            elif kind is OrderRejected:
+            elif isinstance(event, OrderModified):
+                order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)
+            elif isinstance(event, OrderRejected):
                 order.apply(OrderTrigger.REJECT)
                 self.stats.rejects += 1
                 self._sink.emit(
                     "order.rejected",
                     event.timestamp,
                     client_order_id=cid,
-                    code=event.code,  # type: ignore[union-attr]
-                    reason=event.reason.value,  # type: ignore[union-attr]
-                    message=event.message,  # type: ignore[union-attr]
+                    code=event.code,
+                    reason=event.reason.value,
+                    message=event.message,
                 )
-            elif kind is CancelRejected:
+            elif isinstance(event, CancelRejected):
                 if order.can(OrderTrigger.CANCEL_REJECT):
                     order.apply(OrderTrigger.CANCEL_REJECT)
-            elif kind is ModifyRejected:
-                if order.can(OrderTrigger.MODIFY_REJECT):
-                    order.apply(OrderTrigger.MODIFY_REJECT)
+            elif isinstance(event, ModifyRejected) and order.can(OrderTrigger.MODIFY_REJECT):
+                order.apply(OrderTrigger.MODIFY_REJECT)
             if order.status.is_terminal:
                 self._open.pop(cid, None)
             self._repo.update_order(order)

@@ -62,7 +62,10 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ("candles", f"{report.candles:,}"),
         ("gaps", f"{report.gaps} ({report.missing_candles:,} missing candles, not invented)"),
         ("orders", f"{report.orders:,} ({report.rejects:,} rejected, {report.cancels:,} cancels)"),
-        ("fills", f"{report.fills:,} (maker {report.maker_fills:,} / taker {report.taker_fills:,})"),
+        (
+            "fills",
+            f"{report.fills:,} (maker {report.maker_fills:,} / taker {report.taker_fills:,})",
+        ),
         ("fees", _money(report.fees, 4)),
         ("funding", _money(report.funding, 4)),
         ("realized PnL", _money(report.realized_pnl, 4)),

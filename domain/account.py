@@ -39,7 +39,11 @@ class AccountProjection:
     )
 
     def __init__(
-        self, instrument: Instrument, cash: Decimal, base_balance: Decimal = ZERO, price: Decimal = ZERO
+        self,
+        instrument: Instrument,
+        cash: Decimal,
+        base_balance: Decimal = ZERO,
+        price: Decimal = ZERO,
     ) -> None:
         self.instrument = instrument
         self.is_futures = instrument.market is MarketType.USDM_FUTURES
@@ -56,7 +60,9 @@ class AccountProjection:
         inst = self.instrument
         fee_quote = fill.fee if fill.fee_asset == inst.quote_asset else fill.fee * fill.price
         if fill.fee_asset not in (inst.quote_asset, inst.base_asset) and fill.fee:
-            raise ValueError(f"fee asset {fill.fee_asset} is neither base nor quote of {inst.symbol}")
+            raise ValueError(
+                f"fee asset {fill.fee_asset} is neither base nor quote of {inst.symbol}"
+            )
         self.fees_quote += fee_quote
         position = self.position
         if self.is_futures:

@@ -6,10 +6,10 @@ translation table, but nothing here knows about HTTP or JSON.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     """Order side."""
 
     BUY = "BUY"
@@ -26,7 +26,7 @@ class Side(str, Enum):
         return 1 if self is Side.BUY else -1
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     """Order types the bot uses (a subset of Binance's)."""
 
     LIMIT = "LIMIT"
@@ -40,7 +40,7 @@ class OrderType(str, Enum):
         return self in (OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET)
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     """Time in force. GTX is Binance futures' post-only; spot expresses it as LIMIT_MAKER."""
 
     GTC = "GTC"
@@ -49,7 +49,7 @@ class TimeInForce(str, Enum):
     GTX = "GTX"
 
 
-class MarketType(str, Enum):
+class MarketType(StrEnum):
     """Which Binance market an instrument trades on; it changes filter and fee semantics."""
 
     SPOT = "SPOT"
@@ -61,7 +61,7 @@ class MarketType(str, Enum):
         return self is MarketType.USDM_FUTURES
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     """Whether a fill added (MAKER) or removed (TAKER) liquidity; it decides the fee rate."""
 
     MAKER = "MAKER"

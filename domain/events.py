@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.orders import Fill
 
 
-class RejectReason(str, Enum):
+class RejectReason(StrEnum):
     """Venue-neutral taxonomy of why the exchange refused a request."""
 
     INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"

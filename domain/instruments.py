@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.enums import MarketType, OrderType, Side
 from domain.errors import FilterViolation
@@ -18,7 +18,7 @@ from domain.errors import FilterViolation
 ZERO = Decimal(0)
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     """How to move a value onto the exchange's grid."""
 
     DOWN = "DOWN"
@@ -295,12 +295,12 @@ class Instrument:
         name = "MIN_NOTIONAL" if self.market.is_futures or not nf.max_notional else "NOTIONAL"
         is_market = order_type is not OrderType.LIMIT
         exempt = reduce_only and self.market.is_futures
-        if nf.min_notional and not exempt and (not is_market or nf.apply_min_to_market):
-            if notional < nf.min_notional:
-                raise FilterViolation(name, "min", notional, nf.min_notional)
-        if nf.max_notional and (not is_market or nf.apply_max_to_market):
-            if notional > nf.max_notional:
-                raise FilterViolation(name, "max", notional, nf.max_notional)
+        check_min = nf.min_notional and not exempt and (not is_market or nf.apply_min_to_market)
+        if check_min and notional < nf.min_notional:
+            raise FilterViolation(name, "min", notional, nf.min_notional)
+        check_max = nf.max_notional and (not is_market or nf.apply_max_to_market)
+        if check_max and notional > nf.max_notional:
+            raise FilterViolation(name, "max", notional, nf.max_notional)
 
     def _check_band(self, side: Side, price: Decimal, reference: Decimal) -> None:
         pp = self.percent_price

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.enums import Liquidity, OrderType, Side, TimeInForce
 from domain.errors import InvalidTransition, OverfillError
@@ -22,7 +22,7 @@ from domain.errors import InvalidTransition, OverfillError
 ZERO = Decimal(0)
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Order status: three local pending states plus Binance's own."""
 
     PENDING_NEW = "PENDING_NEW"
@@ -58,7 +58,7 @@ _TERMINAL = frozenset(
 )
 
 
-class OrderTrigger(str, Enum):
+class OrderTrigger(StrEnum):
     """Everything that can happen to an order."""
 
     ACCEPT = "ACCEPT"
@@ -75,7 +75,7 @@ class OrderTrigger(str, Enum):
     EXPIRE_IN_MATCH = "EXPIRE_IN_MATCH"
 
 
-class _Resume(str, Enum):
+class _Resume(StrEnum):
     """Table value meaning "back to NEW or PARTIALLY_FILLED, whichever the fills say"."""
 
     OPEN = "OPEN"
@@ -188,9 +188,9 @@ class Order:
 
     __slots__ = (
         "client_order_id",
+        "exchange_order_id",
         "executed_quantity",
         "executed_quote",
-        "exchange_order_id",
         "fees",
         "order_type",
         "price",
@@ -340,7 +340,9 @@ class Order:
         if target is None:
             raise InvalidTransition(self.client_order_id, self.status.value, trigger.value)
         if target is OPEN:
-            self.status = OrderStatus.PARTIALLY_FILLED if self.executed_quantity else OrderStatus.NEW
+            self.status = (
+                OrderStatus.PARTIALLY_FILLED if self.executed_quantity else OrderStatus.NEW
+            )
         else:
             assert isinstance(target, OrderStatus)
             self.status = target

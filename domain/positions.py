@@ -5,8 +5,9 @@ spot inventory an average entry and a realized PnL on the same definition.
 
 Exactness: the entry *cost* (sum of quantity x price still held) is stored, never a rounded
 average. Reducing by ``q`` of ``Q`` removes ``cost * q / Q`` from the cost; that quotient is
-the only rounded step, and the same amount is both taken out of the cost and booked into
-realized PnL, so ``realized + unrealized`` always equals the exact sum of cash flows.
+the only rounded step (to 1e-16), and the same amount is both taken out of the cost and
+booked into realized PnL, so ``realized + unrealized`` always equals the exact sum of cash
+flows. Every other operation is an exact Decimal sum or product well inside 28 digits.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from decimal import Decimal
 from domain.enums import Side
 
 ZERO = Decimal(0)
+#: Resolution of the cost released by a partial close (far below any venue's precision).
+COST_QUANTUM = Decimal("1e-16")
 
 
 class Position:
@@ -86,7 +89,8 @@ class Position:
         if closing == abs(held):
             released = self.cost
         else:
-            released = self.cost * closing / abs(held)
+            # The one rounded step: quantized so every later sum stays exact in 28 digits.
+            released = (self.cost * closing / abs(held)).quantize(COST_QUANTUM)
         direction = 1 if held > 0 else -1
         realized = direction * (closing * price - released)
         self.realized_pnl += realized

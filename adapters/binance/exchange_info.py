@@ -80,7 +80,9 @@ def instrument_from_exchange_info(entry: dict[str, Any], market: MarketType) -> 
     percent = None
     if "PERCENT_PRICE" in filters:
         f = filters["PERCENT_PRICE"]
-        percent = PercentPriceFilter(_dec(f, "multiplierUp", where), _dec(f, "multiplierDown", where))
+        percent = PercentPriceFilter(
+            _dec(f, "multiplierUp", where), _dec(f, "multiplierDown", where)
+        )
     by_side = None
     if "PERCENT_PRICE_BY_SIDE" in filters:
         f = filters["PERCENT_PRICE_BY_SIDE"]

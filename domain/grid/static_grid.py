@@ -119,7 +119,10 @@ class StaticGrid:
             sellable = context.account.base_balance
         for k in range(1, params.levels + 1):
             offset = params.spacing * k
-            for side, raw in ((Side.BUY, close * (ONE - offset)), (Side.SELL, close * (ONE + offset))):
+            for side, raw in (
+                (Side.BUY, close * (ONE - offset)),
+                (Side.SELL, close * (ONE + offset)),
+            ):
                 direction = Rounding.DOWN if side is Side.BUY else Rounding.UP
                 try:
                     price = inst.round_price(raw, direction)
@@ -131,6 +134,8 @@ class StaticGrid:
                         continue
                     sellable -= qty
                 commands.append(
-                    PlaceOrder(self.symbol, side, OrderType.LIMIT, qty, price, self._tif, tag=f"grid:{k}")
+                    PlaceOrder(
+                        self.symbol, side, OrderType.LIMIT, qty, price, self._tif, tag=f"grid:{k}"
+                    )
                 )
         return commands

@@ -286,6 +286,23 @@ def test_market_lot_size_is_used_for_market_orders() -> None:
     assert inst.round_quantity(D("0.0159"), LIMIT) == D("0.015")
 
 
+def test_spot_market_orders_also_check_lot_size() -> None:
+    inst = make(SPOT, lot=("0.001", "1", "0.001"), market_lot=("0", "5", "0"))
+    assert violation(inst, BUY, MARKET, "0.5", None) is None
+    assert_violation(violation(inst, BUY, MARKET, "0.0015", None), "LOT_SIZE", "step")
+    assert_violation(violation(inst, BUY, MARKET, "2", None), "LOT_SIZE", "max")
+    # A disabled MARKET_LOT_SIZE step does not disable LOT_SIZE's step when rounding.
+    assert inst.round_quantity(D("0.12345"), MARKET) == D("0.123")
+
+
+def test_futures_market_orders_use_only_market_lot_size() -> None:
+    inst = make(FUT, lot=("0.001", "1", "0.001"), market_lot=("0.01", "5", "0.01"))
+    assert violation(inst, BUY, MARKET, "2.01", None) is None  # above LOT_SIZE max
+    assert_violation(violation(inst, BUY, MARKET, "0.015", None), "MARKET_LOT_SIZE", "step")
+    assert_violation(violation(inst, BUY, LIMIT, "2.01", None), "LOT_SIZE", "max")
+    assert inst.round_quantity(D("2.0199"), MARKET) == D("2.01")
+
+
 def test_market_orders_fall_back_to_lot_size() -> None:
     inst = make(SPOT, lot=("0.001", "100", "0.001"))
     assert_violation(violation(inst, BUY, MARKET, "0.0015", None), "LOT_SIZE", "step")
@@ -532,15 +549,28 @@ def _assert_valid_price(inst: Instrument, price: Decimal) -> None:
     assert _on_grid(price, base, pf.tick_size)
 
 
+def _applicable_lots(inst: Instrument, order_type: OrderType) -> list[LotSizeFilter]:
+    """Spot: LOT_SIZE always, MARKET_LOT_SIZE in addition for MARKET; futures: one or the other."""
+    if order_type is LIMIT or inst.market_lot_size is None:
+        return [inst.lot_size]
+    if inst.market is FUT:
+        return [inst.market_lot_size]
+    return [inst.lot_size, inst.market_lot_size]
+
+
+def _coarsest_step(inst: Instrument, order_type: OrderType) -> Decimal:
+    return max(lot.step_size for lot in _applicable_lots(inst, order_type))
+
+
 def _assert_valid_quantity(inst: Instrument, qty: Decimal, order_type: OrderType) -> None:
-    lot = inst.market_lot_size if order_type is MARKET and inst.market_lot_size else inst.lot_size
     assert qty > 0
-    if lot.min_qty:
-        assert qty >= lot.min_qty
-    if lot.max_qty:
-        assert qty <= lot.max_qty
-    base = lot.min_qty if inst.market is FUT else D(0)
-    assert _on_grid(qty, base, lot.step_size)
+    for lot in _applicable_lots(inst, order_type):
+        if lot.min_qty:
+            assert qty >= lot.min_qty
+        if lot.max_qty:
+            assert qty <= lot.max_qty
+        base = lot.min_qty if inst.market is FUT else D(0)
+        assert _on_grid(qty, base, lot.step_size)
 
 
 @settings(max_examples=500, deadline=None)
@@ -573,9 +603,9 @@ def test_any_rounded_order_passes_every_filter(
     inst.check_order(side, order_type, rounded_qty, rounded_price, reference, reduce_only)
     _assert_valid_quantity(inst, rounded_qty, order_type)
     assert rounded_qty <= qty
-    lot = inst.market_lot_size if order_type is MARKET and inst.market_lot_size else inst.lot_size
-    if lot.step_size:
-        assert qty - rounded_qty < lot.step_size
+    step = _coarsest_step(inst, order_type)
+    if step:
+        assert qty - rounded_qty < step
     else:
         assert rounded_qty == qty
     if limit_price is None:
