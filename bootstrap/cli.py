@@ -20,7 +20,7 @@ from adapters.simulated.funding import FundingFileError
 from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
-from bootstrap.containers import BacktestContainer, DataMismatch
+from bootstrap.containers import BacktestContainer, DataMismatch, EmptyAccount
 from bootstrap.instruments import UnknownInstrument
 
 EXIT_DATA_ERROR = 1
@@ -111,7 +111,14 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         started = time.perf_counter()
         report = runner.run(candles, gaps=lambda: candles.source.gaps)
         seconds = time.perf_counter() - started
-    except (UnknownInstrument, DataMismatch) as exc:
+    except UnknownInstrument as exc:
+        if progress is not None:
+            progress.close()
+        err.write(f"gridbot: config error: {config.source}: $.market.symbol: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    except (DataMismatch, EmptyAccount) as exc:
+        if progress is not None:
+            progress.close()
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
     except (KlineFormatError, FundingFileError, FileNotFoundError, ValueError) as exc:
@@ -121,6 +128,10 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_DATA_ERROR
     if progress is not None:
         progress.close()
+    if report.candles == 0:
+        source = args.data or config.backtest.data
+        err.write(f"gridbot: data error: {source}: no candles in the data\n")
+        return EXIT_DATA_ERROR
     exchange = container.exchange()
     extra: dict[str, Any] = {
         "data": args.data or config.backtest.data or "built-in generated market",

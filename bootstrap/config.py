@@ -9,12 +9,17 @@ so ``0.002`` in the file is exactly 0.002 (strings such as ``"0.002"`` are accep
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from domain.client_ids import validate_prefix
 from domain.enums import MarketType
+from domain.errors import InvalidClientOrderId
+
+_ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
 
 
 class ConfigError(ValueError):
@@ -189,7 +194,9 @@ def parse_config(data: Any, source: str) -> AppConfig:
     root = _Reader(source, "$", data)
     bot = root.section("bot")
     prefix = bot.string("client_order_id_prefix", "gridbot")
-    if not prefix.replace("_", "").isalnum() or len(prefix) > 16 or not prefix.isascii():
+    try:
+        validate_prefix(prefix)
+    except InvalidClientOrderId:
         bot.fail("$.bot.client_order_id_prefix", "must be 1-16 characters of A-Z, a-z, 0-9 or _")
     bot.finish()
 
@@ -204,6 +211,12 @@ def parse_config(data: Any, source: str) -> AppConfig:
     balances_section = account.section("initial_balances")
     balances: dict[str, Decimal] = {}
     for asset in list(balances_section.data):
+        if asset == "_comment":
+            continue
+        if not _ASSET.match(asset):
+            balances_section.fail(
+                f"$.account.initial_balances.{asset}", "asset must be 1-20 characters of A-Z, 0-9"
+            )
         value = balances_section.decimal(asset, None, minimum=Decimal(0))
         assert value is not None
         balances[asset] = value
@@ -292,6 +305,19 @@ def parse_config(data: Any, source: str) -> AppConfig:
     )
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def load_config(path: str | Path | None) -> AppConfig:
     """Load and validate a JSON config file; ``None`` gives the embedded default.
 
@@ -305,8 +331,12 @@ def load_config(path: str | Path | None) -> AppConfig:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: config is not valid UTF-8 (byte offset {exc.start})") from exc
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=Decimal, object_pairs_hook=_reject_duplicates)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{p}: key {exc} appears twice in one object") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

@@ -39,6 +39,10 @@ class DataMismatch(ValueError):
     """The data file's symbol differs from the configured symbol."""
 
 
+class EmptyAccount(ValueError):
+    """The configured balances hold nothing the instrument can trade with."""
+
+
 def simulation_settings(config: AppConfig) -> SimulationSettings:
     """Simulated-exchange settings from the ``simulation`` section."""
     sim = config.simulation
@@ -107,6 +111,12 @@ def account_projection(
     cash = balances.get(instrument.quote_asset, ZERO)
     base = ZERO if instrument.market.is_futures else balances.get(instrument.base_asset, ZERO)
     price = candles.first.open if candles.first is not None else ZERO
+    if not cash and not base:
+        raise EmptyAccount(
+            f"{config.source}: $.account.initial_balances: no {instrument.quote_asset}"
+            + ("" if instrument.market.is_futures else f" or {instrument.base_asset}")
+            + f" to trade {instrument.symbol} with"
+        )
     return AccountProjection(instrument, cash, base, price)
 
 

@@ -47,17 +47,19 @@ def client_order_id(prefix: str, sequence: int) -> str:
     validate_prefix(prefix)
     if sequence < 0:
         raise InvalidClientOrderId(f"sequence must be >= 0, got {sequence}")
+    cid = f"{prefix}-{_base36(sequence)}"
+    if len(cid) > MAX_LENGTH:
+        raise InvalidClientOrderId(f"client order id {cid!r} exceeds {MAX_LENGTH} characters")
+    return cid
+
+
+def _base36(value: int) -> str:
     digits = []
-    value = sequence
     while True:
         value, rem = divmod(value, 36)
         digits.append(_DIGITS[rem])
         if not value:
-            break
-    cid = f"{prefix}-{''.join(reversed(digits))}"
-    if len(cid) > MAX_LENGTH:
-        raise InvalidClientOrderId(f"client order id {cid!r} exceeds {MAX_LENGTH} characters")
-    return cid
+            return "".join(reversed(digits))
 
 
 def parse_sequence(prefix: str, cid: str) -> int | None:
@@ -94,8 +96,10 @@ class ClientOrderIdSequence:
         return self._next
 
     def next_id(self) -> str:
-        """Allocate the next id."""
-        cid = client_order_id(self._prefix, self._next)
+        """Allocate the next id (the prefix was validated once, at construction)."""
+        cid = f"{self._prefix}-{_base36(self._next)}"
+        if len(cid) > MAX_LENGTH:
+            raise InvalidClientOrderId(f"client order id {cid!r} exceeds {MAX_LENGTH} characters")
         self._next += 1
         return cid
 

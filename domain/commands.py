@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from domain.enums import OrderType, Side, TimeInForce
+from domain.records import typed_equality
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceOrder:
+@typed_equality
+class PlaceOrder(NamedTuple):
     """Ask for a new order. The execution layer assigns the client order id.
 
     Attributes:
@@ -35,8 +36,8 @@ class PlaceOrder:
     tag: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ModifyOrder:
+@typed_equality
+class ModifyOrder(NamedTuple):
     """Change price and/or quantity of a resting LIMIT order (futures semantics)."""
 
     client_order_id: str
@@ -44,15 +45,15 @@ class ModifyOrder:
     quantity: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class CancelOrder:
+@typed_equality
+class CancelOrder(NamedTuple):
     """Cancel one order by client order id."""
 
     client_order_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class CancelAllOrders:
+@typed_equality
+class CancelAllOrders(NamedTuple):
     """Cancel every open order of ours on ``symbol``."""
 
     symbol: str

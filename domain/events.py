@@ -7,11 +7,12 @@ decision core sees the same stream in backtest, paper and live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from domain.orders import Fill
+from domain.records import typed_equality
 
 
 class RejectReason(StrEnum):
@@ -31,8 +32,8 @@ class RejectReason(StrEnum):
     RANDOM_FAULT = "RANDOM_FAULT"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderAccepted:
+@typed_equality
+class OrderAccepted(NamedTuple):
     """The exchange acknowledged a new order (Binance NEW)."""
 
     client_order_id: str
@@ -40,8 +41,8 @@ class OrderAccepted:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRejected:
+@typed_equality
+class OrderRejected(NamedTuple):
     """The exchange refused a new order; Binance's code and message are kept verbatim."""
 
     client_order_id: str
@@ -51,8 +52,8 @@ class OrderRejected:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderFilled:
+@typed_equality
+class OrderFilled(NamedTuple):
     """An execution (Binance TRADE)."""
 
     fill: Fill
@@ -63,16 +64,16 @@ class OrderFilled:
         return self.fill.client_order_id
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCanceled:
+@typed_equality
+class OrderCanceled(NamedTuple):
     """The order was cancelled (by us or by the exchange)."""
 
     client_order_id: str
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderExpired:
+@typed_equality
+class OrderExpired(NamedTuple):
     """The order expired: IOC/FOK/market remainder, or STP when ``in_match`` is set."""
 
     client_order_id: str
@@ -80,8 +81,8 @@ class OrderExpired:
     in_match: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class OrderModified:
+@typed_equality
+class OrderModified(NamedTuple):
     """A resting order's price/quantity changed in place (futures modify, queue priority lost)."""
 
     client_order_id: str
@@ -90,8 +91,8 @@ class OrderModified:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class CancelRejected:
+@typed_equality
+class CancelRejected(NamedTuple):
     """A cancel was refused, typically -2011 "Unknown order sent." (already closed)."""
 
     client_order_id: str
@@ -101,8 +102,8 @@ class CancelRejected:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class ModifyRejected:
+@typed_equality
+class ModifyRejected(NamedTuple):
     """A modify was refused; the order keeps its previous price and quantity."""
 
     client_order_id: str
@@ -112,8 +113,8 @@ class ModifyRejected:
     timestamp: int
 
 
-@dataclass(frozen=True, slots=True)
-class FundingPaid:
+@typed_equality
+class FundingPaid(NamedTuple):
     """A futures funding settlement.
 
     Attributes:

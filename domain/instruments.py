@@ -8,7 +8,7 @@ when it is zero. All arithmetic is Decimal: float modulo is wrong for these chec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -110,6 +110,11 @@ class Instrument:
     percent_price: PercentPriceFilter | None = None
     percent_price_by_side: PercentPriceBySideFilter | None = None
     max_num_orders: int = 0
+    is_futures: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Read on every filter check: a plain attribute is far cheaper than an enum property.
+        object.__setattr__(self, "is_futures", self.market is MarketType.USDM_FUTURES)
 
     # ----------------------------------------------------------------- rounding
     def round_price(self, price: Decimal, rounding: Rounding = Rounding.NEAREST) -> Decimal:
@@ -127,7 +132,7 @@ class Instrument:
                 positive.
         """
         pf = self.price_filter
-        base = pf.min_price if self.market.is_futures else ZERO
+        base = pf.min_price if self.is_futures else ZERO
         rounded = _to_step(price, pf.tick_size, base, rounding)
         self._check_price(rounded)
         return rounded
@@ -144,9 +149,9 @@ class Instrument:
             FilterViolation: The rounded quantity is below minQty, above maxQty or zero.
         """
         lot = self._rounding_lot(order_type)
-        base = lot.min_qty if self.market.is_futures else ZERO
+        base = lot.min_qty if self.is_futures else ZERO
         rounded = _to_step(quantity, lot.step_size, base, rounding)
-        if self.market.is_futures and rounded < lot.min_qty:
+        if self.is_futures and rounded < lot.min_qty:
             # Futures steps count from minQty; a value below it has no grid point.
             rounded = lot.min_qty if rounding is Rounding.UP else ZERO
         for check in self._lots_for(order_type):
@@ -248,7 +253,7 @@ class Instrument:
         market_lot = self.market_lot_size
         if order_type is OrderType.LIMIT or market_lot is None:
             return (self.lot_size,)
-        if self.market.is_futures:
+        if self.is_futures:
             return (market_lot,)
         if order_type is OrderType.MARKET:
             return (self.lot_size, market_lot)
@@ -271,7 +276,7 @@ class Instrument:
         if pf.max_price and price > pf.max_price:
             raise FilterViolation("PRICE_FILTER", "max", price, pf.max_price)
         if pf.tick_size:
-            base = pf.min_price if self.market.is_futures else ZERO
+            base = pf.min_price if self.is_futures else ZERO
             if (price - base) % pf.tick_size:
                 raise FilterViolation("PRICE_FILTER", "step", price, pf.tick_size)
 
@@ -284,7 +289,7 @@ class Instrument:
         if lot.max_qty and quantity > lot.max_qty:
             raise FilterViolation(name, "max", quantity, lot.max_qty)
         if lot.step_size:
-            base = lot.min_qty if self.market.is_futures else ZERO
+            base = lot.min_qty if self.is_futures else ZERO
             if (quantity - base) % lot.step_size:
                 raise FilterViolation(name, "step", quantity, lot.step_size)
 
@@ -292,9 +297,9 @@ class Instrument:
         nf = self.notional
         if nf is None:
             return
-        name = "MIN_NOTIONAL" if self.market.is_futures or not nf.max_notional else "NOTIONAL"
+        name = "MIN_NOTIONAL" if self.is_futures or not nf.max_notional else "NOTIONAL"
         is_market = order_type is not OrderType.LIMIT
-        exempt = reduce_only and self.market.is_futures
+        exempt = reduce_only and self.is_futures
         check_min = nf.min_notional and not exempt and (not is_market or nf.apply_min_to_market)
         if check_min and notional < nf.min_notional:
             raise FilterViolation(name, "min", notional, nf.min_notional)
@@ -307,7 +312,7 @@ class Instrument:
         if pp is not None:
             up = reference * pp.multiplier_up
             down = reference * pp.multiplier_down
-            futures = self.market.is_futures
+            futures = self.is_futures
             if price > up and (not futures or side is Side.BUY):
                 raise FilterViolation("PERCENT_PRICE", "up", price, up)
             if price < down and (not futures or side is Side.SELL):

@@ -12,12 +12,13 @@ produces) are applied to the quantities without reopening the order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from domain.enums import Liquidity, OrderType, Side, TimeInForce
 from domain.errors import InvalidTransition, OverfillError
+from domain.records import typed_equality
 
 ZERO = Decimal(0)
 
@@ -147,8 +148,8 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus | _Resume] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+@typed_equality
+class Fill(NamedTuple):
     """One execution reported by the exchange.
 
     Attributes:
@@ -191,7 +192,7 @@ class Order:
         "exchange_order_id",
         "executed_quantity",
         "executed_quote",
-        "fees",
+        "fee_totals",
         "order_type",
         "price",
         "quantity",
@@ -232,10 +233,10 @@ class Order:
         self.exchange_order_id: int | None = None
         self.executed_quantity = ZERO
         self.executed_quote = ZERO
-        # Created on the first fill: most grid orders are cancelled unfilled, and a backtest
-        # keeps hundreds of thousands of them.
-        self.fees: dict[str, Decimal] | None = None
-        self.trade_ids: set[int] | None = None
+        # Tuples, not a set and a dict: an order has one or a few fills, and a long backtest
+        # keeps hundreds of thousands of orders (an empty set alone costs 216 bytes).
+        self.trade_ids: tuple[int, ...] = ()
+        self.fee_totals: tuple[tuple[str, Decimal], ...] = ()
 
     def __repr__(self) -> str:
         return (
@@ -257,6 +258,11 @@ class Order:
         if not self.executed_quantity:
             return None
         return self.executed_quote / self.executed_quantity
+
+    @property
+    def fees(self) -> dict[str, Decimal]:
+        """Commission paid so far, per asset."""
+        return dict(self.fee_totals)
 
     def can(self, trigger: OrderTrigger) -> bool:
         """Whether ``trigger`` is allowed in the current status."""
@@ -310,8 +316,7 @@ class Order:
             OverfillError: The fill would execute more than the order quantity.
             InvalidTransition: The order cannot take fills in its status (e.g. REJECTED).
         """
-        trade_ids = self.trade_ids
-        if trade_ids is not None and fill.trade_id in trade_ids:
+        if fill.trade_id in self.trade_ids:
             return False
         executed = self.executed_quantity + fill.quantity
         if executed > self.quantity:
@@ -321,18 +326,13 @@ class Order:
             )
         trigger = OrderTrigger.FILL if executed == self.quantity else OrderTrigger.PARTIAL_FILL
         self._transition(trigger)
-        if trade_ids is None:
-            self.trade_ids = {fill.trade_id}
-        else:
-            trade_ids.add(fill.trade_id)
+        self.trade_ids += (fill.trade_id,)
         self.executed_quantity = executed
         self.executed_quote += fill.quantity * fill.price
         if fill.fee:
-            fees = self.fees
-            if fees is None:
-                self.fees = {fill.fee_asset: fill.fee}
-            else:
-                fees[fill.fee_asset] = fees.get(fill.fee_asset, ZERO) + fill.fee
+            totals = dict(self.fee_totals)
+            totals[fill.fee_asset] = totals.get(fill.fee_asset, ZERO) + fill.fee
+            self.fee_totals = tuple(totals.items())
         return True
 
     def _transition(self, trigger: OrderTrigger) -> None:

@@ -149,7 +149,8 @@ class RestingBook:
                 best = self.bids[-1].price or ZERO
         elif self.asks:
             best = self.asks[-1].price or ZERO
-        for o in (*self.rise, *self.fall):
-            if o.side is side and o.stop_price is not None and o.stop_price > best:
-                best = o.stop_price
+        if self.rise or self.fall:
+            for o in (*self.rise, *self.fall):
+                if o.side is side and o.stop_price is not None and o.stop_price > best:
+                    best = o.stop_price
         return best

@@ -514,8 +514,6 @@ class SimulatedExchange:
             self._finish(order, OrderStatus.FILLED)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
-        if self._futures:
-            self.ledger.observe_leverage(price, self._book)  # type: ignore[union-attr]
 
     def _cancel_open(self, order: SimOrder, now: int) -> list[ExecutionEvent]:
         self._book.remove(order)

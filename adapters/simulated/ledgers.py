@@ -167,9 +167,9 @@ class FuturesLedger:
         price = order.price or order.stop_price or mark
         after = self._required(mark, book, order.side, remaining, price)
         if not force:
-            before = self._required(mark, book, None, ZERO, ZERO)
             equity = self.wallet + self.position.unrealized_pnl(mark)
-            if after > before and after > equity:
+            # An order that does not raise the requirement is always allowed.
+            if after > equity and after > self._required(mark, book, None, ZERO, ZERO):
                 return insufficient_funds(MarketType.USDM_FUTURES)
         if order.side is Side.BUY:
             self.open_buy += remaining
@@ -251,10 +251,24 @@ class FuturesLedger:
         self, mark: Decimal, book: RestingBook, side: Side | None, quantity: Decimal, price: Decimal
     ) -> Decimal:
         qty = self.position.quantity
-        buys = self.open_buy + (quantity if side is Side.BUY else ZERO)
-        sells = self.open_sell + (quantity if side is Side.SELL else ZERO)
-        long_worst = max(ZERO, qty + buys)
-        short_worst = max(ZERO, sells - qty)
-        long_px = max(mark, book.max_price(Side.BUY), price if side is Side.BUY else ZERO)
-        short_px = max(mark, book.max_price(Side.SELL), price if side is Side.SELL else ZERO)
-        return max(long_worst * long_px, short_worst * short_px) / self.leverage
+        buys = self.open_buy
+        sells = self.open_sell
+        if side is Side.BUY:
+            buys += quantity
+        elif side is Side.SELL:
+            sells += quantity
+        long_worst = qty + buys
+        short_worst = sells - qty
+        long_px = book.max_price(Side.BUY)
+        if long_px < mark:
+            long_px = mark
+        if side is Side.BUY and price > long_px:
+            long_px = price
+        short_px = book.max_price(Side.SELL)
+        if short_px < mark:
+            short_px = mark
+        if side is Side.SELL and price > short_px:
+            short_px = price
+        long_value = long_worst * long_px if long_worst > 0 else ZERO
+        short_value = short_worst * short_px if short_worst > 0 else ZERO
+        return (long_value if long_value > short_value else short_value) / self.leverage

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from domain.candles import Candle
 from domain.enums import OrderType, Side, TimeInForce
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 from domain.orders import Fill, OrderStatus
+from domain.records import typed_equality
 
 
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
+@typed_equality
+class OrderRequest(NamedTuple):
     """A new-order request as it leaves the process (client order id already fixed)."""
 
     client_order_id: str

@@ -1,0 +1,159 @@
+"""Backtest throughput on the reference grid workload, through the full pipeline.
+
+Workload (issue #2): 10 buy + 10 sell LIMIT orders spaced 0.2 % around the last close,
+re-centred (cancel all and replace) when price moves more than 1 % from the grid centre, a
+take-profit one level away after each fill, maker 0.02 % / taker 0.05 % — the real
+StaticGrid strategy, ExecutionService and SimulatedExchange, the same objects
+``gridbot backtest`` wires.
+
+Each case runs in a fresh subprocess so its peak RSS is its own. Two timings per case:
+* ``stream``  — klines decoded from the .csv.gz inside the timed loop (what a user waits for);
+* ``preload`` — klines decoded into memory first, only the pipeline timed (how
+  nautilus_trader's figures are usually quoted: data is loaded before ``run()``).
+
+Usage::
+
+    .venv/bin/python benchmarks/backtest_throughput.py [--data DIR] [--cases a,b,...] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WEEK = 7 * 24 * 60
+MONTH = 30 * 24 * 60
+
+# name: (files relative to the data dir, bars limit or None)
+CASES: dict[str, tuple[list[str], int | None]] = {
+    "realistic-week": (["klines/spot/BTCUSDT/BTCUSDT-1m-2025-05.csv.gz"], WEEK),
+    "realistic-month": (
+        [f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)],
+        MONTH,
+    ),
+    "realistic-90d": ([f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)], None),
+    "churn-week": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], WEEK),
+    "churn-month": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], MONTH),
+    "churn-year": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], None),
+}
+
+
+def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
+    """Run one case in this process and return its figures."""
+    from adapters.market_data.kline_csv import KlineCsvReader
+    from adapters.memory.repository import InMemoryOrderRepository
+    from adapters.memory.sinks import CountingSink
+    from adapters.simulated.exchange import SimulatedExchange
+    from adapters.simulated.settings import SimulationSettings
+    from application.backtest import BacktestRunner
+    from application.execution import ExecutionService
+    from bootstrap.instruments import builtin_instrument
+    from domain.account import AccountProjection
+    from domain.client_ids import ClientOrderIdSequence
+    from domain.enums import MarketType
+    from domain.grid.static_grid import StaticGrid, StaticGridParams
+
+    files, limit = CASES[name]
+    reader = KlineCsvReader([data / f for f in files])
+    source = islice(iter(reader), limit) if limit else iter(reader)
+    load_seconds = 0.0
+    if mode == "preload":
+        started = time.perf_counter()
+        source = iter(list(source))
+        load_seconds = time.perf_counter() - started
+
+    instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
+    cash = Decimal("1000000")  # ample margin: no order is refused, counts stay comparable
+    settings = SimulationSettings(
+        maker_fee=Decimal("0.0002"),
+        taker_fee=Decimal("0.0005"),
+        max_volume_share=None,
+        leverage=10,
+    )
+    exchange = SimulatedExchange(instrument, {"USDT": cash}, settings)
+    account = AccountProjection(instrument, cash)
+    execution = ExecutionService(
+        exchange,
+        instrument,
+        account,
+        ClientOrderIdSequence("bench"),
+        InMemoryOrderRepository(),
+        CountingSink(),
+        exchange,
+    )
+    params = StaticGridParams(
+        levels=10, spacing=Decimal("0.002"), quote_per_level=Decimal("1000"),
+        recenter_threshold=Decimal("0.01"),
+    )
+    strategy = StaticGrid(instrument.symbol, params)
+    runner = BacktestRunner(exchange, strategy, execution)
+    started = time.perf_counter()
+    report = runner.run(source)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "case": name,
+        "mode": mode,
+        "bars": report.candles,
+        "orders": report.orders,
+        "fills": report.fills,
+        "cancels": report.cancels,
+        "rejects": report.rejects,
+        "recenters": strategy.recenters,
+        "seconds": round(seconds, 3),
+        "load_seconds": round(load_seconds, 3),
+        "bars_per_second": round(report.candles / seconds),
+        "peak_rss_mb": round(peak_mb, 1),
+        "final_equity": str(report.final_equity.quantize(Decimal("0.01"))),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("GRIDBOT_TEST_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--modes", default="stream,preload")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data = Path(args.data)
+    if args.child:
+        print(json.dumps(run_case(data, *args.child)))
+        return 0
+    if not (data / "klines").is_dir():
+        print(f"data directory {data} not found (use --data or GRIDBOT_TEST_DATA)", file=sys.stderr)
+        return 2
+    results = []
+    for name in args.cases.split(","):
+        for mode in args.modes.split(","):
+            out = subprocess.run(
+                [sys.executable, __file__, "--data", str(data), "--child", name, mode],
+                capture_output=True, text=True, check=True,
+            )
+            result = json.loads(out.stdout)
+            results.append(result)
+            if not args.json:
+                print(
+                    f"{name:16} {mode:8} {result['bars']:>8,} bars {result['orders']:>8,} orders "
+                    f"{result['fills']:>7,} fills {result['seconds']:>7.2f} s "
+                    f"{result['bars_per_second']:>9,} bars/s  peak RSS {result['peak_rss_mb']:>6.1f} MB",
+                    flush=True,
+                )
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
