@@ -54,6 +54,7 @@ class Balances:
         Raises:
             InsufficientBalance: Not enough free balance.
         """
+        _check_amount(amount)
         free = self.free(asset)
         if amount > free:
             raise InsufficientBalance(asset, amount, free)
@@ -62,6 +63,7 @@ class Balances:
 
     def unlock(self, asset: str, amount: Decimal) -> None:
         """Release ``amount`` of a lock back to free."""
+        _check_amount(amount)
         locked = self.locked(asset)
         if amount > locked:
             raise InsufficientBalance(asset, amount, locked)
@@ -70,6 +72,7 @@ class Balances:
 
     def credit(self, asset: str, amount: Decimal) -> None:
         """Add to the free balance."""
+        _check_amount(amount)
         self._free[asset] = self.free(asset) + amount
 
     def debit(self, asset: str, amount: Decimal, from_locked: bool = False) -> None:
@@ -78,8 +81,15 @@ class Balances:
         Raises:
             InsufficientBalance: Not enough in the chosen bucket.
         """
+        _check_amount(amount)
         bucket = self._locked if from_locked else self._free
         have = bucket.get(asset, ZERO)
         if amount > have:
             raise InsufficientBalance(asset, amount, have)
         bucket[asset] = have - amount
+
+
+def _check_amount(amount: Decimal) -> None:
+    """Amounts moved between buckets are never negative (that would hide a debit)."""
+    if amount < 0:
+        raise ValueError(f"amount must be >= 0, got {amount}")

@@ -17,8 +17,7 @@ from domain.errors import InvalidClientOrderId
 
 MAX_LENGTH = 36
 MAX_PREFIX_LENGTH = 16
-_CHARSET = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
-_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,16}$")
+_PREFIX = re.compile(r"[A-Za-z0-9_]{1,16}")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -30,7 +29,7 @@ def validate_prefix(prefix: str) -> str:
     Raises:
         InvalidClientOrderId: Empty, too long, or outside ``[A-Za-z0-9_]``.
     """
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise InvalidClientOrderId(
             f"client order id prefix {prefix!r} must be 1-{MAX_PREFIX_LENGTH} characters of "
             "A-Z, a-z, 0-9 or _"
@@ -68,12 +67,12 @@ def parse_sequence(prefix: str, cid: str) -> int | None:
     Orders without our prefix belong to the user or another bot and are never touched.
     """
     head, sep, tail = cid.rpartition("-")
-    if not sep or head != prefix or not tail or not _CHARSET.match(cid):
+    if not sep or head != prefix or not tail or len(cid) > MAX_LENGTH:
         return None
-    try:
-        return int(tail, 36)
-    except ValueError:
+    if (tail[0] == "0" and len(tail) > 1) or any(c not in _DIGITS for c in tail):
+        # Only the canonical form we issue: lower-case base 36, no leading zeros.
         return None
+    return int(tail, 36)
 
 
 class ClientOrderIdSequence:

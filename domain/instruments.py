@@ -9,13 +9,14 @@ when it is zero. All arithmetic is Decimal: float modulo is wrong for these chec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 from enum import StrEnum
 
 from domain.enums import MarketType, OrderType, Side
 from domain.errors import FilterViolation
 
 ZERO = Decimal(0)
+_DIVIDE_DOWN = Context(prec=28, rounding=ROUND_DOWN)
 
 
 class Rounding(StrEnum):
@@ -168,7 +169,10 @@ class Instrument:
         """
         if price <= ZERO:
             raise FilterViolation("PRICE_FILTER", "positive", price, ZERO)
-        qty = self.round_quantity(quote_amount / price, order_type, Rounding.DOWN)
+        # Divide rounding down: with a disabled step (0) the quotient is used as is, and a
+        # quotient rounded up in its 28th digit would overspend the budget.
+        raw = _DIVIDE_DOWN.divide(quote_amount, price)
+        qty = self.round_quantity(raw, order_type, Rounding.DOWN)
         self._check_notional(price * qty, order_type, reduce_only=False)
         return qty
 

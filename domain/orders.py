@@ -85,6 +85,8 @@ class _Resume(StrEnum):
 S = OrderStatus
 T = OrderTrigger
 OPEN = _Resume.OPEN
+_LATE_ANSWER_STATES = (S.FILLED, S.CANCELED, S.EXPIRED, S.EXPIRED_IN_MATCH)
+_LATE_ANSWERS = (T.ACCEPT, T.CANCEL_REJECT, T.MODIFY_REJECT)
 
 #: The single source of truth for the order lifecycle: (status, trigger) -> next status.
 TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus | _Resume] = {
@@ -140,11 +142,11 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus | _Resume] = {
     (S.EXPIRED, T.FILL): S.FILLED,
     (S.EXPIRED_IN_MATCH, T.PARTIAL_FILL): S.EXPIRED_IN_MATCH,
     (S.EXPIRED_IN_MATCH, T.FILL): S.FILLED,
-    # A cancel request that crossed a terminal outcome is answered "unknown order": harmless.
+    # Answers that crossed a terminal outcome: a cancel or modify refused as "unknown order",
+    # a repeated cancel, or a REST ack arriving after the WebSocket already reported the end.
+    # They change nothing.
     (S.CANCELED, T.CANCEL): S.CANCELED,
-    (S.FILLED, T.CANCEL_REJECT): S.FILLED,
-    (S.CANCELED, T.CANCEL_REJECT): S.CANCELED,
-    (S.EXPIRED, T.CANCEL_REJECT): S.EXPIRED,
+    **{(status, trigger): status for status in _LATE_ANSWER_STATES for trigger in _LATE_ANSWERS},
 }
 
 
@@ -291,6 +293,16 @@ class Order:
         """
         if trigger in (OrderTrigger.FILL, OrderTrigger.PARTIAL_FILL):
             raise InvalidTransition(self.client_order_id, self.status.value, trigger.value)
+        if (
+            trigger is OrderTrigger.MODIFY
+            and quantity is not None
+            and quantity < self.executed_quantity
+        ):
+            # Checked before anything changes, so a refused modify leaves the order intact.
+            raise OverfillError(
+                f"order {self.client_order_id}: modified quantity {quantity} is below "
+                f"executed {self.executed_quantity}"
+            )
         self._transition(trigger)
         if exchange_order_id is not None:
             self.exchange_order_id = exchange_order_id
@@ -298,11 +310,6 @@ class Order:
             if price is not None:
                 self.price = price
             if quantity is not None:
-                if quantity < self.executed_quantity:
-                    raise OverfillError(
-                        f"order {self.client_order_id}: modified quantity {quantity} is below "
-                        f"executed {self.executed_quantity}"
-                    )
                 self.quantity = quantity
         return self.status
 

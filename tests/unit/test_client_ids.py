@@ -141,31 +141,16 @@ def test_default_sequence_starts_at_zero() -> None:
     assert seq.is_ours("gb-0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: parse_sequence uses int(tail, 36), which accepts upper case, leading zeros and "
-    "'_' digit separators, so ids we never issue are claimed and alias our real ones",
-)
 @pytest.mark.parametrize("cid", ["gb-1_0", "gb-A", "gb-01", "gb-Z"])
 def test_non_canonical_ids_are_not_ours(cid: str) -> None:
     assert parse_sequence("gb", cid) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the prefix regex ends in '$', which also matches before a trailing newline, so "
-    "'gb\\n' is accepted and client_order_id returns 'gb\\n-1' (outside Binance's charset)",
-)
 def test_prefix_with_trailing_newline_is_rejected() -> None:
     with pytest.raises(InvalidClientOrderId):
         validate_prefix("gb\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the id charset regex ends in '$' and int() strips whitespace, so 'gb-1\\n' "
-    "parses as sequence 1",
-)
 def test_id_with_trailing_newline_is_not_ours() -> None:
     assert parse_sequence("gb", "gb-1\n") is None
 

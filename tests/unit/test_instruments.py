@@ -749,7 +749,7 @@ def test_round_quantity_properties(
 def test_quantity_for_notional_never_overspends(
     inst: Instrument, quote: Decimal, price: Decimal
 ) -> None:
-    # A disabled step (0) is covered by the xfail below.
+    # A disabled step (0) is covered by the test below.
     assert inst.lot_size.step_size
     try:
         qty = inst.quantity_for_notional(quote, price)
@@ -765,11 +765,6 @@ def test_quantity_for_notional_never_overspends(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: with every applicable stepSize 0 (disabled), quantity_for_notional returns "
-    "quote/price rounded half-even to 28 digits, which can round up and overspend",
-)
 @pytest.mark.parametrize("order_type", [LIMIT, MARKET])
 def test_quantity_for_notional_with_disabled_step_never_overspends(order_type: OrderType) -> None:
     inst = make(SPOT, lot=("0", "0", "0"), market_lot=("0", "0", "0"))
