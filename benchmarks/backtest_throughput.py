@@ -42,7 +42,10 @@ CASES: dict[str, tuple[list[str], int | None]] = {
         [f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)],
         MONTH,
     ),
-    "realistic-90d": ([f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)], None),
+    "realistic-90d": (
+        [f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)],
+        None,
+    ),
     "churn-week": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], WEEK),
     "churn-month": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], MONTH),
     "churn-year": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], None),
@@ -93,7 +96,9 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
         exchange,
     )
     params = StaticGridParams(
-        levels=10, spacing=Decimal("0.002"), quote_per_level=Decimal("1000"),
+        levels=10,
+        spacing=Decimal("0.002"),
+        quote_per_level=Decimal("1000"),
         recenter_threshold=Decimal("0.01"),
     )
     strategy = StaticGrid(instrument.symbol, params)
@@ -121,7 +126,9 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("GRIDBOT_TEST_DATA", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument(
+        "--data", default=os.environ.get("GRIDBOT_TEST_DATA", str(ROOT.parent / "shared" / "data"))
+    )
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--modes", default="stream,preload")
     parser.add_argument("--json", action="store_true")
@@ -139,7 +146,9 @@ def main() -> int:
         for mode in args.modes.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, "--data", str(data), "--child", name, mode],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             result = json.loads(out.stdout)
             results.append(result)
@@ -147,7 +156,8 @@ def main() -> int:
                 print(
                     f"{name:16} {mode:8} {result['bars']:>8,} bars {result['orders']:>8,} orders "
                     f"{result['fills']:>7,} fills {result['seconds']:>7.2f} s "
-                    f"{result['bars_per_second']:>9,} bars/s  peak RSS {result['peak_rss_mb']:>6.1f} MB",
+                    f"{result['bars_per_second']:>9,} bars/s  "
+                    f"peak RSS {result['peak_rss_mb']:>6.1f} MB",
                     flush=True,
                 )
     if args.json:

@@ -15,7 +15,7 @@ class InvalidTransition(DomainError):
     def __init__(self, client_order_id: str, status: str, trigger: str) -> None:
         super().__init__(f"order {client_order_id}: {trigger} is not allowed in status {status}")
         self.client_order_id = client_order_id
-        self.status = status
+        self.from_status = status
         self.trigger = trigger
 
 

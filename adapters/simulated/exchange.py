@@ -2,9 +2,10 @@
 
 Matching model (documented because every backtest figure depends on it):
 
-* Orders placed between candles see the last close as the market price. A LIMIT that crosses
-  it fills at once, completely, at that price as taker (GTX/post-only is rejected instead);
-  MARKET fills at it too. Nothing else fills at placement.
+* Orders placed between candles see the last close as the market price. A LIMIT at or
+  through it (a bid >= last close, an ask <= last close) fills at once, completely, at that
+  price as taker (GTX/post-only is rejected instead); MARKET fills at it too. Nothing else
+  fills at placement.
 * Each candle is walked along a fixed path: bullish (close >= open) O-L-H-C, bearish O-H-L-C.
   At every point, resting bids priced above the point (or at it, with ``touch_fills``) fill
   at their own price as maker, best first; asks symmetrically. A gap at the open fills every
@@ -12,13 +13,21 @@ Matching model (documented because every backtest figure depends on it):
 * Conditional orders (STOP_MARKET / TAKE_PROFIT_MARKET) trigger when the path reaches the
   stop and fill completely as taker at the stop, or at the open if the candle gapped past it.
 * Resting limit fills in one candle are capped at ``max_volume_share`` of its volume, in path
-  order; the rest stays on the book (a partial fill). Market and triggered fills are not capped.
+  order, in whole lot steps; the rest stays on the book (a partial fill). Market and
+  triggered fills are not capped. A reduce-only order trimmed by the position is expired.
 * Events carry times inside the candle: the four path points at +0 s, +20 s, +40 s and the
   close time. After a candle, the exchange clock stands at its close time + 1 ms.
 * Futures funding settles at every 8 h boundary, at the open of the first candle at or after
   it, using that open as the mark price. Mark price is otherwise the last close.
 * Seeded latency delays acceptance until the first candle after the delay; seeded faults
   reject new orders with -1008. Both are off by default.
+
+Simplifications, each a venue detail the Binance adapter handles on the wire: conditional
+orders use the ordinary order path (real futures route them to the algo-order service and
+margin-check them only when triggered; here they are checked at placement and count towards
+MAX_NUM_ORDERS); post-only is the GTX time-in-force on both markets (spot's LIMIT_MAKER);
+futures-style modify is offered on spot too (the spot adapter uses cancel-replace); spot's
+PERCENT_PRICE reference is the last close rather than the 5-minute average price.
 """
 
 from __future__ import annotations
@@ -258,8 +267,12 @@ class SimulatedExchange:
                 f"unknown symbol {symbol!r}; this exchange simulates {self._instrument.symbol}"
             )
 
-    def _reject(self, client_order_id: str, r: rj.Rejection) -> OrderRejected:
-        return OrderRejected(client_order_id, r.reason, r.code, r.message, self._now)
+    def _reject(
+        self, client_order_id: str, r: rj.Rejection, ts: int | None = None
+    ) -> OrderRejected:
+        return OrderRejected(
+            client_order_id, r.reason, r.code, r.message, self._now if ts is None else ts
+        )
 
     def _modify_reject(self, client_order_id: str, r: rj.Rejection) -> ModifyRejected:
         return ModifyRejected(client_order_id, r.reason, r.code, r.message, self._now)
@@ -275,11 +288,11 @@ class SimulatedExchange:
         market = inst.market
         cid = req.client_order_id
         if cid in self._open:
-            events.append(self._reject(cid, rj.duplicate_client_id(market)))
+            events.append(self._reject(cid, rj.duplicate_client_id(market), now))
             return
         problem = self._malformed(req)
         if problem:
-            events.append(self._reject(cid, rj.invalid_request(problem)))
+            events.append(self._reject(cid, rj.invalid_request(problem), now))
             return
         try:
             inst.check_open_order_count(len(self._open))
@@ -293,7 +306,7 @@ class SimulatedExchange:
                 req.stop_price,
             )
         except FilterViolation as exc:
-            events.append(self._reject(cid, rj.filter_rejection(market, exc)))
+            events.append(self._reject(cid, rj.filter_rejection(market, exc), now))
             return
         otype = req.order_type
         tif = req.time_in_force
@@ -301,22 +314,22 @@ class SimulatedExchange:
         marketable = False
         if otype is OrderType.MARKET:
             if last is None:
-                events.append(self._reject(cid, rj.no_market_price()))
+                events.append(self._reject(cid, rj.no_market_price(), now))
                 return
             marketable = True
         elif otype is OrderType.LIMIT:
             marketable = self._marketable(req.side, req.price)  # type: ignore[arg-type]
             if marketable and tif is TimeInForce.GTX:
-                events.append(self._reject(cid, rj.post_only_would_take(market)))
+                events.append(self._reject(cid, rj.post_only_would_take(market), now))
                 return
             if not marketable and tif is TimeInForce.FOK and self._futures:
-                events.append(self._reject(cid, rj.fok_unfillable()))
+                events.append(self._reject(cid, rj.fok_unfillable(), now))
                 return
         elif last is not None:
             stop = req.stop_price
             rises = (otype is OrderType.STOP_MARKET) == (req.side is Side.BUY)
             if (rises and stop <= last) or (not rises and stop >= last):  # type: ignore[operator]
-                events.append(self._reject(cid, rj.would_trigger_immediately(market)))
+                events.append(self._reject(cid, rj.would_trigger_immediately(market), now))
                 return
         self._seq += 1
         order = SimOrder(
@@ -334,7 +347,7 @@ class SimulatedExchange:
         )
         rejection = self.ledger.reserve(order, last, self._book)
         if rejection is not None:
-            events.append(self._reject(cid, rejection))
+            events.append(self._reject(cid, rejection, now))
             return
         self._next_order_id += 1
         self._open[cid] = order
@@ -369,7 +382,8 @@ class SimulatedExchange:
         return ""
 
     def _activate_in_flight(self, until: int, events: list[ExecutionEvent]) -> None:
-        due = sorted(item for item in self._in_flight if item[0] <= until)
+        # Stable sort on the due time alone keeps arrival order among ties.
+        due = sorted((item for item in self._in_flight if item[0] <= until), key=lambda i: i[0])
         if not due:
             return
         self._in_flight = [item for item in self._in_flight if item[0] > until]
@@ -377,20 +391,23 @@ class SimulatedExchange:
             self._accept(request, at, events)
 
     def _settle_funding(self, candle: Candle, events: list[ExecutionEvent]) -> None:
+        schedule = self._settings.funding
         if not self._next_funding:
-            self._next_funding = self._settings.funding.next_settlement(candle.open_time - 1)
-            if candle.open_time < self._next_funding:
-                return
-        when = self._next_funding
-        self._next_funding = self._settings.funding.next_settlement(candle.open_time)
+            self._next_funding = schedule.next_settlement(candle.open_time - 1)
         ledger = self.ledger
         assert isinstance(ledger, FuturesLedger)
-        qty = ledger.position.quantity
-        if not qty:
-            return
-        rate = self._settings.funding.rate_at(when)
-        amount = ledger.funding(rate, candle.open)
-        events.append(FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when))
+        # A data gap can span several settlements: each one is settled, at this open.
+        while candle.open_time >= self._next_funding:
+            when = self._next_funding
+            self._next_funding = schedule.next_settlement(when)
+            qty = ledger.position.quantity
+            if not qty:
+                continue
+            rate = schedule.rate_at(when)
+            amount = ledger.funding(rate, candle.open)
+            events.append(
+                FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when)
+            )
 
     def _match(self, candle: Candle, events: list[ExecutionEvent]) -> None:
         share = self._settings.max_volume_share
@@ -435,18 +452,34 @@ class SimulatedExchange:
     def _fill_resting(
         self, order: SimOrder, cap: Decimal | None, ts: int, events: list[ExecutionEvent]
     ) -> Decimal | None:
+        """Fill a resting limit as far as the volume cap and reduce-only allow.
+
+        Returns the volume cap left for the rest of the candle (ZERO stops limit fills).
+        """
         qty = order.remaining
+        capped = False
         if cap is not None and qty > cap:
-            qty = cap
+            # A partial fill is a whole number of lot steps, like every exchange fill.
+            step = self._instrument.lot_size.step_size
+            qty = (cap // step) * step if step else cap
+            capped = True
         if self._futures and order.reduce_only:
-            qty = self._reduce_only_allowance(order, qty)
-            if not qty:
+            allowed = self._reduce_only_allowance(order, qty)
+            if not allowed:
                 self._book.remove(order)
                 self._expire(order, ts, events)
                 return cap
+            qty = allowed
+        if not qty:
+            return ZERO
         if qty < order.remaining:
             self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
-            return ZERO if cap is not None else None
+            if self._futures and order.reduce_only and not capped:
+                # The position is closed: Binance expires what is left of a reduce-only order.
+                self._book.remove(order)
+                self._expire(order, ts, events)
+                return None if cap is None else cap - qty
+            return ZERO if capped else (None if cap is None else cap - qty)
         self._book.remove(order)
         self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
         return None if cap is None else cap - qty

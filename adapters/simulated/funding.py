@@ -20,7 +20,7 @@ class FundingSchedule:
     Either a constant rate, or the rates from a file in the layout of
     ``shared/data/funding/<SYMBOL>.csv`` (``symbol,fundingTime,fundingRate,...``). Between two
     recorded settlements the most recent earlier rate applies, so a file with holes never
-    invents a zero rate.
+    invents a zero rate. Before the file's first settlement the constant rate applies.
     """
 
     def __init__(self, constant_rate: Decimal = Decimal("0.0001")) -> None:
@@ -65,7 +65,7 @@ class FundingSchedule:
         if not self._times:
             return self._constant
         i = bisect.bisect_right(self._times, funding_time) - 1
-        return self._rates[max(i, 0)]
+        return self._constant if i < 0 else self._rates[i]
 
     @staticmethod
     def next_settlement(after_ms: int) -> int:

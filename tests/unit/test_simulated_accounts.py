@@ -618,9 +618,6 @@ def test_trades_since_reports_fills_in_trade_id_order() -> None:
     assert sim.trades_since(SYMBOL, 3) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="a data gap spanning two 8 h boundaries settles funding only once"
-)
 def test_every_boundary_in_a_data_gap_is_settled() -> None:
     sim = _long_before_boundary()
     assert len(funding_events(sim.on_candle(flat(H8_MIN, "50000")))) == 1

@@ -923,11 +923,7 @@ def test_random_rejects_are_reproducible_per_seed() -> None:
     assert pattern != _fault_pattern(seed=43)
 
 
-# --------------------------------------------------------- known discrepancies (strict xfail)
-@pytest.mark.xfail(
-    strict=True,
-    reason="volume-share partial fills ignore LOT_SIZE stepSize (fill of 0.308625 on step 0.001)",
-)
+# ------------------------------------------------------ fixed discrepancies (regression tests)
 def test_partial_fill_quantities_stay_on_the_lot_step() -> None:
     sim = futures()
     place_ok(sim, limit("a", BUY, "1.000", "49900"))
@@ -936,10 +932,6 @@ def test_partial_fill_quantities_stay_on_the_lot_step() -> None:
     assert (fill.quantity - FUT.lot_size.min_qty) % FUT.lot_size.step_size == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in-flight ties (same due time) share a list index, so arrival order is lost",
-)
 def test_in_flight_orders_due_together_are_accepted_in_arrival_order() -> None:
     # Seed 28 with latency 120 s draws delays 14805 (first), 97301 (second) and 17151 (third).
     settings = SimulationSettings(latency_ms=120_000, seed=28)
@@ -955,10 +947,6 @@ def test_in_flight_orders_due_together_are_accepted_in_arrival_order() -> None:
     assert accepted == ["zz-second", "aa-third"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a reduce-only fill trimmed to the position returns cap 0, starving later orders",
-)
 def test_reduce_only_trim_does_not_use_up_the_volume_cap() -> None:
     sim = futures()  # cap = 1000 x 0.25 = 250 per candle
     place_ok(sim, market("long", BUY, "0.010"))
