@@ -234,7 +234,7 @@ def test_every_status_trigger_pair(
             if trigger is T.FILL:
                 with pytest.raises(InvalidTransition) as info:
                     order.apply_fill(make_fill("0"))
-                assert (info.value.status, info.value.trigger) == (start.value, trigger.value)
+                assert (info.value.from_status, info.value.trigger) == (start.value, trigger.value)
             else:
                 with pytest.raises(OverfillError):
                     order.apply_fill(make_fill("0.1"))
@@ -255,7 +255,7 @@ def test_every_status_trigger_pair(
         else:
             with pytest.raises(InvalidTransition) as info:
                 order.apply_fill(fill)
-            assert (info.value.status, info.value.trigger) == (start.value, trigger.value)
+            assert (info.value.from_status, info.value.trigger) == (start.value, trigger.value)
             assert info.value.client_order_id == CID
             assert state(order) == before
         return
@@ -274,7 +274,7 @@ def test_every_status_trigger_pair(
     else:
         with pytest.raises(InvalidTransition) as info:
             order.apply(trigger, price=new_price, quantity=new_quantity)
-        assert (info.value.status, info.value.trigger) == (start.value, trigger.value)
+        assert (info.value.from_status, info.value.trigger) == (start.value, trigger.value)
         assert state(order) == before
 
 
