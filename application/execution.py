@@ -147,8 +147,8 @@ class ExecutionService:
             "order.submit",
             now,
             client_order_id=cid,
-            side=cmd.side.value,
-            type=cmd.order_type.value,
+            side=cmd.side,
+            type=cmd.order_type,
             quantity=cmd.quantity,
             price=cmd.price,
             stop_price=cmd.stop_price,
@@ -208,6 +208,9 @@ class ExecutionService:
     def apply(self, events: Iterable[ExecutionEvent]) -> list[tuple[ExecutionEvent, Order | None]]:
         """Apply exchange events to orders and the account; returns them with their orders.
 
+        A fill whose trade id was already applied changes nothing and is left out of the
+        result, so the strategy answers each execution exactly once.
+
         Raises:
             UnknownOrderEvent: An event names a client id this bot never issued.
         """
@@ -230,7 +233,8 @@ class ExecutionService:
             if order is None:
                 raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
             if isinstance(event, OrderFilled):
-                self._on_fill(event, order)
+                if not self._on_fill(event, order):
+                    continue  # a repeated trade id: booked once, so answered once
             elif isinstance(event, OrderAccepted):
                 order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
             elif isinstance(event, OrderCanceled):
@@ -249,7 +253,7 @@ class ExecutionService:
                     event.timestamp,
                     client_order_id=cid,
                     code=event.code,
-                    reason=event.reason.value,
+                    reason=event.reason,
                     message=event.message,
                 )
             elif isinstance(event, CancelRejected):
@@ -263,10 +267,11 @@ class ExecutionService:
             out.append((event, order))
         return out
 
-    def _on_fill(self, event: OrderFilled, order: Order) -> None:
+    def _on_fill(self, event: OrderFilled, order: Order) -> bool:
+        """Book a fill; False (and nothing changed) when its trade id was already applied."""
         fill = event.fill
         if not order.apply_fill(fill):
-            return
+            return False
         self._repo.add_fill(fill)
         realized = self.account.apply_fill(fill)
         stats = self.stats
@@ -280,11 +285,12 @@ class ExecutionService:
             fill.timestamp,
             client_order_id=fill.client_order_id,
             trade_id=fill.trade_id,
-            side=fill.side.value,
+            side=fill.side,
             quantity=fill.quantity,
             price=fill.price,
             fee=fill.fee,
             fee_asset=fill.fee_asset,
-            liquidity=fill.liquidity.value,
+            liquidity=fill.liquidity,
             realized_pnl=realized,
         )
+        return True

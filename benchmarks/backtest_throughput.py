@@ -61,6 +61,7 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
     from adapters.simulated.settings import SimulationSettings
     from application.backtest import BacktestRunner
     from application.execution import ExecutionService
+    from bootstrap.containers import BACKTEST_RETENTION
     from bootstrap.instruments import builtin_instrument
     from domain.account import AccountProjection
     from domain.client_ids import ClientOrderIdSequence
@@ -91,7 +92,7 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
         instrument,
         account,
         ClientOrderIdSequence("bench"),
-        InMemoryOrderRepository(),
+        InMemoryOrderRepository(BACKTEST_RETENTION, BACKTEST_RETENTION),
         CountingSink(),
         exchange,
     )

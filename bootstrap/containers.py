@@ -33,6 +33,9 @@ from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
 
 ZERO = Decimal(0)
+#: Closed orders and fills a backtest keeps in memory (the report needs none of them; tests
+#: and short runs see everything, a year of high churn stays within a bounded footprint).
+BACKTEST_RETENTION = 50_000
 
 
 class DataMismatch(ValueError):
@@ -153,7 +156,9 @@ class BacktestContainer(containers.DeclarativeContainer):
     )
     account = providers.Singleton(account_projection, config, instrument, candles)
     ids = providers.Singleton(ClientOrderIdSequence, config.provided.client_order_id_prefix)
-    repository = providers.Singleton(InMemoryOrderRepository)
+    repository = providers.Singleton(
+        InMemoryOrderRepository, retain_closed=BACKTEST_RETENTION, retain_fills=BACKTEST_RETENTION
+    )
     sink = providers.Singleton(CountingSink)
     execution = providers.Singleton(
         ExecutionService,

@@ -95,7 +95,7 @@ class AccountProjection:
             quantity = position.quantity
             if not quantity:
                 return self.cash
-            if quantity > 0:
+            if quantity > ZERO:
                 return self.cash + quantity * mark_price - position.cost
             return self.cash + position.cost + quantity * mark_price
         return self.cash + self.base_balance * mark_price

@@ -112,10 +112,15 @@ class Instrument:
     percent_price_by_side: PercentPriceBySideFilter | None = None
     max_num_orders: int = 0
     is_futures: bool = field(init=False, repr=False, compare=False)
+    _lot_rules: dict[OrderType, tuple[tuple[LotSizeFilter, ...], LotSizeFilter]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        # Read on every filter check: a plain attribute is far cheaper than an enum property.
+        # Read on every filter check: plain attributes are far cheaper than recomputing.
         object.__setattr__(self, "is_futures", self.market is MarketType.USDM_FUTURES)
+        rules = {order_type: self._derive_lot_rules(order_type) for order_type in OrderType}
+        object.__setattr__(self, "_lot_rules", rules)
 
     # ----------------------------------------------------------------- rounding
     def round_price(self, price: Decimal, rounding: Rounding = Rounding.NEAREST) -> Decimal:
@@ -249,27 +254,33 @@ class Instrument:
 
     # ----------------------------------------------------------------- private
     def _lots_for(self, order_type: OrderType) -> tuple[LotSizeFilter, ...]:
-        """Quantity filters an order must pass.
+        """Quantity filters an order must pass (precomputed per order type).
 
         Futures check MARKET_LOT_SIZE instead of LOT_SIZE for market-type orders; spot checks
         LOT_SIZE on every order and MARKET_LOT_SIZE in addition for MARKET orders.
         """
-        market_lot = self.market_lot_size
-        if order_type is OrderType.LIMIT or market_lot is None:
-            return (self.lot_size,)
-        if self.is_futures:
-            return (market_lot,)
-        if order_type is OrderType.MARKET:
-            return (self.lot_size, market_lot)
-        return (self.lot_size,)
+        return self._lot_rules[order_type][0]
 
     def _rounding_lot(self, order_type: OrderType) -> LotSizeFilter:
         """The filter whose step a quantity is rounded to (the coarsest step that applies)."""
-        lots = self._lots_for(order_type)
+        return self._lot_rules[order_type][1]
+
+    def _derive_lot_rules(
+        self, order_type: OrderType
+    ) -> tuple[tuple[LotSizeFilter, ...], LotSizeFilter]:
+        market_lot = self.market_lot_size
+        lots: tuple[LotSizeFilter, ...]
+        if order_type is OrderType.LIMIT or market_lot is None:
+            lots = (self.lot_size,)
+        elif self.market is MarketType.USDM_FUTURES:
+            lots = (market_lot,)
+        elif order_type is OrderType.MARKET:
+            lots = (self.lot_size, market_lot)
+        else:
+            lots = (self.lot_size,)
         stepped = [lot for lot in lots if lot.step_size]
-        if not stepped:
-            return lots[0]
-        return max(stepped, key=lambda lot: lot.step_size)
+        rounding = max(stepped, key=lambda lot: lot.step_size) if stepped else lots[0]
+        return lots, rounding
 
     def _check_price(self, price: Decimal) -> None:
         pf = self.price_filter

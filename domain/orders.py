@@ -325,7 +325,11 @@ class Order:
         """
         if fill.trade_id in self.trade_ids:
             return False
-        executed = self.executed_quantity + fill.quantity
+        # Share the fill's Decimal when this is the first fill: most orders fill once, and a
+        # long backtest keeps hundreds of thousands of them.
+        executed = (
+            self.executed_quantity + fill.quantity if self.executed_quantity else fill.quantity
+        )
         if executed > self.quantity:
             raise OverfillError(
                 f"order {self.client_order_id}: fill {fill.trade_id} of {fill.quantity} exceeds "

@@ -58,9 +58,9 @@ class Position:
 
     def unrealized_pnl(self, mark_price: Decimal) -> Decimal:
         """PnL of the open quantity if closed at ``mark_price`` (fees excluded)."""
-        if self.quantity > 0:
+        if self.quantity > ZERO:
             return self.quantity * mark_price - self.cost
-        if self.quantity < 0:
+        if self.quantity < ZERO:
             return self.cost + self.quantity * mark_price
         return ZERO
 
@@ -81,7 +81,7 @@ class Position:
         self.fees += fee_quote
         signed = quantity if side is Side.BUY else -quantity
         held = self.quantity
-        if not held or (held > 0) == (signed > 0):
+        if not held or (held > ZERO) == (signed > ZERO):
             self.quantity = held + signed
             self.cost += quantity * price
             return ZERO
@@ -91,7 +91,7 @@ class Position:
         else:
             # The one rounded step: quantized so every later sum stays exact in 28 digits.
             released = (self.cost * closing / abs(held)).quantize(COST_QUANTUM)
-        direction = 1 if held > 0 else -1
+        direction = 1 if held > ZERO else -1
         realized = direction * (closing * price - released)
         self.realized_pnl += realized
         self.cost -= released

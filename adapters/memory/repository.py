@@ -1,11 +1,19 @@
 """In-process repository and unit of work: for backtests and tests.
 
-Durable storage is the SQLAlchemy adapter's job; this one keeps everything in dicts so a
+Durable storage is the SQLAlchemy adapter's job; this one keeps records in dicts so a
 backtest can check that every fill belongs to an order without touching a disk.
+
+By default everything is kept. A long backtest that only needs its report can bound the
+memory with ``retain_closed`` / ``retain_fills``: open orders are always kept, and only the
+most recent closed orders and fills beyond those limits are forgotten (they were already
+counted, emitted to the event sink and folded into the account projection). Duplicate
+detection (client ids, trade ids) then covers the retained window; the execution service's
+own per-order trade-id check still rejects a repeated fill of any open order.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict, deque
 from types import TracebackType
 from typing import Any
 
@@ -13,11 +21,23 @@ from domain.orders import Fill, Order
 
 
 class InMemoryOrderRepository:
-    """Orders by client id (creation order kept) and fills unique by trade id."""
+    """Orders by client id (creation order kept) and fills unique by trade id.
 
-    def __init__(self) -> None:
+    Args:
+        retain_closed: Keep at most this many closed orders (None: keep all).
+        retain_fills: Keep at most this many fills (None: keep all).
+    """
+
+    def __init__(self, retain_closed: int | None = None, retain_fills: int | None = None) -> None:
+        if retain_closed is not None and retain_closed < 0:
+            raise ValueError("retain_closed must be >= 0")
+        if retain_fills is not None and retain_fills < 0:
+            raise ValueError("retain_fills must be >= 0")
         self._orders: dict[str, Order] = {}
-        self._fills: list[Fill] = []
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        self._retain_closed = retain_closed
+        self._fills: deque[Fill] = deque()
+        self._retain_fills = retain_fills
         self._trade_ids: set[int] = set()
 
     def add_order(self, order: Order) -> None:
@@ -26,17 +46,24 @@ class InMemoryOrderRepository:
         Raises:
             ValueError: The client id was already used (ids must never be reused).
         """
-        if order.client_order_id in self._orders:
-            raise ValueError(f"client order id {order.client_order_id} already recorded")
-        self._orders[order.client_order_id] = order
+        cid = order.client_order_id
+        if cid in self._orders:
+            raise ValueError(f"client order id {cid} already recorded")
+        self._orders[cid] = order
 
     def update_order(self, order: Order) -> None:
-        """Orders are stored by reference, so their latest state is already here."""
-        if order.client_order_id not in self._orders:
-            raise KeyError(order.client_order_id)
+        """Orders are stored by reference; closing one may evict the oldest closed order."""
+        cid = order.client_order_id
+        if cid not in self._orders:
+            raise KeyError(cid)
+        if self._retain_closed is not None and order.status.is_terminal and cid not in self._closed:
+            self._closed[cid] = None
+            while len(self._closed) > self._retain_closed:
+                old, _ = self._closed.popitem(last=False)
+                del self._orders[old]
 
     def get_order(self, client_order_id: str) -> Order | None:
-        """The order with this id, if recorded."""
+        """The order with this id, if recorded (and not evicted)."""
         return self._orders.get(client_order_id)
 
     def add_fill(self, fill: Fill) -> bool:
@@ -45,14 +72,16 @@ class InMemoryOrderRepository:
             return False
         self._trade_ids.add(fill.trade_id)
         self._fills.append(fill)
+        if self._retain_fills is not None and len(self._fills) > self._retain_fills:
+            self._trade_ids.discard(self._fills.popleft().trade_id)
         return True
 
     def fills(self) -> list[Fill]:
-        """All fills in arrival order."""
+        """Recorded fills in arrival order."""
         return list(self._fills)
 
     def order_ids(self) -> list[str]:
-        """All client ids in creation order."""
+        """Client ids of recorded orders in creation order."""
         return list(self._orders)
 
 

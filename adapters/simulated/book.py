@@ -64,8 +64,9 @@ class SimOrder:
 
     @property
     def remaining(self) -> Decimal:
-        """Unfilled quantity."""
-        return self.quantity - self.executed_quantity
+        """Unfilled quantity (the quantity object itself while nothing has filled)."""
+        executed = self.executed_quantity
+        return self.quantity - executed if executed else self.quantity
 
     @property
     def trigger_on_rise(self) -> bool:

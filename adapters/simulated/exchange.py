@@ -363,7 +363,7 @@ class SimulatedExchange:
 
     def _malformed(self, req: OrderRequest) -> str:
         otype = req.order_type
-        if req.quantity <= 0:
+        if req.quantity <= ZERO:
             return "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
         if otype is OrderType.LIMIT:
             if req.price is None:
@@ -501,7 +501,7 @@ class SimulatedExchange:
         ledger = self.ledger
         assert isinstance(ledger, FuturesLedger)
         pos = ledger.position.quantity
-        if (pos > 0 and order.side is Side.SELL) or (pos < 0 and order.side is Side.BUY):
+        if (pos > ZERO and order.side is Side.SELL) or (pos < ZERO and order.side is Side.BUY):
             return min(qty, abs(pos))
         return ZERO
 
@@ -525,7 +525,8 @@ class SimulatedExchange:
         events: list[ExecutionEvent],
     ) -> None:
         fee, fee_asset, _ = self.ledger.settle(order, qty, price, liquidity)
-        order.executed_quantity += qty
+        executed = order.executed_quantity
+        order.executed_quantity = executed + qty if executed else qty
         order.executed_quote += qty * price
         order.update_time = ts
         fill = Fill(

@@ -159,7 +159,9 @@ class FuturesLedger:
         qty = self.position.quantity
         remaining = order.remaining
         if order.reduce_only:
-            opposite = (qty > 0 and order.side is Side.SELL) or (qty < 0 and order.side is Side.BUY)
+            opposite = (qty > ZERO and order.side is Side.SELL) or (
+                qty < ZERO and order.side is Side.BUY
+            )
             if not force and (not opposite or remaining > abs(qty)):
                 return reduce_only_rejected()
             return None
@@ -269,6 +271,6 @@ class FuturesLedger:
             short_px = mark
         if side is Side.SELL and price > short_px:
             short_px = price
-        long_value = long_worst * long_px if long_worst > 0 else ZERO
-        short_value = short_worst * short_px if short_worst > 0 else ZERO
+        long_value = long_worst * long_px if long_worst > ZERO else ZERO
+        short_value = short_worst * short_px if short_worst > ZERO else ZERO
         return (long_value if long_value > short_value else short_value) / self.leverage

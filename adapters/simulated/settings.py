@@ -44,7 +44,7 @@ class SimulationSettings:
     reject_probability: float = 0.0
     seed: int = 0
     closed_order_retention: int = 10_000
-    trade_history_retention: int = 100_000
+    trade_history_retention: int = 20_000
 
     def fees_for(self, market: MarketType) -> tuple[Decimal, Decimal]:
         """``(maker, taker)`` rates for ``market``, falling back to Binance's defaults."""
