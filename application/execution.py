@@ -178,10 +178,12 @@ class ExecutionService:
         return self._exchange.cancel_order(order.symbol, cid)
 
     def _cancel_all(self, symbol: str) -> list[ExecutionEvent]:
+        marked = 0
         for order in self._open.values():
             if order.can(OrderTrigger.REQUEST_CANCEL):
                 order.apply(OrderTrigger.REQUEST_CANCEL)
-        self.stats.cancels += len(self._open)
+                marked += 1
+        self.stats.cancels += marked
         self._sink.emit(
             "order.cancel_all", self._clock.now_ms(), symbol=symbol, open=len(self._open)
         )
@@ -190,6 +192,16 @@ class ExecutionService:
     def _modify(self, cmd: ModifyOrder) -> list[ExecutionEvent]:
         order = self._open.get(cmd.client_order_id)
         if order is None:
+            return []
+        if not order.can(OrderTrigger.REQUEST_MODIFY):
+            # Still waiting for an answer (ack, cancel or an earlier modify): a second request
+            # would race it. The strategy sees the order's real state on the next event.
+            self._sink.emit(
+                "order.modify_skipped",
+                self._clock.now_ms(),
+                client_order_id=cmd.client_order_id,
+                status=order.status,
+            )
             return []
         order.apply(OrderTrigger.REQUEST_MODIFY)
         self.stats.modifies += 1

@@ -57,8 +57,9 @@ class StaticGridParams:
 class StaticGrid:
     """Static symmetric grid with one-level take-profits (see the module docstring).
 
-    On spot, sell levels are only placed against base inventory the account holds and has
-    not already committed, because spot cannot sell what it does not own.
+    On spot, sell levels are only placed against the base inventory the account holds (a
+    rebuild cancels every open order first, so none of it is committed), and a take-profit
+    sells what a buy really delivered: the quantity less the commission taken in base.
     """
 
     def __init__(self, symbol: str, params: StaticGridParams) -> None:
@@ -87,9 +88,13 @@ class StaticGrid:
             return ()
         fill = event.fill
         side = fill.side.opposite
-        qty = fill.quantity + self._residual[side]
-        step = ONE + self.params.spacing if side is Side.SELL else ONE - self.params.spacing
         inst = context.instrument
+        received = fill.quantity
+        if fill.fee_asset == inst.base_asset and fill.side is Side.BUY:
+            # Spot takes the commission out of the bought coins: only the rest can be sold.
+            received -= fill.fee
+        qty = received + self._residual[side]
+        step = ONE + self.params.spacing if side is Side.SELL else ONE - self.params.spacing
         try:
             price, quantity = inst.round_order(side, OrderType.LIMIT, qty, fill.price * step)
         except FilterViolation:

@@ -371,8 +371,7 @@ def test_closing_fill_books_realized_pnl(rig: Rig) -> None:
 def test_spot_fill_with_base_commission_updates_cash_and_inventory() -> None:
     r = make_rig(SPOT, cash="1000")
     r.place(BUY, "0.01", "50000")
-    r.service.apply([fill(r.exchange.requests[0].client_order_id, 3, "0.01", fee="0.00001",
-                          fee_asset="BTC")])  # fmt: skip
+    r.service.apply([fill(cid(0), 3, "0.01", fee="0.00001", fee_asset="BTC")])
     assert r.account.cash == D("500")
     assert r.account.base_balance == D("0.00999")
     assert r.account.fees_quote == D("0.5")
@@ -538,6 +537,40 @@ def test_cancel_all_answered_synchronously(rig: Rig) -> None:
     assert rig.service.open_orders == {}
 
 
+def test_cancel_of_an_unacknowledged_order_is_still_sent() -> None:
+    r = make_rig(auto_accept=False)
+    r.place()
+    r.exchange.then([OrderCanceled(cid(0), NOW)])
+    assert r.order(cid(0)).status is S.PENDING_NEW
+    produced = r.service.execute([CancelOrder(cid(0))])
+    assert r.exchange.cancels == [(SYMBOL, cid(0))]
+    assert statuses(produced) == [S.CANCELED]
+    assert r.service.open_orders == {}
+
+
+def test_cancel_all_leaves_unacknowledged_orders_pending_new() -> None:
+    r = make_rig(auto_accept=False)
+    r.exchange.then([OrderAccepted(cid(0), 1, NOW)])
+    r.place()
+    r.place()  # no answer: stays PENDING_NEW
+    r.service.execute([CancelAllOrders(SYMBOL)])
+    assert [r.order(cid(n)).status for n in range(2)] == [S.PENDING_CANCEL, S.PENDING_NEW]
+    assert r.exchange.cancel_alls == [SYMBOL]
+
+
+def test_unsolicited_cancel_and_modify_rejections_change_nothing(rig: Rig) -> None:
+    rig.place()
+    cancel_rejected = CancelRejected(
+        cid(0), RejectReason.UNKNOWN_ORDER, -2011, "Unknown order sent.", NOW
+    )
+    modify_rejected = ModifyRejected(
+        cid(0), RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist.", NOW
+    )
+    produced = rig.service.apply([cancel_rejected, modify_rejected])
+    assert statuses(produced) == [S.NEW, S.NEW]
+    assert cid(0) in rig.service.open_orders
+
+
 def test_late_fill_after_cancel_is_applied_and_counted(rig: Rig) -> None:
     rig.place(qty="0.010")
     rig.service.execute([CancelOrder(cid(0))])
@@ -690,3 +723,16 @@ def test_commands_run_in_order_and_results_are_concatenated(rig: Rig) -> None:
         ("OrderCanceled", cid(0)),
     ]
     assert list(rig.service.open_orders) == [cid(1)]
+
+
+def test_modify_while_an_answer_is_pending_is_skipped_and_reported() -> None:
+    r = make_rig(auto_accept=False)
+    r.place()
+    assert r.service.execute([ModifyOrder(cid(0), D("49000"), D("0.010"))]) == []
+    order = r.order(cid(0))
+    assert order.status is OrderStatus.PENDING_NEW
+    assert (order.price, order.quantity) == (D("50000"), D("0.010"))
+    assert r.sink.named("order.modify_skipped") == [
+        {"client_order_id": cid(0), "status": OrderStatus.PENDING_NEW}
+    ]
+    assert r.service.stats.modifies == 0
