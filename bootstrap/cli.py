@@ -53,6 +53,13 @@ def _money(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places)):,}"
 
 
+def _skipped(skipped: dict[str, int]) -> str:
+    if not skipped:
+        return "0"
+    detail = ", ".join(f"{reason} {count:,}" for reason, count in sorted(skipped.items()))
+    return f"{sum(skipped.values()):,} ({detail})"
+
+
 def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
     """Print the human-readable report."""
     rows = [
@@ -81,6 +88,7 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ),
         ("max leverage", str(extra["max_leverage"])),
         ("grid re-centres", f"{extra['recenters']:,}"),
+        ("skipped levels", _skipped(extra["skipped_levels"])),
         ("run time", f"{extra['seconds']:.2f} s ({extra['candles_per_second']:,.0f} candles/s)"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -137,6 +145,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "data": args.data or config.backtest.data or "built-in generated market",
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": container.strategy().recenters,
+        "skipped_levels": container.strategy().skipped_levels,
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
         "gap_list": [
@@ -144,6 +153,12 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for g in candles.source.gaps
         ],
     }
+    skipped = extra["skipped_levels"]
+    if skipped:
+        err.write(
+            f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
+            "raise strategy.quote_per_level or adjust the grid\n"
+        )
     if args.json:
         out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")
     else:

@@ -49,7 +49,7 @@ class StrategyConfig:
     name: str = "static_grid"
     levels: int = 10
     spacing: Decimal = Decimal("0.002")
-    quote_per_level: Decimal = Decimal("100")
+    quote_per_level: Decimal = Decimal("200")
     recenter_threshold: Decimal | None = Decimal("0.01")
     post_only: bool = False
 
@@ -263,7 +263,7 @@ def parse_config(data: Any, source: str) -> AppConfig:
             exclusive_min=True,
         ),
         quote_per_level=st.required_decimal(
-            "quote_per_level", Decimal("100"), minimum=Decimal(0), exclusive_min=True
+            "quote_per_level", Decimal("200"), minimum=Decimal(0), exclusive_min=True
         ),
         recenter_threshold=st.decimal(
             "recenter_threshold",

@@ -71,6 +71,9 @@ class StaticGrid:
         self._residual = {Side.BUY: ZERO, Side.SELL: ZERO}
         self._tif = TimeInForce.GTX if params.post_only else TimeInForce.GTC
         self.recenters = 0
+        #: Grid levels that could not become a valid order (below one lot, the minimum
+        #: notional, or outside the price filter), by filter name. Reported, never hidden.
+        self.skipped_levels: dict[str, int] = {}
 
     def on_candle(self, candle: Candle, context: TradingContext) -> Sequence[Command]:
         """Build the grid on the first candle; rebuild it when price leaves the band."""
@@ -132,10 +135,12 @@ class StaticGrid:
                 try:
                     price = inst.round_price(raw, direction)
                     qty = inst.quantity_for_notional(params.quote_per_level, price)
-                except FilterViolation:
+                except FilterViolation as exc:
+                    self._skip(exc.filter_name)
                     continue
                 if side is Side.SELL and sellable is not None:
                     if qty > sellable:
+                        self._skip("INSUFFICIENT_BASE")
                         continue
                     sellable -= qty
                 commands.append(
@@ -144,3 +149,6 @@ class StaticGrid:
                     )
                 )
         return commands
+
+    def _skip(self, reason: str) -> None:
+        self.skipped_levels[reason] = self.skipped_levels.get(reason, 0) + 1

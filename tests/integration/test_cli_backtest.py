@@ -474,3 +474,21 @@ def test_usage_error_exits_2() -> None:
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert "unrecognized arguments: --no-such-option" in result.stderr
+
+
+def test_levels_too_small_for_one_lot_are_reported_not_hidden(tmp_path: Path) -> None:
+    config = tmp_path / "small.json"
+    config.write_text(
+        json.dumps(
+            {
+                "strategy": {"quote_per_level": "10"},
+                "backtest": {"generated": {"minutes": 300}},
+            }
+        )
+    )
+    result = gridbot("backtest", "--config", config, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["skipped_levels"]["LOT_SIZE"] > 0
+    assert "grid levels could not be placed: " in result.stderr
+    assert "LOT_SIZE" in result.stderr

@@ -72,7 +72,7 @@ def test_example_config_loads_with_the_documented_values() -> None:
         name="static_grid",
         levels=10,
         spacing=Decimal("0.002"),
-        quote_per_level=Decimal("100"),
+        quote_per_level=Decimal("200"),
         recenter_threshold=Decimal("0.01"),
         post_only=False,
     )
