@@ -486,7 +486,7 @@ def test_levels_too_small_for_one_lot_are_reported_not_hidden(tmp_path: Path) ->
             }
         )
     )
-    result = gridbot("backtest", "--config", config, "--json")
+    result = gridbot("--config", config, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["skipped_levels"]["LOT_SIZE"] > 0
