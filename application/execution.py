@@ -229,6 +229,8 @@ class ExecutionService:
         out: list[tuple[ExecutionEvent, Order | None]] = []
         for event in events:
             if isinstance(event, FundingPaid):
+                if not self._repo.add_funding(event):
+                    continue  # already booked (a replayed settlement)
                 self.account.apply_funding(event)
                 self._sink.emit(
                     "funding",
@@ -275,7 +277,7 @@ class ExecutionService:
                 order.apply(OrderTrigger.MODIFY_REJECT)
             if order.status.is_terminal:
                 self._open.pop(cid, None)
-            self._repo.update_order(order)
+            self._repo.update_order(order, event)
             out.append((event, order))
         return out
 

@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from types import TracebackType
 from typing import Any
 
+from domain.events import ExecutionEvent, FundingPaid
 from domain.orders import Fill, Order
 
 
@@ -39,6 +40,11 @@ class InMemoryOrderRepository:
         self._fills: deque[Fill] = deque()
         self._retain_fills = retain_fills
         self._trade_ids: set[int] = set()
+        self._max_trade_id = 0
+        self._funding: dict[tuple[str, int], FundingPaid] = {}
+        self._state: dict[str, str] = {}
+        self.reports: list[tuple[str, int, str]] = []
+        self.events_recorded = 0
 
     def add_order(self, order: Order) -> None:
         """Record a new order intent.
@@ -51,11 +57,16 @@ class InMemoryOrderRepository:
             raise ValueError(f"client order id {cid} already recorded")
         self._orders[cid] = order
 
-    def update_order(self, order: Order) -> None:
-        """Orders are stored by reference; closing one may evict the oldest closed order."""
+    def update_order(self, order: Order, event: ExecutionEvent | None = None) -> None:
+        """Orders are stored by reference; closing one may evict the oldest closed order.
+
+        Event details are not kept in memory (only counted): the durable journal keeps them.
+        """
         cid = order.client_order_id
         if cid not in self._orders:
             raise KeyError(cid)
+        if event is not None:
+            self.events_recorded += 1
         if self._retain_closed is not None and order.status.is_terminal and cid not in self._closed:
             self._closed[cid] = None
             while len(self._closed) > self._retain_closed:
@@ -72,13 +83,47 @@ class InMemoryOrderRepository:
             return False
         self._trade_ids.add(fill.trade_id)
         self._fills.append(fill)
+        if fill.trade_id > self._max_trade_id:
+            self._max_trade_id = fill.trade_id
         if self._retain_fills is not None and len(self._fills) > self._retain_fills:
             self._trade_ids.discard(self._fills.popleft().trade_id)
         return True
 
     def fills(self) -> list[Fill]:
-        """Recorded fills in arrival order."""
-        return list(self._fills)
+        """Recorded fills in trade-id order."""
+        return sorted(self._fills, key=lambda f: f.trade_id)
+
+    def open_orders(self) -> list[Order]:
+        """Orders that are not terminal, in creation order."""
+        return [o for o in self._orders.values() if not o.status.is_terminal]
+
+    def last_trade_id(self) -> int:
+        """Highest trade id ever recorded (kept even when the fill itself was forgotten)."""
+        return self._max_trade_id
+
+    def add_funding(self, event: FundingPaid) -> bool:
+        """Record a funding settlement once per (symbol, time)."""
+        key = (event.symbol, event.timestamp)
+        if key in self._funding:
+            return False
+        self._funding[key] = event
+        return True
+
+    def funding_payments(self) -> list[FundingPaid]:
+        """Funding settlements, oldest first."""
+        return sorted(self._funding.values(), key=lambda e: e.timestamp)
+
+    def save_state(self, key: str, value: str) -> None:
+        """Store a state record."""
+        self._state[key] = value
+
+    def load_state(self, key: str) -> str | None:
+        """A stored state record."""
+        return self._state.get(key)
+
+    def save_report(self, kind: str, timestamp: int, payload: str) -> None:
+        """Append a report."""
+        self.reports.append((kind, timestamp, payload))
 
     def order_ids(self) -> list[str]:
         """Client ids of recorded orders in creation order."""

@@ -1,26 +1,41 @@
-"""Repository / unit-of-work port: where orders, fills and run results are kept."""
+"""Repository port: the bot's durable journal of orders, fills, funding and state.
+
+The execution service writes ahead: an order intent is recorded before the request leaves the
+process, and every exchange event is recorded as it is applied. A durable implementation
+commits each call before returning, so after a crash the in-memory state (open orders, the
+account projection) can be rebuilt from the journal alone and reconciled with the exchange.
+"""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
+from domain.events import ExecutionEvent, FundingPaid
 from domain.orders import Fill, Order
 
 
 class OrderRepository(Protocol):
-    """Orders and fills of one bot."""
+    """Orders, their event history, fills, funding and small state records of one bot."""
 
     def add_order(self, order: Order) -> None:
-        """Record a new order intent (before it is sent)."""
+        """Record a new order intent (status PENDING_NEW) before it is sent.
+
+        Raises:
+            ValueError: The client order id was already recorded.
+        """
         ...
 
-    def update_order(self, order: Order) -> None:
-        """Record the order's new status and progress."""
+    def update_order(self, order: Order, event: ExecutionEvent | None = None) -> None:
+        """Record the order's new state and, when given, the event that produced it."""
         ...
 
     def get_order(self, client_order_id: str) -> Order | None:
         """The order with this client id, if recorded."""
+        ...
+
+    def open_orders(self) -> list[Order]:
+        """Every recorded order that is not terminal, PENDING_NEW intents included."""
         ...
 
     def add_fill(self, fill: Fill) -> bool:
@@ -28,16 +43,44 @@ class OrderRepository(Protocol):
         ...
 
     def fills(self) -> list[Fill]:
-        """Every recorded fill, in arrival order."""
+        """Every recorded fill, in trade-id order."""
+        ...
+
+    def last_trade_id(self) -> int:
+        """The highest recorded trade id (0 when none)."""
+        ...
+
+    def add_funding(self, event: FundingPaid) -> bool:
+        """Record a funding settlement; False if that (symbol, time) was already recorded."""
+        ...
+
+    def funding_payments(self) -> list[FundingPaid]:
+        """Every recorded funding settlement, oldest first."""
         ...
 
     def order_ids(self) -> list[str]:
         """Client ids of every recorded order, in creation order."""
         ...
 
+    def save_state(self, key: str, value: str) -> None:
+        """Store a small state record (e.g. the strategy's JSON state) under ``key``."""
+        ...
+
+    def load_state(self, key: str) -> str | None:
+        """The state record stored under ``key``, if any."""
+        ...
+
+    def save_report(self, kind: str, timestamp: int, payload: str) -> None:
+        """Append a report (e.g. a reconciliation report as JSON)."""
+        ...
+
 
 class UnitOfWork(Protocol):
-    """A transaction boundary around the repositories; rolls back unless committed."""
+    """A transaction boundary around the repository: all of it commits, or none of it.
+
+    Used where several records must land together (a batch of fills found during
+    reconciliation); single events are committed by the repository call itself.
+    """
 
     orders: OrderRepository
 
@@ -60,8 +103,4 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Discard uncommitted changes."""
-        ...
-
-    def save_result(self, key: str, value: Any) -> None:
-        """Store a run-level record (e.g. a backtest summary)."""
         ...
