@@ -246,6 +246,58 @@ class Order:
             f"{self.quantity}@{self.price} {self.status.value} filled={self.executed_quantity})"
         )
 
+    @classmethod
+    def restore(
+        cls,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+        time_in_force: TimeInForce | None,
+        stop_price: Decimal | None,
+        reduce_only: bool,
+        tag: str,
+        status: OrderStatus,
+        exchange_order_id: int | None,
+        executed_quantity: Decimal,
+        executed_quote: Decimal,
+        trade_ids: tuple[int, ...],
+        fee_totals: tuple[tuple[str, Decimal], ...],
+    ) -> Order:
+        """Rebuild an order exactly as a journal recorded it (after a restart).
+
+        The journal only ever stored states the transition table produced, so the order is
+        restored as it was rather than replayed event by event.
+
+        Raises:
+            OverfillError: The recorded executed quantity exceeds the order quantity.
+        """
+        if executed_quantity > quantity:
+            raise OverfillError(
+                f"order {client_order_id}: journaled executed {executed_quantity} > {quantity}"
+            )
+        order = cls(
+            client_order_id,
+            symbol,
+            side,
+            order_type,
+            quantity,
+            price,
+            time_in_force,
+            stop_price,
+            reduce_only,
+            tag,
+        )
+        order.status = status
+        order.exchange_order_id = exchange_order_id
+        order.executed_quantity = executed_quantity
+        order.executed_quote = executed_quote
+        order.trade_ids = trade_ids
+        order.fee_totals = fee_totals
+        return order
+
     @property
     def remaining_quantity(self) -> Decimal:
         """Quantity still to execute."""
