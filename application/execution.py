@@ -34,9 +34,19 @@ from domain.events import (
     OrderRejected,
 )
 from domain.instruments import Instrument
-from domain.orders import Order, OrderTrigger
+from domain.orders import Order, OrderStatus, OrderTrigger
 
 ZERO = Decimal(0)
+
+
+_PLACE = "place"
+_CANCEL = "cancel"
+_CANCEL_ALL = "cancel_all"
+_MODIFY = "modify"
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+
+#: A journaled request waiting to be sent: (kind, order or symbol, request payload).
+PreparedRequest = tuple[str, Order | str, OrderRequest | ModifyOrder | None]
 
 
 class UnknownOrderEvent(LookupError):
@@ -107,24 +117,82 @@ class ExecutionService:
 
     # Commands ----------------------------------------------------------------------
     def execute(self, commands: Iterable[Command]) -> list[tuple[ExecutionEvent, Order | None]]:
-        """Send commands in order; returns the events they produced with their orders."""
-        out: list[tuple[ExecutionEvent, Order | None]] = []
+        """Journal every command's intent, then send them in order.
+
+        Returns the events the requests produced, with their orders.
+        """
+        return self.send(self.prepare(commands))
+
+    def prepare(self, commands: Iterable[Command]) -> list[PreparedRequest]:
+        """Phase one: assign client ids and journal every intent; nothing is sent yet.
+
+        A caller that needs the intents to land together with other records (the trading
+        session journals the strategy's state with them) wraps this call in one transaction.
+        After a crash between :meth:`prepare` and :meth:`send`, reconciliation finds each
+        intent PENDING_NEW / PENDING_CANCEL in the journal and resolves it with the exchange.
+        """
+        prepared: list[PreparedRequest] = []
         for command in commands:
             if type(command) is PlaceOrder:
-                events = self._place(command)
+                prepared.append(self._prepare_place(command))
             elif type(command) is CancelOrder:
-                events = self._cancel(command.client_order_id)
+                order = self._open.get(command.client_order_id)
+                if order is not None:
+                    if order.can(OrderTrigger.REQUEST_CANCEL):
+                        order.apply(OrderTrigger.REQUEST_CANCEL)
+                        self._repo.update_order(order)
+                    # Sent even before the ack: Binance cancels by client order id.
+                    prepared.append((_CANCEL, order, None))
             elif type(command) is CancelAllOrders:
-                events = self._cancel_all(command.symbol)
+                for order in self._open.values():
+                    if order.can(OrderTrigger.REQUEST_CANCEL):
+                        order.apply(OrderTrigger.REQUEST_CANCEL)
+                        self._repo.update_order(order)
+                prepared.append((_CANCEL_ALL, command.symbol, None))
             elif type(command) is ModifyOrder:
-                events = self._modify(command)
+                step = self._prepare_modify(command)
+                if step is not None:
+                    prepared.append(step)
             else:
                 raise TypeError(f"unknown command {command!r}")
+        return prepared
+
+    def send(
+        self, prepared: Iterable[PreparedRequest]
+    ) -> list[tuple[ExecutionEvent, Order | None]]:
+        """Phase two: send prepared requests in order, applying each answer as it arrives."""
+        out: list[tuple[ExecutionEvent, Order | None]] = []
+        exchange = self._exchange
+        for kind, subject, payload in prepared:
+            if kind is _PLACE:
+                events = exchange.place_order(payload)  # type: ignore[arg-type]
+            elif kind is _CANCEL:
+                order = subject
+                assert isinstance(order, Order)
+                self.stats.cancels += 1
+                self._sink.emit(
+                    "order.cancel", self._clock.now_ms(), client_order_id=order.client_order_id
+                )
+                events = exchange.cancel_order(order.symbol, order.client_order_id)
+            elif kind is _CANCEL_ALL:
+                symbol = str(subject)
+                pending = sum(1 for o in self._open.values() if o.status is _PENDING_CANCEL)
+                self.stats.cancels += pending
+                self._sink.emit(
+                    "order.cancel_all", self._clock.now_ms(), symbol=symbol, open=pending
+                )
+                events = exchange.cancel_all_orders(symbol)
+            else:
+                order = subject
+                assert isinstance(order, Order) and isinstance(payload, ModifyOrder)
+                events = exchange.modify_order(
+                    order.symbol, order.client_order_id, payload.price, payload.quantity
+                )
             if events:
                 out.extend(self.apply(events))
         return out
 
-    def _place(self, cmd: PlaceOrder) -> list[ExecutionEvent]:
+    def _prepare_place(self, cmd: PlaceOrder) -> PreparedRequest:
         cid = self._ids.next_id()
         order = Order(
             cid,
@@ -142,10 +210,9 @@ class ExecutionService:
         self._repo.add_order(order)
         self._open[cid] = order
         self.stats.orders_placed += 1
-        now = self._clock.now_ms()
         self._sink.emit(
             "order.submit",
-            now,
+            self._clock.now_ms(),
             client_order_id=cid,
             side=cmd.side,
             type=cmd.order_type,
@@ -165,34 +232,12 @@ class ExecutionService:
             cmd.stop_price,
             cmd.reduce_only,
         )
-        return self._exchange.place_order(request)
+        return (_PLACE, order, request)
 
-    def _cancel(self, cid: str) -> list[ExecutionEvent]:
-        order = self._open.get(cid)
-        if order is None:
-            return []
-        if order.can(OrderTrigger.REQUEST_CANCEL):
-            order.apply(OrderTrigger.REQUEST_CANCEL)
-        self.stats.cancels += 1
-        self._sink.emit("order.cancel", self._clock.now_ms(), client_order_id=cid)
-        return self._exchange.cancel_order(order.symbol, cid)
-
-    def _cancel_all(self, symbol: str) -> list[ExecutionEvent]:
-        marked = 0
-        for order in self._open.values():
-            if order.can(OrderTrigger.REQUEST_CANCEL):
-                order.apply(OrderTrigger.REQUEST_CANCEL)
-                marked += 1
-        self.stats.cancels += marked
-        self._sink.emit(
-            "order.cancel_all", self._clock.now_ms(), symbol=symbol, open=len(self._open)
-        )
-        return self._exchange.cancel_all_orders(symbol)
-
-    def _modify(self, cmd: ModifyOrder) -> list[ExecutionEvent]:
+    def _prepare_modify(self, cmd: ModifyOrder) -> PreparedRequest | None:
         order = self._open.get(cmd.client_order_id)
         if order is None:
-            return []
+            return None
         if not order.can(OrderTrigger.REQUEST_MODIFY):
             # Still waiting for an answer (ack, cancel or an earlier modify): a second request
             # would race it. The strategy sees the order's real state on the next event.
@@ -202,8 +247,9 @@ class ExecutionService:
                 client_order_id=cmd.client_order_id,
                 status=order.status,
             )
-            return []
+            return None
         order.apply(OrderTrigger.REQUEST_MODIFY)
+        self._repo.update_order(order)
         self.stats.modifies += 1
         self._sink.emit(
             "order.modify",
@@ -212,9 +258,13 @@ class ExecutionService:
             price=cmd.price,
             quantity=cmd.quantity,
         )
-        return self._exchange.modify_order(
-            order.symbol, cmd.client_order_id, cmd.price, cmd.quantity
-        )
+        return (_MODIFY, order, cmd)
+
+    def restore_open_orders(self, orders: Iterable[Order]) -> None:
+        """Take over open orders rebuilt from the journal after a restart."""
+        for order in orders:
+            if not order.status.is_terminal:
+                self._open[order.client_order_id] = order
 
     # Events ------------------------------------------------------------------------
     def apply(self, events: Iterable[ExecutionEvent]) -> list[tuple[ExecutionEvent, Order | None]]:

@@ -4,22 +4,59 @@ Every value is checked on load. Unknown keys, wrong types and out-of-range value
 :class:`ConfigError` naming the file and the JSON path (``$.strategy.levels``); the CLI turns
 it into a message and exit code 2. Numbers are parsed as Decimal straight from the JSON text,
 so ``0.002`` in the file is exactly 0.002 (strings such as ``"0.002"`` are accepted too).
+
+Keys named ``_comment`` are ignored at every level, so the file can document itself
+(``config/config.template.json`` documents every option that way). Secrets never live here:
+a key such as ``api_key`` or ``password`` anywhere in the document is rejected, because a
+config file gets copied, committed and pasted into bug reports; the API key and secret come
+from the environment or from ``credentials.secrets_file`` (see :mod:`bootstrap.secrets`).
+
+Relative paths (``storage.data_dir``, ``backtest.data``, ...) are relative to the working
+directory, like every path given on the command line; ``logging.file`` is relative to the
+data directory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 from domain.client_ids import validate_prefix
 from domain.enums import MarketType
 from domain.errors import InvalidClientOrderId
 
 _ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
+#: Environment variable that overrides ``storage.data_dir`` (a deployment, a container or a
+#: test points the bot at another directory without editing the file).
+DATA_DIR_ENV = "GRIDBOT_DATA_DIR"
+#: Key names that would hold a secret (compared case-insensitively, ``-`` read as ``_``).
+SECRET_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "api_secret",
+        "apisecret",
+        "secret",
+        "secret_key",
+        "password",
+        "passwd",
+        "binance_api_key",
+        "binance_api_secret",
+    }
+)
+#: ``scheme://user:password@host``: a database URL that carries a password.
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+ExchangeKind = Literal["simulated", "binance"]
+UnknownOrderPolicy = Literal["cancel", "adopt"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class ConfigError(ValueError):
@@ -72,6 +109,67 @@ class BacktestConfig:
     generated: GeneratedMarketConfig = field(default_factory=GeneratedMarketConfig)
 
 
+def _absolute(path: str) -> Path:
+    """``path`` as an absolute path (``~`` expanded, relative to the working directory)."""
+    return Path(path).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """``exchange`` section: which venue the bot trades on."""
+
+    kind: ExchangeKind = "simulated"
+    testnet: bool = True
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """``storage`` section: where the database and the logs live.
+
+    ``data_dir`` is already absolute (and already has ``GRIDBOT_DATA_DIR`` applied), so
+    nothing downstream depends on the working directory at the time it opens a file.
+    """
+
+    data_dir: Path = field(default_factory=lambda: _absolute("data"))
+    database_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialsConfig:
+    """``credentials`` section: where the API key and secret come from (never the values)."""
+
+    secrets_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """``risk`` section: limits every order is checked against before it leaves."""
+
+    max_leverage: Decimal = Decimal("3")
+    max_position_notional: Decimal | None = None
+    max_open_orders: int | None = 50
+    price_band: Decimal | None = Decimal("0.05")
+    kill_switch: bool = False
+
+
+@dataclass(frozen=True)
+class ReconciliationConfig:
+    """``reconciliation`` section: what start-up reconciliation does with strangers."""
+
+    unknown_orders: UnknownOrderPolicy = "cancel"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """``logging`` section: the JSON-lines event log (see :meth:`AppConfig.log_path`)."""
+
+    file: str = "gridbot.log"
+    level: LogLevel = "INFO"
+    max_bytes: int = 10_485_760
+    backups: int = 5
+
+
 @dataclass(frozen=True)
 class AppConfig:
     """The whole configuration."""
@@ -84,6 +182,29 @@ class AppConfig:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     backtest: BacktestConfig = field(default_factory=BacktestConfig)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    @property
+    def database_url_resolved(self) -> str:
+        """``storage.database_url``, or the SQLite file ``gridbot.db`` in the data directory."""
+        if self.storage.database_url is not None:
+            return self.storage.database_url
+        return f"sqlite:///{self.storage.data_dir / 'gridbot.db'}"
+
+    @property
+    def log_path(self) -> Path:
+        """The event log file: ``logging.file``, relative paths inside the data directory."""
+        return self.storage.data_dir / Path(self.logging.file).expanduser()
+
+
+def database_url(config: AppConfig) -> str:
+    """The database URL to open (see :attr:`AppConfig.database_url_resolved`)."""
+    return config.database_url_resolved
 
 
 # --------------------------------------------------------------------------- validation
@@ -135,16 +256,38 @@ class _Reader:
             self.fail(path, "must be true or false")
         return bool(value)
 
-    def integer(self, key: str, default: int, minimum: int, maximum: int | None = None) -> int:
+    def integer(
+        self,
+        key: str,
+        default: int,
+        minimum: int,
+        maximum: int | None = None,
+        nullable: bool = False,
+    ) -> int:
         present, value, path = self._get(key)
         if not present:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, "must be an integer")
+            self.fail(path, "must be an integer" + (" or null" if nullable else ""))
         if value < minimum or (maximum is not None and value > maximum):
             bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
             self.fail(path, f"must be {bound}, got {value}")
         return int(value)
+
+    def optional_integer(
+        self, key: str, default: int | None, minimum: int, maximum: int | None = None
+    ) -> int | None:
+        if key not in self.data or self.data[key] is None:
+            self.seen.add(key)
+            return default if key not in self.data else None
+        return self.integer(key, minimum, minimum, maximum, nullable=True)
+
+    def url(self, key: str) -> str | None:
+        """An optional ``http://`` or ``https://`` URL."""
+        value = self.optional_string(key)
+        if value is not None and not value.startswith(("http://", "https://")):
+            self.fail(f"{self.path}.{key}", "must start with http:// or https://")
+        return value
 
     def decimal(
         self,
@@ -178,6 +321,10 @@ class _Reader:
         value = self.decimal(key, default, **bounds)
         assert value is not None
         return value
+
+    def choice(self, key: str, default: str, choices: Any) -> Any:
+        """A string restricted to the members of a ``Literal`` type (returned as that type)."""
+        return self.string(key, default, get_args(choices))
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.seen - {"_comment"})

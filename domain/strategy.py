@@ -50,3 +50,11 @@ class Strategy(Protocol):
     ) -> Sequence[Command]:
         """React to an execution event about one of our orders (``order`` is its record)."""
         ...
+
+    def snapshot(self) -> dict[str, str]:
+        """The strategy's state as strings, journaled with the orders it decided on."""
+        ...
+
+    def restore(self, state: Mapping[str, str]) -> None:
+        """Resume from a :meth:`snapshot` after a restart."""
+        ...

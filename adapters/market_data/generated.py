@@ -86,6 +86,11 @@ class GeneratedMarket:
         return self._symbol
 
     @property
+    def minutes(self) -> int:
+        """Number of candles in the series (the CLI's progress bar uses it as the total)."""
+        return self._minutes
+
+    @property
     def gaps(self) -> list[CandleGap]:
         """Always empty: a generated series has no holes."""
         return []

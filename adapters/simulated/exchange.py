@@ -91,6 +91,9 @@ class SimulatedExchange:
         self._open: dict[str, SimOrder] = {}
         self._closed: OrderedDict[str, SimOrder] = OrderedDict()
         self._trades: deque[Fill] = deque(maxlen=self._settings.trade_history_retention)
+        self._funding_history: deque[FundingPaid] = deque(
+            maxlen=self._settings.trade_history_retention
+        )
         self._in_flight: list[tuple[int, int, OrderRequest]] = []
         self._rng = random.Random(self._settings.seed)
         self._now = start_time_ms
@@ -153,6 +156,11 @@ class SimulatedExchange:
                 f"history starts at {self._trades[0].trade_id}"
             )
         return [f for f in self._trades if f.trade_id > after_trade_id]
+
+    def funding_since(self, symbol: str, after_ms: int) -> list[FundingPaid]:
+        """Funding settlements after ``after_ms``, oldest first (from the retained history)."""
+        self._check_symbol(symbol)
+        return [f for f in self._funding_history if f.timestamp > after_ms]
 
     # --------------------------------------------------------------- commands
     def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:

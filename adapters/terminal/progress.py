@@ -23,7 +23,7 @@ class TerminalProgress:
         self._stream = stream or sys.stderr
         self._min_interval = min_interval
         self._start = time.perf_counter()
-        self._last_draw = 0.0
+        self._last_draw = float("-inf")  # the first call always draws
         self._drawn = False
 
     def __call__(self, done: int) -> None:

@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 
 from domain.candles import Candle
 from domain.enums import OrderType, Side, TimeInForce
-from domain.events import ExecutionEvent
+from domain.events import ExecutionEvent, FundingPaid
 from domain.instruments import Instrument
 from domain.orders import Fill, OrderStatus
 from domain.records import typed_equality
@@ -114,6 +114,10 @@ class ExchangePort(Protocol):
 
     def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
         """Our fills with trade id greater than ``after_trade_id``, oldest first."""
+        ...
+
+    def funding_since(self, symbol: str, after_ms: int) -> list[FundingPaid]:
+        """Funding settlements of our position after ``after_ms`` (Binance: income history)."""
         ...
 
 

@@ -8,7 +8,7 @@ take-profit one level away on the other side. When price leaves the centre by mo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -152,3 +152,41 @@ class StaticGrid:
 
     def _skip(self, reason: str) -> None:
         self.skipped_levels[reason] = self.skipped_levels.get(reason, 0) + 1
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, str]:
+        """Centre, band, take-profit residuals and counters, as exact decimal strings."""
+        state = {
+            "center": "" if self.center is None else str(self.center),
+            "low": str(self._low),
+            "high": str(self._high),
+            "residual_buy": str(self._residual[Side.BUY]),
+            "residual_sell": str(self._residual[Side.SELL]),
+            "recenters": str(self.recenters),
+        }
+        for reason, count in self.skipped_levels.items():
+            state[f"skipped:{reason}"] = str(count)
+        return state
+
+    def restore(self, state: Mapping[str, str]) -> None:
+        """Resume exactly where :meth:`snapshot` left off.
+
+        Raises:
+            ValueError: A required key is missing or not a number.
+        """
+        try:
+            self.center = Decimal(state["center"]) if state["center"] else None
+            self._low = Decimal(state["low"])
+            self._high = Decimal(state["high"])
+            self._residual = {
+                Side.BUY: Decimal(state["residual_buy"]),
+                Side.SELL: Decimal(state["residual_sell"]),
+            }
+            self.recenters = int(state["recenters"])
+        except (KeyError, ArithmeticError) as exc:
+            raise ValueError(f"static grid state is incomplete or malformed: {exc!r}") from exc
+        self.skipped_levels = {
+            key.split(":", 1)[1]: int(value)
+            for key, value in state.items()
+            if key.startswith("skipped:")
+        }

@@ -90,7 +90,9 @@ def test_every_captured_symbol_parses_with_its_json_values(
         assert inst.price_filter == PriceFilter(
             D(pf["minPrice"]), D(pf["maxPrice"]), D(pf["tickSize"])
         )
-        assert inst.lot_size == LotSizeFilter(D(lot["minQty"]), D(lot["maxQty"]), D(lot["stepSize"]))
+        assert inst.lot_size == LotSizeFilter(
+            D(lot["minQty"]), D(lot["maxQty"]), D(lot["stepSize"])
+        )
         assert inst.notional is not None and inst.notional.min_notional > 0
         assert inst.percent_price is not None
         assert inst.percent_price_by_side is None
