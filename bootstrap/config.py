@@ -332,12 +332,126 @@ class _Reader:
             self.fail(f"{self.path}.{unknown[0]}", "unknown key")
 
 
-def parse_config(data: Any, source: str) -> AppConfig:
+def _reject_secrets(source: str, path: str, data: Any) -> None:
+    """Fail on the first key anywhere in ``data`` that would hold a secret.
+
+    Runs before any other check so that a secret gets this message (and not "unknown key",
+    which would invite moving it to a key that is known). The value is never echoed.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}"
+            if str(key).lower().replace("-", "_") in SECRET_KEYS:
+                raise ConfigError(
+                    f"{source}: {child}: secrets never go in the config file; set "
+                    "BINANCE_API_KEY and BINANCE_API_SECRET in the environment or point "
+                    "$.credentials.secrets_file at a file that holds them"
+                )
+            _reject_secrets(source, child, value)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _reject_secrets(source, f"{path}[{index}]", value)
+
+
+def _storage(root: _Reader, environ: Mapping[str, str]) -> StorageConfig:
+    section = root.section("storage")
+    data_dir = section.string("data_dir", "data")
+    override = environ.get(DATA_DIR_ENV, "")
+    database = section.optional_string("database_url")
+    if database is not None:
+        if not _URL.match(database):
+            section.fail(
+                "$.storage.database_url",
+                "must be a database URL such as sqlite:///path/gridbot.db or "
+                "postgresql+psycopg://user@host/db",
+            )
+        if _URL_PASSWORD.match(database):
+            # Same rule as the API secret: the URL would end up in logs and bug reports.
+            section.fail(
+                "$.storage.database_url",
+                "secrets never go in the config file; leave the password out of the URL and "
+                "set PGPASSWORD (or use ~/.pgpass)",
+            )
+    section.finish()
+    return StorageConfig(data_dir=_absolute(override or data_dir), database_url=database)
+
+
+def _risk(root: _Reader) -> RiskConfig:
+    section = root.section("risk")
+    risk = RiskConfig(
+        max_leverage=section.required_decimal(
+            "max_leverage",
+            Decimal("3"),
+            minimum=Decimal(0),
+            maximum=Decimal(125),
+            exclusive_min=True,
+        ),
+        max_position_notional=section.decimal(
+            "max_position_notional", None, Decimal(0), exclusive_min=True, nullable=True
+        ),
+        max_open_orders=section.optional_integer("max_open_orders", 50, 1, 200),
+        price_band=section.decimal(
+            "price_band",
+            Decimal("0.05"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        kill_switch=section.boolean("kill_switch", False),
+    )
+    section.finish()
+    return risk
+
+
+def _operations(
+    root: _Reader,
+) -> tuple[ExchangeConfig, CredentialsConfig, ReconciliationConfig, LoggingConfig]:
+    """The sections that say how the bot runs rather than what it trades."""
+    ex = root.section("exchange")
+    exchange = ExchangeConfig(
+        kind=cast(ExchangeKind, ex.choice("kind", "simulated", ExchangeKind)),
+        testnet=ex.boolean("testnet", True),
+        base_url=ex.url("base_url"),
+    )
+    ex.finish()
+
+    cred = root.section("credentials")
+    credentials = CredentialsConfig(secrets_file=cred.optional_string("secrets_file"))
+    cred.finish()
+
+    rec = root.section("reconciliation")
+    reconciliation = ReconciliationConfig(
+        unknown_orders=cast(
+            UnknownOrderPolicy, rec.choice("unknown_orders", "cancel", UnknownOrderPolicy)
+        )
+    )
+    rec.finish()
+
+    log = root.section("logging")
+    logging = LoggingConfig(
+        file=log.string("file", "gridbot.log"),
+        level=cast(LogLevel, log.choice("level", "INFO", LogLevel)),
+        max_bytes=log.integer("max_bytes", 10_485_760, 1024),
+        backups=log.integer("backups", 5, 0, 100),
+    )
+    log.finish()
+    return exchange, credentials, reconciliation, logging
+
+
+def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = None) -> AppConfig:
     """Validate a parsed JSON document into an :class:`AppConfig`.
+
+    Args:
+        data: The parsed JSON document.
+        source: Where it came from, for error messages (a file name).
+        environ: Environment for overrides (``GRIDBOT_DATA_DIR``); default ``os.environ``.
 
     Raises:
         ConfigError: The first problem found, with its JSON path.
     """
+    environ = os.environ if environ is None else environ
+    _reject_secrets(source, "$", data)
     root = _Reader(source, "$", data)
     bot = root.section("bot")
     prefix = bot.string("client_order_id_prefix", "gridbot")
@@ -439,6 +553,10 @@ def parse_config(data: Any, source: str) -> AppConfig:
     gen.finish()
     backtest = BacktestConfig(data=bt.optional_string("data"), generated=generated)
     bt.finish()
+
+    exchange, credentials, reconciliation, logging = _operations(root)
+    storage = _storage(root, environ)
+    risk = _risk(root)
     root.finish()
     return AppConfig(
         source=source,
@@ -449,6 +567,12 @@ def parse_config(data: Any, source: str) -> AppConfig:
         simulation=simulation,
         strategy=strategy,
         backtest=backtest,
+        exchange=exchange,
+        storage=storage,
+        credentials=credentials,
+        risk=risk,
+        reconciliation=reconciliation,
+        logging=logging,
     )
 
 
@@ -465,14 +589,16 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def load_config(path: str | Path | None) -> AppConfig:
+def load_config(path: str | Path | None, environ: Mapping[str, str] | None = None) -> AppConfig:
     """Load and validate a JSON config file; ``None`` gives the embedded default.
+
+    ``environ`` (default ``os.environ``) supplies ``GRIDBOT_DATA_DIR``.
 
     Raises:
         ConfigError: Unreadable file, invalid JSON (with line and column), or invalid values.
     """
     if path is None:
-        return parse_config({}, "<embedded default>")
+        return parse_config({}, "<embedded default>", environ)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -488,4 +614,4 @@ def load_config(path: str | Path | None) -> AppConfig:
         raise ConfigError(
             f"{p}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
-    return parse_config(data, str(p))
+    return parse_config(data, str(p), environ)
