@@ -162,6 +162,16 @@ class ExecutionService:
     ) -> list[tuple[ExecutionEvent, Order | None]]:
         """Phase two: send prepared requests in order, applying each answer as it arrives."""
         out: list[tuple[ExecutionEvent, Order | None]] = []
+        for events in self.send_raw(prepared):
+            out.extend(self.apply(events))
+        return out
+
+    def send_raw(self, prepared: Iterable[PreparedRequest]) -> list[list[ExecutionEvent]]:
+        """Send prepared requests in order; return each answer unapplied.
+
+        For a caller that applies every event in its own transaction (the trading session).
+        """
+        answers: list[list[ExecutionEvent]] = []
         exchange = self._exchange
         for kind, subject, payload in prepared:
             if kind is _PLACE:
@@ -189,8 +199,8 @@ class ExecutionService:
                     order.symbol, order.client_order_id, payload.price, payload.quantity
                 )
             if events:
-                out.extend(self.apply(events))
-        return out
+                answers.append(events)
+        return answers
 
     def _prepare_place(self, cmd: PlaceOrder) -> PreparedRequest:
         cid = self._ids.next_id()

@@ -14,6 +14,7 @@ own per-order trade-id check still rejects a repeated fill of any open order.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
@@ -124,6 +125,10 @@ class InMemoryOrderRepository:
     def save_report(self, kind: str, timestamp: int, payload: str) -> None:
         """Append a report."""
         self.reports.append((kind, timestamp, payload))
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Nothing to commit in memory: the block's calls are already applied."""
+        return nullcontext()
 
     def order_ids(self) -> list[str]:
         """Client ids of recorded orders in creation order."""

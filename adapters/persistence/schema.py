@@ -169,4 +169,3 @@ strategy_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
-

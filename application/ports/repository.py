@@ -8,6 +8,7 @@ account projection) can be rebuilt from the journal alone and reconciled with th
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Protocol
 
@@ -72,6 +73,14 @@ class OrderRepository(Protocol):
 
     def save_report(self, kind: str, timestamp: int, payload: str) -> None:
         """Append a report (e.g. a reconciliation report as JSON)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block whose calls commit together when it ends, or not at all if it raises.
+
+        The trading session journals an event, the orders the strategy decided on in answer
+        and the strategy's new state in one transaction, so a crash never splits them.
+        """
         ...
 
 

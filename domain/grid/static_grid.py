@@ -16,7 +16,7 @@ from domain.candles import Candle
 from domain.commands import CancelAllOrders, Command, PlaceOrder
 from domain.enums import OrderType, Side, TimeInForce
 from domain.errors import FilterViolation
-from domain.events import ExecutionEvent, OrderFilled
+from domain.events import ExecutionEvent, OrderFilled, OrderRejected, RejectReason
 from domain.instruments import Rounding
 from domain.orders import Order
 from domain.strategy import TradingContext
@@ -86,8 +86,30 @@ class StaticGrid:
     def on_execution(
         self, event: ExecutionEvent, order: Order | None, context: TradingContext
     ) -> Sequence[Command]:
-        """Answer each fill with a take-profit one level away."""
+        """Answer each fill with a take-profit one level away.
+
+        An order that a restart found was never sent is sent again, unchanged (with a new
+        client id): the decision stands, only its delivery was lost.
+        """
         if type(event) is not OrderFilled or order is None:
+            if (
+                type(event) is OrderRejected
+                and event.reason is RejectReason.NEVER_SENT
+                and order is not None
+            ):
+                return (
+                    PlaceOrder(
+                        order.symbol,
+                        order.side,
+                        order.order_type,
+                        order.quantity,
+                        order.price,
+                        order.time_in_force,
+                        order.stop_price,
+                        order.reduce_only,
+                        order.tag,
+                    ),
+                )
             return ()
         fill = event.fill
         side = fill.side.opposite

@@ -1,0 +1,491 @@
+"""The durable journal: the ``OrderRepository`` and ``UnitOfWork`` ports over SQLAlchemy Core.
+
+Write-ahead durability is the point of this module. The execution service records an order
+intent before the request leaves the process and every exchange event as it is applied; each
+call here commits before it returns, so whatever the bot acted on is on disk when the
+process dies, and a restart rebuilds open orders, fills and funding from the journal alone.
+Where several records must land together (a batch of fills found during reconciliation),
+``with journal.batch():`` or :class:`SqlUnitOfWork` makes them one transaction instead.
+
+Semantics match :class:`adapters.memory.repository.InMemoryOrderRepository` (the contract
+suite runs both), with one deliberate difference: a fill or event must name a recorded order
+— the foreign keys refuse orphans, which in memory would go unnoticed.
+
+Duplicates are detected by the database's own keys (``INSERT ... ON CONFLICT DO NOTHING``),
+never by reading first: a read-then-insert could race a second writer, and a failed insert
+would abort a PostgreSQL transaction that a batch still needs.
+
+A journal is used from one thread at a time, like the execution service that owns it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from enum import Enum
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine, RootTransaction, Row
+from sqlalchemy.sql import Insert
+from sqlalchemy.sql.schema import Table
+
+from adapters.persistence.schema import (
+    equity_curve,
+    fills,
+    funding_payments,
+    order_events,
+    orders,
+    reports,
+    runs,
+    snapshots,
+    strategy_state,
+)
+from domain.enums import Liquidity, OrderType, Side, TimeInForce
+from domain.events import ExecutionEvent, FundingPaid, OrderFilled
+from domain.orders import Fill, Order, OrderStatus
+
+_TERMINAL = tuple(status.value for status in OrderStatus if status.is_terminal)
+_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "sqlite": sqlite_insert,
+    "postgresql": postgresql_insert,
+}
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SqlJournal:
+    """Orders, their event history, fills, funding and state records in one database.
+
+    Args:
+        engine: An engine from :func:`adapters.persistence.engine.create_journal_engine`
+            on a database already at the head revision (see
+            :func:`adapters.persistence.factory.open_journal`).
+        now_ms: Clock for the ``updated_at`` / ``recorded_at`` bookkeeping columns (wall
+            time by default; a backtest may pass its simulated clock). Exchange times are
+            kept in the records themselves.
+
+    Raises:
+        ValueError: The engine's backend is neither SQLite nor PostgreSQL (the upserts use
+            their ``ON CONFLICT`` clause).
+    """
+
+    def __init__(self, engine: Engine, now_ms: Callable[[], int] | None = None) -> None:
+        insert = _INSERTS.get(engine.dialect.name)
+        if insert is None:
+            raise ValueError(f"unsupported journal backend {engine.dialect.name!r}")
+        self._insert = insert
+        self._engine = engine
+        self._now_ms = now_ms or _wall_clock_ms
+        self._conn: Connection | None = None  # set while a batch / unit of work is open
+
+    @property
+    def engine(self) -> Engine:
+        """The engine the journal writes to."""
+        return self._engine
+
+    # Transactions ----------------------------------------------------------------------
+    @contextmanager
+    def batch(self) -> Iterator[SqlJournal]:
+        """Run every journal call inside the block in one transaction.
+
+        The transaction commits when the block ends and rolls back if it raises, so either
+        all of the block's records are durable or none is. A ``batch()`` inside an open
+        batch or unit of work joins it: the outermost boundary decides.
+        """
+        if self._conn is not None:
+            yield self
+            return
+        with SqlUnitOfWork(self) as uow:
+            yield self
+            uow.commit()
+
+    def _attach(self) -> Connection:
+        if self._conn is not None:
+            raise RuntimeError("a unit of work is already open on this journal")
+        self._conn = self._engine.connect()
+        return self._conn
+
+    def _detach(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        # Inside a batch: the batch's transaction. Otherwise: a transaction that commits
+        # before the call returns (or rolls back if it raises).
+        if self._conn is not None:
+            yield self._conn
+            return
+        with self._engine.begin() as conn:
+            yield conn
+
+    # Orders ----------------------------------------------------------------------------
+    def add_order(self, order: Order) -> None:
+        """Record a new order intent, durably, before its request is sent.
+
+        Raises:
+            ValueError: The client order id was already recorded (ids are never reused).
+        """
+        next_seq = select(func.coalesce(func.max(orders.c.seq), 0) + 1).scalar_subquery()
+        stmt = (
+            self._insert(orders)
+            .values(seq=next_seq, **self._order_values(order))
+            .on_conflict_do_nothing(index_elements=[orders.c.client_order_id])
+        )
+        with self._tx() as conn:
+            if conn.execute(stmt).rowcount == 0:
+                raise ValueError(f"client order id {order.client_order_id} already recorded")
+
+    def update_order(self, order: Order, event: ExecutionEvent | None = None) -> None:
+        """Write the order's new state and append ``event`` to its history, atomically.
+
+        Raises:
+            KeyError: The order was never recorded.
+        """
+        cid = order.client_order_id
+        now = self._now_ms()
+        values = self._order_values(order, now)
+        del values["client_order_id"]  # the key itself never changes
+        stmt = update(orders).where(orders.c.client_order_id == cid).values(values)
+        with self._tx() as conn:
+            if conn.execute(stmt).rowcount == 0:
+                raise KeyError(cid)
+            if event is not None:
+                next_seq = (
+                    select(func.coalesce(func.max(order_events.c.recorded_seq), 0) + 1)
+                    .where(order_events.c.client_order_id == cid)
+                    .scalar_subquery()
+                )
+                conn.execute(
+                    order_events.insert().values(
+                        client_order_id=cid,
+                        kind=type(event).__name__,
+                        payload=json.dumps(_event_fields(event), separators=(",", ":")),
+                        recorded_seq=next_seq,
+                        recorded_at=now,
+                    )
+                )
+
+    def get_order(self, client_order_id: str) -> Order | None:
+        """The order with this client id, rebuilt from its row, if recorded."""
+        query = select(orders).where(orders.c.client_order_id == client_order_id)
+        with self._tx() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _order_from_row(row)
+
+    def open_orders(self) -> list[Order]:
+        """Every non-terminal order (PENDING_NEW intents included), in creation order."""
+        query = select(orders).where(orders.c.status.not_in(_TERMINAL)).order_by(orders.c.seq)
+        with self._tx() as conn:
+            return [_order_from_row(row) for row in conn.execute(query)]
+
+    def order_ids(self) -> list[str]:
+        """Client ids of every recorded order, in creation order."""
+        with self._tx() as conn:
+            return list(conn.scalars(select(orders.c.client_order_id).order_by(orders.c.seq)))
+
+    def order_events(self, client_order_id: str) -> list[tuple[str, dict[str, str | None]]]:
+        """The recorded event history of one order: ``(kind, fields)`` oldest first."""
+        query = (
+            select(order_events.c.kind, order_events.c.payload)
+            .where(order_events.c.client_order_id == client_order_id)
+            .order_by(order_events.c.recorded_seq)
+        )
+        with self._tx() as conn:
+            return [(kind, json.loads(payload)) for kind, payload in conn.execute(query)]
+
+    # Fills and funding -----------------------------------------------------------------
+    def add_fill(self, fill: Fill) -> bool:
+        """Record a fill; False (nothing written) if its trade id was already recorded."""
+        stmt = (
+            self._insert(fills)
+            .values(
+                trade_id=fill.trade_id,
+                client_order_id=fill.client_order_id,
+                side=fill.side.value,
+                quantity=fill.quantity,
+                price=fill.price,
+                fee=fill.fee,
+                fee_asset=fill.fee_asset,
+                liquidity=fill.liquidity.value,
+                timestamp=fill.timestamp,
+            )
+            .on_conflict_do_nothing(index_elements=[fills.c.trade_id])
+        )
+        with self._tx() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def fills(self) -> list[Fill]:
+        """Every recorded fill, in trade-id order."""
+        with self._tx() as conn:
+            rows = conn.execute(select(fills).order_by(fills.c.trade_id)).all()
+        return [
+            Fill(
+                r.trade_id,
+                r.client_order_id,
+                Side(r.side),
+                r.quantity,
+                r.price,
+                r.fee,
+                r.fee_asset,
+                Liquidity(r.liquidity),
+                r.timestamp,
+            )
+            for r in rows
+        ]
+
+    def last_trade_id(self) -> int:
+        """The highest recorded trade id (0 when none)."""
+        with self._tx() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(fills.c.trade_id), 0))) or 0)
+
+    def add_funding(self, event: FundingPaid) -> bool:
+        """Record a funding settlement; False if that (symbol, time) was already recorded."""
+        stmt = (
+            self._insert(funding_payments)
+            .values(
+                symbol=event.symbol,
+                funding_time=event.timestamp,
+                amount=event.amount,
+                rate=event.rate,
+                mark_price=event.mark_price,
+                position_quantity=event.position_quantity,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[funding_payments.c.symbol, funding_payments.c.funding_time]
+            )
+        )
+        with self._tx() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def funding_payments(self) -> list[FundingPaid]:
+        """Every recorded funding settlement, oldest first (ties in recording order)."""
+        t = funding_payments
+        with self._tx() as conn:
+            rows = conn.execute(select(t).order_by(t.c.funding_time, t.c.id)).all()
+        return [
+            FundingPaid(
+                r.symbol, r.amount, r.rate, r.mark_price, r.position_quantity, r.funding_time
+            )
+            for r in rows
+        ]
+
+    # State, reports, run records ---------------------------------------------------------
+    def save_state(self, key: str, value: str) -> None:
+        """Store (insert or replace) a small state record under ``key``."""
+        stmt = self._insert(strategy_state).values(key=key, value=value, updated_at=self._now_ms())
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[strategy_state.c.key],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        with self._tx() as conn:
+            conn.execute(stmt)
+
+    def load_state(self, key: str) -> str | None:
+        """The state record stored under ``key``, if any."""
+        query = select(strategy_state.c.value).where(strategy_state.c.key == key)
+        with self._tx() as conn:
+            return conn.scalar(query)
+
+    def save_report(self, kind: str, timestamp: int, payload: str) -> None:
+        """Append a report (e.g. a reconciliation report as JSON)."""
+        with self._tx() as conn:
+            conn.execute(reports.insert().values(kind=kind, timestamp=timestamp, payload=payload))
+
+    def reports(self, kind: str | None = None) -> list[tuple[str, int, str]]:
+        """Reports as ``(kind, timestamp, payload)`` in recording order, optionally of one kind."""
+        query = select(reports.c.kind, reports.c.timestamp, reports.c.payload).order_by(
+            reports.c.id
+        )
+        if kind is not None:
+            query = query.where(reports.c.kind == kind)
+        with self._tx() as conn:
+            return [(k, ts, payload) for k, ts, payload in conn.execute(query)]
+
+    def start_run(
+        self, started_at: int, prefix: str, symbol: str, market: str, config_source: str
+    ) -> int:
+        """Record the start of a bot run; returns its id (increasing across restarts).
+
+        Args:
+            started_at: Start time, Unix ms.
+            prefix: The client order id prefix of the bot.
+            symbol: The traded symbol.
+            market: The market (e.g. ``SPOT``, ``USDM_FUTURES``).
+            config_source: Where the configuration came from (a path, or the config text).
+        """
+        stmt = runs.insert().values(
+            started_at=started_at,
+            prefix=prefix,
+            symbol=symbol,
+            market=market,
+            config_source=config_source,
+        )
+        with self._tx() as conn:
+            return int(conn.execute(stmt).inserted_primary_key[0])
+
+    def record_snapshot(self, timestamp: int, payload_json: str) -> None:
+        """Append an account/strategy snapshot (JSON) taken at ``timestamp``."""
+        with self._tx() as conn:
+            conn.execute(snapshots.insert().values(timestamp=timestamp, payload=payload_json))
+
+    def snapshots(self) -> list[tuple[int, str]]:
+        """Snapshots as ``(timestamp, payload)``, in recording order."""
+        query = select(snapshots.c.timestamp, snapshots.c.payload).order_by(snapshots.c.id)
+        with self._tx() as conn:
+            return [(ts, payload) for ts, payload in conn.execute(query)]
+
+    def record_equity(self, timestamp: int, equity: Decimal) -> None:
+        """Store the equity at ``timestamp``; a repeated timestamp (after a restart) replaces it."""
+        stmt = self._insert(equity_curve).values(timestamp=timestamp, equity=equity)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[equity_curve.c.timestamp], set_={"equity": stmt.excluded.equity}
+        )
+        with self._tx() as conn:
+            conn.execute(stmt)
+
+    def equity_curve(self) -> list[tuple[int, Decimal]]:
+        """The equity curve as ``(timestamp, equity)``, oldest first."""
+        query = select(equity_curve.c.timestamp, equity_curve.c.equity).order_by(
+            equity_curve.c.timestamp
+        )
+        with self._tx() as conn:
+            return [(ts, equity) for ts, equity in conn.execute(query)]
+
+    # Mapping ---------------------------------------------------------------------------
+    def _order_values(self, order: Order, now: int | None = None) -> dict[str, Any]:
+        return {
+            "client_order_id": order.client_order_id,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "order_type": order.order_type.value,
+            "time_in_force": None if order.time_in_force is None else order.time_in_force.value,
+            "quantity": order.quantity,
+            "price": order.price,
+            "stop_price": order.stop_price,
+            "reduce_only": order.reduce_only,
+            "tag": order.tag,
+            "status": order.status.value,
+            "exchange_order_id": order.exchange_order_id,
+            "executed_quantity": order.executed_quantity,
+            "executed_quote": order.executed_quote,
+            "trade_ids": json.dumps(list(order.trade_ids), separators=(",", ":")),
+            "fee_totals": json.dumps(
+                [[asset, str(amount)] for asset, amount in order.fee_totals],
+                separators=(",", ":"),
+            ),
+            "updated_at": self._now_ms() if now is None else now,
+        }
+
+
+class SqlUnitOfWork:
+    """The ``UnitOfWork`` port over a :class:`SqlJournal`: all of it commits, or none of it.
+
+    While the unit is open every call on ``orders`` (the journal) runs on one connection in
+    one transaction. :meth:`commit` makes the work so far durable and carries on in a new
+    transaction; leaving the block rolls back whatever was not committed, so an exception
+    (or a forgotten commit) leaves the journal as it was.
+
+    Args:
+        journal: The journal to group calls on.
+    """
+
+    def __init__(self, journal: SqlJournal) -> None:
+        self.orders = journal
+        self.committed = False
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        """Open the connection and begin the transaction.
+
+        Raises:
+            RuntimeError: A unit of work is already open on the journal.
+        """
+        self._conn = self.orders._attach()
+        self._tx = self._conn.begin()
+        self.committed = False
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back anything not committed and release the connection."""
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._tx = None
+            self._conn = None
+            self.orders._detach()
+
+    def commit(self) -> None:
+        """Make the changes durable; later calls in the block start a new transaction."""
+        conn, tx = self._active()
+        tx.commit()
+        self.committed = True
+        self._tx = conn.begin()
+
+    def rollback(self) -> None:
+        """Discard the changes since the last commit; later calls start a new transaction."""
+        conn, tx = self._active()
+        tx.rollback()
+        self._tx = conn.begin()
+
+    def _active(self) -> tuple[Connection, RootTransaction]:
+        if self._conn is None or self._tx is None:
+            raise RuntimeError("unit of work is not open (use it as a context manager)")
+        return self._conn, self._tx
+
+
+# Row <-> domain -------------------------------------------------------------------------
+def _order_from_row(row: Row[Any]) -> Order:
+    return Order.restore(
+        client_order_id=row.client_order_id,
+        symbol=row.symbol,
+        side=Side(row.side),
+        order_type=OrderType(row.order_type),
+        quantity=row.quantity,
+        price=row.price,
+        time_in_force=None if row.time_in_force is None else TimeInForce(row.time_in_force),
+        stop_price=row.stop_price,
+        reduce_only=bool(row.reduce_only),
+        tag=row.tag,
+        status=OrderStatus(row.status),
+        exchange_order_id=row.exchange_order_id,
+        executed_quantity=row.executed_quantity,
+        executed_quote=row.executed_quote,
+        trade_ids=tuple(int(t) for t in json.loads(row.trade_ids)),
+        fee_totals=tuple((asset, Decimal(amount)) for asset, amount in json.loads(row.fee_totals)),
+    )
+
+
+def _event_fields(event: ExecutionEvent) -> dict[str, str | None]:
+    """Every field of the event as text; a fill event records its fill's fields."""
+    fields: Mapping[str, Any] = (
+        event.fill._asdict() if isinstance(event, OrderFilled) else event._asdict()
+    )
+    return {name: _as_text(value) for name, value in fields.items()}
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)

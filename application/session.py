@@ -1,0 +1,222 @@
+"""The trading session: the live / paper decision loop with crash-safe checkpoints.
+
+The same strategy and execution service as the backtest, plus what a process that can die
+needs:
+
+* **Start-up**: rebuild the account projection and open orders from the journal alone,
+  restore the strategy's state, then reconcile with the exchange before any request is sent.
+* **One transaction per event**: an exchange event, the orders the strategy decides on in
+  answer (journaled as intents) and the strategy's new state are committed together; the
+  requests are sent only afterwards. A crash therefore either loses the whole step (the
+  exchange still has the event, and reconciliation finds it again) or keeps it whole (the
+  intents are resolved by reconciliation: adopted if they reached the exchange, reported
+  never-sent otherwise, and the strategy re-issues what was never sent).
+* **One transaction per candle decision**, recording which candle was decided, so a restart
+  knows whether the last candle still needs a decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from application.execution import ExecutionService, PreparedRequest
+from application.ports.clock import Clock
+from application.ports.event_sink import EventSink
+from application.ports.exchange import ExchangePort
+from application.ports.repository import OrderRepository
+from application.reconciliation import Reconciler, ReconciliationReport, UnknownOrderPolicy
+from domain.account import AccountProjection
+from domain.candles import Candle
+from domain.client_ids import ClientOrderIdSequence, parse_sequence
+from domain.commands import Command
+from domain.events import ExecutionEvent
+from domain.instruments import Instrument
+from domain.orders import Order
+from domain.strategy import Strategy
+
+ZERO = Decimal(0)
+_ACCOUNT_KEY = "account.initial"
+_STRATEGY_KEY = "strategy"
+
+
+def rebuild_account(
+    repository: OrderRepository,
+    instrument: Instrument,
+    cash: Decimal,
+    base: Decimal = ZERO,
+    base_price: Decimal = ZERO,
+) -> AccountProjection:
+    """The account projection rebuilt from the journal alone.
+
+    Starts from the initial balances and replays every journaled fill in trade-id order and
+    every funding settlement: exactly the arithmetic that produced the projection live.
+    """
+    account = AccountProjection(instrument, cash, base, base_price)
+    for fill in repository.fills():
+        account.apply_fill(fill)
+    for payment in repository.funding_payments():
+        account.apply_funding(payment)
+    return account
+
+
+class TradingSession:
+    """Runs one strategy on one exchange account, surviving restarts.
+
+    Args:
+        exchange: The venue.
+        instrument: The traded instrument.
+        repository: The durable journal.
+        strategy: The decision core (state restored from the journal on start).
+        prefix: The bot's client order id prefix.
+        sink: Structured event sink.
+        clock: Time source.
+        initial_balances: Starting balances, recorded in the journal on the very first start
+            and read back from it on every later start.
+        unknown_orders: Reconciliation policy for our open orders the journal does not know.
+    """
+
+    def __init__(
+        self,
+        exchange: ExchangePort,
+        instrument: Instrument,
+        repository: OrderRepository,
+        strategy: Strategy,
+        prefix: str,
+        sink: EventSink,
+        clock: Clock,
+        initial_balances: dict[str, Decimal],
+        unknown_orders: UnknownOrderPolicy = UnknownOrderPolicy.CANCEL,
+    ) -> None:
+        self._exchange = exchange
+        self._instrument = instrument
+        self._repo = repository
+        self._strategy = strategy
+        self._prefix = prefix
+        self._sink = sink
+        self._clock = clock
+        self._initial_balances = initial_balances
+        self._unknown = unknown_orders
+        self._execution: ExecutionService | None = None
+        self.last_decided_candle: int | None = None
+
+    @property
+    def execution(self) -> ExecutionService:
+        """The execution service (available after :meth:`start`)."""
+        if self._execution is None:
+            raise RuntimeError("the session has not been started")
+        return self._execution
+
+    # ------------------------------------------------------------------ start-up
+    def start(
+        self, accept_exchange_state: bool = False, reference_price: Decimal = ZERO
+    ) -> ReconciliationReport:
+        """Rebuild from the journal, reconcile, then send what the strategy decided meanwhile.
+
+        Args:
+            accept_exchange_state: Adopt the exchange's balances and position when they still
+                differ after replay, instead of refusing to start.
+            reference_price: Price for valuing an initial base holding (first start only).
+
+        Raises:
+            ReconciliationFailed: The exchange and the journal disagree (fail closed).
+        """
+        repo = self._repo
+        inst = self._instrument
+        stored = repo.load_state(_ACCOUNT_KEY)
+        if stored is None:
+            initial = {
+                "cash": str(self._initial_balances.get(inst.quote_asset, ZERO)),
+                "base": str(
+                    ZERO if inst.is_futures else self._initial_balances.get(inst.base_asset, ZERO)
+                ),
+                "price": str(reference_price),
+            }
+            repo.save_state(_ACCOUNT_KEY, json.dumps(initial))
+        else:
+            initial = json.loads(stored)
+        account = rebuild_account(
+            repo,
+            inst,
+            Decimal(initial["cash"]),
+            Decimal(initial["base"]),
+            Decimal(initial["price"]),
+        )
+        ids = ClientOrderIdSequence(self._prefix, self._next_sequence())
+        execution = ExecutionService(
+            self._exchange, inst, account, ids, repo, self._sink, self._clock
+        )
+        execution.restore_open_orders(repo.open_orders())
+        self._execution = execution
+        state = repo.load_state(_STRATEGY_KEY)
+        if state is not None:
+            saved = json.loads(state)
+            self._strategy.restore(saved["strategy"])
+            self.last_decided_candle = saved["last_candle"]
+        reconciler = Reconciler(
+            self._exchange, execution, repo, ids, self._sink, self._clock, self._unknown
+        )
+        held: list[PreparedRequest] = []
+        report, applied = reconciler.run(accept_exchange_state)
+        # The strategy answers what reconciliation found; its orders go out only now that the
+        # exchange and the journal agree.
+        with repo.transaction():
+            for event, order in applied:
+                held += self._decide(self._strategy.on_execution(event, order, execution))
+            self._checkpoint()
+        self._send(held)
+        return report
+
+    def _next_sequence(self) -> int:
+        sequences = [parse_sequence(self._prefix, cid) for cid in self._repo.order_ids()]
+        known = [s for s in sequences if s is not None]
+        return max(known) + 1 if known else 0
+
+    # ------------------------------------------------------------------ the loop
+    def process_events(self, events: Iterable[ExecutionEvent]) -> None:
+        """Apply exchange events one transaction each, answering each with the strategy."""
+        execution = self.execution
+        queue: deque[ExecutionEvent] = deque(events)
+        while queue:
+            event = queue.popleft()
+            with self._repo.transaction():
+                prepared: list[PreparedRequest] = []
+                for applied, order in execution.apply([event]):
+                    prepared += self._decide(self._strategy.on_execution(applied, order, execution))
+                self._checkpoint()
+            for answer in execution.send_raw(prepared):
+                queue.extend(answer)
+
+    def on_candle(self, candle: Candle) -> None:
+        """Decide on a closed candle (journaling the decision), then send it."""
+        execution = self.execution
+        with self._repo.transaction():
+            prepared = self._decide(self._strategy.on_candle(candle, execution))
+            self.last_decided_candle = candle.open_time
+            self._checkpoint()
+        answers = execution.send_raw(prepared)
+        self.process_events(event for answer in answers for event in answer)
+
+    # ------------------------------------------------------------------ helpers
+    def _decide(self, commands: Sequence[Command]) -> list[PreparedRequest]:
+        if not commands:
+            return []
+        return self.execution.prepare(commands)
+
+    def _checkpoint(self) -> None:
+        self._repo.save_state(
+            _STRATEGY_KEY,
+            json.dumps(
+                {"strategy": self._strategy.snapshot(), "last_candle": self.last_decided_candle}
+            ),
+        )
+
+    def _send(self, prepared: list[PreparedRequest]) -> None:
+        answers = self.execution.send_raw(prepared)
+        self.process_events(event for answer in answers for event in answer)
+
+    def open_orders(self) -> list[Order]:
+        """Open orders as the session knows them."""
+        return list(self.execution.open_orders.values())
