@@ -109,6 +109,7 @@ class BacktestRunner:
         on_candle = venue.on_candle
         decide = strategy.on_candle
         for candle in candles:
+            execution.mark_price = candle.close
             events = on_candle(candle)
             if events:
                 self._react(execution.apply(events))

@@ -32,9 +32,11 @@ from domain.events import (
     OrderFilled,
     OrderModified,
     OrderRejected,
+    RejectReason,
 )
 from domain.instruments import Instrument
 from domain.orders import Order, OrderStatus, OrderTrigger
+from domain.risk import PreTradeRisk, RiskVerdict
 
 ZERO = Decimal(0)
 
@@ -43,10 +45,11 @@ _PLACE = "place"
 _CANCEL = "cancel"
 _CANCEL_ALL = "cancel_all"
 _MODIFY = "modify"
+_LOCAL = "local"
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 
 #: A journaled request waiting to be sent: (kind, order or symbol, request payload).
-PreparedRequest = tuple[str, Order | str, OrderRequest | ModifyOrder | None]
+PreparedRequest = tuple[str, Order | str, OrderRequest | ModifyOrder | OrderRejected | None]
 
 
 class UnknownOrderEvent(LookupError):
@@ -63,12 +66,14 @@ class ExecutionStats:
         "modifies",
         "orders_placed",
         "rejects",
+        "risk_blocks",
         "taker_fills",
     )
 
     def __init__(self) -> None:
         self.orders_placed = 0
         self.rejects = 0
+        self.risk_blocks = 0
         self.cancels = 0
         self.modifies = 0
         self.fills = 0
@@ -87,6 +92,7 @@ class ExecutionService:
         repository: Where orders and fills are recorded.
         sink: Where structured events go.
         clock: The clock port (the simulated exchange's clock in a backtest).
+        risk: Pre-trade risk checks; a request that fails one never reaches the exchange.
     """
 
     def __init__(
@@ -98,6 +104,7 @@ class ExecutionService:
         repository: OrderRepository,
         sink: EventSink,
         clock: Clock,
+        risk: PreTradeRisk | None = None,
     ) -> None:
         self._exchange = exchange
         self.instrument = instrument
@@ -106,6 +113,9 @@ class ExecutionService:
         self._repo = repository
         self._sink = sink
         self._clock = clock
+        self._risk = risk
+        #: Latest market price (the loop sets it on every candle); values exposure for risk.
+        self.mark_price: Decimal | None = None
         self._open: dict[str, Order] = {}
         self.stats = ExecutionStats()
 
@@ -176,6 +186,8 @@ class ExecutionService:
         for kind, subject, payload in prepared:
             if kind is _PLACE:
                 events = exchange.place_order(payload)  # type: ignore[arg-type]
+            elif kind is _LOCAL:
+                events = [payload]  # type: ignore[list-item]
             elif kind is _CANCEL:
                 order = subject
                 assert isinstance(order, Order)
@@ -203,6 +215,7 @@ class ExecutionService:
         return answers
 
     def _prepare_place(self, cmd: PlaceOrder) -> PreparedRequest:
+        verdict = self._check_risk(cmd)
         cid = self._ids.next_id()
         order = Order(
             cid,
@@ -219,6 +232,24 @@ class ExecutionService:
         # Journal the intent before the request leaves the process.
         self._repo.add_order(order)
         self._open[cid] = order
+        if verdict is not None:
+            # Stopped by pre-trade risk: journaled and answered locally, never sent.
+            now = self._clock.now_ms()
+            self.stats.risk_blocks += 1
+            self._sink.emit(
+                "risk.block",
+                now,
+                client_order_id=cid,
+                rule=verdict.rule,
+                detail=verdict.detail,
+                side=cmd.side,
+                quantity=cmd.quantity,
+                price=cmd.price,
+            )
+            reject = OrderRejected(
+                cid, RejectReason.RISK_BLOCKED, 0, f"{verdict.rule}: {verdict.detail}", now
+            )
+            return (_LOCAL, order, reject)
         self.stats.orders_placed += 1
         self._sink.emit(
             "order.submit",
@@ -269,6 +300,18 @@ class ExecutionService:
             quantity=cmd.quantity,
         )
         return (_MODIFY, order, cmd)
+
+    def _check_risk(self, cmd: PlaceOrder) -> RiskVerdict | None:
+        """The refusing verdict, or None when the order may go (or no risk is configured)."""
+        risk = self._risk
+        if risk is None:
+            return None
+        account = self.account
+        mark = self.mark_price
+        position = account.position.quantity
+        equity = account.equity(mark) if mark is not None else account.cash
+        verdict = risk.check(cmd, position, list(self._open.values()), equity, mark)
+        return None if verdict.allowed else verdict
 
     def restore_open_orders(self, orders: Iterable[Order]) -> None:
         """Take over open orders rebuilt from the journal after a restart."""

@@ -35,6 +35,7 @@ from domain.commands import Command
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 from domain.orders import Order
+from domain.risk import PreTradeRisk
 from domain.strategy import Strategy
 
 ZERO = Decimal(0)
@@ -76,6 +77,7 @@ class TradingSession:
         initial_balances: Starting balances, recorded in the journal on the very first start
             and read back from it on every later start.
         unknown_orders: Reconciliation policy for our open orders the journal does not know.
+        risk: Pre-trade risk checks applied to every new order.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class TradingSession:
         clock: Clock,
         initial_balances: dict[str, Decimal],
         unknown_orders: UnknownOrderPolicy = UnknownOrderPolicy.CANCEL,
+        risk: PreTradeRisk | None = None,
     ) -> None:
         self._exchange = exchange
         self._instrument = instrument
@@ -99,6 +102,7 @@ class TradingSession:
         self._clock = clock
         self._initial_balances = initial_balances
         self._unknown = unknown_orders
+        self._risk = risk
         self._execution: ExecutionService | None = None
         self.last_decided_candle: int | None = None
 
@@ -146,7 +150,7 @@ class TradingSession:
         )
         ids = ClientOrderIdSequence(self._prefix, self._next_sequence())
         execution = ExecutionService(
-            self._exchange, inst, account, ids, repo, self._sink, self._clock
+            self._exchange, inst, account, ids, repo, self._sink, self._clock, self._risk
         )
         execution.restore_open_orders(repo.open_orders())
         self._execution = execution
@@ -189,9 +193,14 @@ class TradingSession:
             for answer in execution.send_raw(prepared):
                 queue.extend(answer)
 
+    def observe_price(self, price: Decimal) -> None:
+        """Record the latest market price (it values exposure for the pre-trade checks)."""
+        self.execution.mark_price = price
+
     def on_candle(self, candle: Candle) -> None:
         """Decide on a closed candle (journaling the decision), then send it."""
         execution = self.execution
+        execution.mark_price = candle.close
         with self._repo.transaction():
             prepared = self._decide(self._strategy.on_candle(candle, execution))
             self.last_decided_candle = candle.open_time

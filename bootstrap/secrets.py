@@ -9,7 +9,8 @@ Sources, first match wins:
 
 1. ``BINANCE_API_KEY`` and ``BINANCE_API_SECRET`` in the environment (both or neither);
 2. the file at ``credentials.secrets_file``: a JSON object
-   ``{"api_key": "...", "api_secret": "..."}`` or ``KEY=VALUE`` lines with
+   ``{"api_key": "...", "api_secret": "..."}`` (a ``.json`` file, or any file whose text
+   starts with ``{`` or ``[``) or else ``KEY=VALUE`` lines with
    ``BINANCE_API_KEY`` and ``BINANCE_API_SECRET`` (``#`` comments, blank lines, an
    ``export`` prefix and quotes around the value are allowed; other variables are ignored,
    so an existing ``.env`` file works).
@@ -155,7 +156,7 @@ def read_secrets_file(path: str | Path) -> Credentials:
         problem = "secrets file is not valid UTF-8"
     if problem is not None:
         raise CredentialsError(f"{p}: {problem}")
-    is_json = text.lstrip().startswith("{")
+    is_json = p.suffix.lower() == ".json" or text.lstrip().startswith(("{", "["))
     key, secret = _parse_json(p, text) if is_json else _parse_lines(p, text)
     names = ("api_key", "api_secret") if is_json else (API_KEY_ENV, API_SECRET_ENV)
     for name, value in zip(names, (key, secret), strict=True):

@@ -9,8 +9,10 @@ Worst-case exposure is *gross*, never netted: the long side is the long position
 open non-reduce-only BUY as if it had filled, the short side is the short position plus every
 open non-reduce-only SELL. Orders on the other side are assumed never to fill, because
 nothing guarantees they will (a grid's take-profit SELLs may never trade while its BUYs
-all do). This is the same rule as the simulated exchange's margin check, evaluated per order
-instead of at the book's highest price.
+all do). Compared with the simulated exchange's margin check this is stricter in one way and
+looser in another: that check nets the position against the other side's orders (a short
+shrinks the worst-case long), but values a whole side at its single highest order price, where
+this module values the position at the mark and each order at max(mark, its own price).
 
 Every check returns a :class:`RiskVerdict`; nothing raises for a refused order. The checker
 holds no state: callers pass the position, open orders, equity and mark they know now.
@@ -174,10 +176,7 @@ def worst_case_exposure(
     for order in open_orders:
         if order.reduce_only or not order.status.is_open:
             continue
-        remaining = order.remaining_quantity
-        if remaining <= ZERO:
-            continue
-        value = remaining * _valuation_price(order.price, order.stop_price, mark)
+        value = order.remaining_quantity * _valuation_price(order.price, order.stop_price, mark)
         if order.side is Side.BUY:
             long += value
         else:
@@ -216,8 +215,6 @@ def effective_leverage(long: Decimal, short: Decimal, equity: Decimal) -> Decima
 
 def _fmt(value: Decimal, rounding: str = ROUND_HALF_EVEN) -> str:
     """A Decimal as plain text with at most a few places (for details only, never decisions)."""
-    if not value.is_finite():
-        return "infinite"
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -_SHOWN_PLACES:
         value = value.quantize(Decimal(1).scaleb(-_SHOWN_PLACES), rounding=rounding)

@@ -22,20 +22,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from enum import Enum
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine, RootTransaction, Row
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
 
+from adapters.persistence.mappers import (
+    event_payload,
+    fill_from_row,
+    fill_values,
+    funding_from_row,
+    funding_values,
+    order_from_row,
+    order_values,
+)
 from adapters.persistence.schema import (
     equity_curve,
     fills,
@@ -47,9 +54,11 @@ from adapters.persistence.schema import (
     snapshots,
     strategy_state,
 )
-from domain.enums import Liquidity, OrderType, Side, TimeInForce
-from domain.events import ExecutionEvent, FundingPaid, OrderFilled
+from adapters.persistence.unit_of_work import SqlUnitOfWork
+from domain.events import ExecutionEvent, FundingPaid
 from domain.orders import Fill, Order, OrderStatus
+
+__all__ = ["SqlJournal", "SqlUnitOfWork"]
 
 _TERMINAL = tuple(status.value for status in OrderStatus if status.is_terminal)
 _INSERTS: dict[str, Callable[[Table], Any]] = {
@@ -139,11 +148,11 @@ class SqlJournal:
         next_seq = select(func.coalesce(func.max(orders.c.seq), 0) + 1).scalar_subquery()
         stmt = (
             self._insert(orders)
-            .values(seq=next_seq, **self._order_values(order))
+            .values(seq=next_seq, **order_values(order, self._now_ms()))
             .on_conflict_do_nothing(index_elements=[orders.c.client_order_id])
         )
         with self._tx() as conn:
-            if conn.execute(stmt).rowcount == 0:
+            if not _inserted(conn, stmt):
                 raise ValueError(f"client order id {order.client_order_id} already recorded")
 
     def update_order(self, order: Order, event: ExecutionEvent | None = None) -> None:
@@ -154,7 +163,7 @@ class SqlJournal:
         """
         cid = order.client_order_id
         now = self._now_ms()
-        values = self._order_values(order, now)
+        values = order_values(order, now)
         del values["client_order_id"]  # the key itself never changes
         stmt = update(orders).where(orders.c.client_order_id == cid).values(values)
         with self._tx() as conn:
@@ -170,7 +179,7 @@ class SqlJournal:
                     order_events.insert().values(
                         client_order_id=cid,
                         kind=type(event).__name__,
-                        payload=json.dumps(_event_fields(event), separators=(",", ":")),
+                        payload=event_payload(event),
                         recorded_seq=next_seq,
                         recorded_at=now,
                     )
@@ -181,13 +190,13 @@ class SqlJournal:
         query = select(orders).where(orders.c.client_order_id == client_order_id)
         with self._tx() as conn:
             row = conn.execute(query).first()
-        return None if row is None else _order_from_row(row)
+        return None if row is None else order_from_row(row)
 
     def open_orders(self) -> list[Order]:
         """Every non-terminal order (PENDING_NEW intents included), in creation order."""
         query = select(orders).where(orders.c.status.not_in(_TERMINAL)).order_by(orders.c.seq)
         with self._tx() as conn:
-            return [_order_from_row(row) for row in conn.execute(query)]
+            return [order_from_row(row) for row in conn.execute(query)]
 
     def order_ids(self) -> list[str]:
         """Client ids of every recorded order, in creation order."""
@@ -209,40 +218,17 @@ class SqlJournal:
         """Record a fill; False (nothing written) if its trade id was already recorded."""
         stmt = (
             self._insert(fills)
-            .values(
-                trade_id=fill.trade_id,
-                client_order_id=fill.client_order_id,
-                side=fill.side.value,
-                quantity=fill.quantity,
-                price=fill.price,
-                fee=fill.fee,
-                fee_asset=fill.fee_asset,
-                liquidity=fill.liquidity.value,
-                timestamp=fill.timestamp,
-            )
+            .values(fill_values(fill))
             .on_conflict_do_nothing(index_elements=[fills.c.trade_id])
         )
         with self._tx() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            return _inserted(conn, stmt)
 
     def fills(self) -> list[Fill]:
         """Every recorded fill, in trade-id order."""
+        query = select(fills).order_by(fills.c.trade_id)
         with self._tx() as conn:
-            rows = conn.execute(select(fills).order_by(fills.c.trade_id)).all()
-        return [
-            Fill(
-                r.trade_id,
-                r.client_order_id,
-                Side(r.side),
-                r.quantity,
-                r.price,
-                r.fee,
-                r.fee_asset,
-                Liquidity(r.liquidity),
-                r.timestamp,
-            )
-            for r in rows
-        ]
+            return [fill_from_row(row) for row in conn.execute(query)]
 
     def last_trade_id(self) -> int:
         """The highest recorded trade id (0 when none)."""
@@ -253,32 +239,21 @@ class SqlJournal:
         """Record a funding settlement; False if that (symbol, time) was already recorded."""
         stmt = (
             self._insert(funding_payments)
-            .values(
-                symbol=event.symbol,
-                funding_time=event.timestamp,
-                amount=event.amount,
-                rate=event.rate,
-                mark_price=event.mark_price,
-                position_quantity=event.position_quantity,
-            )
+            .values(funding_values(event))
             .on_conflict_do_nothing(
                 index_elements=[funding_payments.c.symbol, funding_payments.c.funding_time]
             )
         )
         with self._tx() as conn:
-            return bool(conn.execute(stmt).rowcount)
+            return _inserted(conn, stmt)
 
     def funding_payments(self) -> list[FundingPaid]:
         """Every recorded funding settlement, oldest first (ties in recording order)."""
-        t = funding_payments
+        query = select(funding_payments).order_by(
+            funding_payments.c.funding_time, funding_payments.c.id
+        )
         with self._tx() as conn:
-            rows = conn.execute(select(t).order_by(t.c.funding_time, t.c.id)).all()
-        return [
-            FundingPaid(
-                r.symbol, r.amount, r.rate, r.mark_price, r.position_quantity, r.funding_time
-            )
-            for r in rows
-        ]
+            return [funding_from_row(row) for row in conn.execute(query)]
 
     # State, reports, run records ---------------------------------------------------------
     def save_state(self, key: str, value: str) -> None:
@@ -332,7 +307,9 @@ class SqlJournal:
             config_source=config_source,
         )
         with self._tx() as conn:
-            return int(conn.execute(stmt).inserted_primary_key[0])
+            key = conn.execute(stmt).inserted_primary_key
+        assert key is not None  # a single-row INSERT always reports its key
+        return int(key[0])
 
     def record_snapshot(self, timestamp: int, payload_json: str) -> None:
         """Append an account/strategy snapshot (JSON) taken at ``timestamp``."""
@@ -362,130 +339,12 @@ class SqlJournal:
         with self._tx() as conn:
             return [(ts, equity) for ts, equity in conn.execute(query)]
 
-    # Mapping ---------------------------------------------------------------------------
-    def _order_values(self, order: Order, now: int | None = None) -> dict[str, Any]:
-        return {
-            "client_order_id": order.client_order_id,
-            "symbol": order.symbol,
-            "side": order.side.value,
-            "order_type": order.order_type.value,
-            "time_in_force": None if order.time_in_force is None else order.time_in_force.value,
-            "quantity": order.quantity,
-            "price": order.price,
-            "stop_price": order.stop_price,
-            "reduce_only": order.reduce_only,
-            "tag": order.tag,
-            "status": order.status.value,
-            "exchange_order_id": order.exchange_order_id,
-            "executed_quantity": order.executed_quantity,
-            "executed_quote": order.executed_quote,
-            "trade_ids": json.dumps(list(order.trade_ids), separators=(",", ":")),
-            "fee_totals": json.dumps(
-                [[asset, str(amount)] for asset, amount in order.fee_totals],
-                separators=(",", ":"),
-            ),
-            "updated_at": self._now_ms() if now is None else now,
-        }
 
+def _inserted(conn: Connection, stmt: Insert) -> bool:
+    """Run an ``INSERT ... ON CONFLICT DO NOTHING``; True if it inserted the row.
 
-class SqlUnitOfWork:
-    """The ``UnitOfWork`` port over a :class:`SqlJournal`: all of it commits, or none of it.
-
-    While the unit is open every call on ``orders`` (the journal) runs on one connection in
-    one transaction. :meth:`commit` makes the work so far durable and carries on in a new
-    transaction; leaving the block rolls back whatever was not committed, so an exception
-    (or a forgotten commit) leaves the journal as it was.
-
-    Args:
-        journal: The journal to group calls on.
+    The driver's row count says whether the conflict clause skipped the row. SQLAlchemy
+    only keeps an INSERT's row count when asked (psycopg's is otherwise reported as -1).
     """
-
-    def __init__(self, journal: SqlJournal) -> None:
-        self.orders = journal
-        self.committed = False
-        self._conn: Connection | None = None
-        self._tx: RootTransaction | None = None
-
-    def __enter__(self) -> SqlUnitOfWork:
-        """Open the connection and begin the transaction.
-
-        Raises:
-            RuntimeError: A unit of work is already open on the journal.
-        """
-        self._conn = self.orders._attach()
-        self._tx = self._conn.begin()
-        self.committed = False
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Roll back anything not committed and release the connection."""
-        try:
-            if self._tx is not None and self._tx.is_active:
-                self._tx.rollback()
-        finally:
-            self._tx = None
-            self._conn = None
-            self.orders._detach()
-
-    def commit(self) -> None:
-        """Make the changes durable; later calls in the block start a new transaction."""
-        conn, tx = self._active()
-        tx.commit()
-        self.committed = True
-        self._tx = conn.begin()
-
-    def rollback(self) -> None:
-        """Discard the changes since the last commit; later calls start a new transaction."""
-        conn, tx = self._active()
-        tx.rollback()
-        self._tx = conn.begin()
-
-    def _active(self) -> tuple[Connection, RootTransaction]:
-        if self._conn is None or self._tx is None:
-            raise RuntimeError("unit of work is not open (use it as a context manager)")
-        return self._conn, self._tx
-
-
-# Row <-> domain -------------------------------------------------------------------------
-def _order_from_row(row: Row[Any]) -> Order:
-    return Order.restore(
-        client_order_id=row.client_order_id,
-        symbol=row.symbol,
-        side=Side(row.side),
-        order_type=OrderType(row.order_type),
-        quantity=row.quantity,
-        price=row.price,
-        time_in_force=None if row.time_in_force is None else TimeInForce(row.time_in_force),
-        stop_price=row.stop_price,
-        reduce_only=bool(row.reduce_only),
-        tag=row.tag,
-        status=OrderStatus(row.status),
-        exchange_order_id=row.exchange_order_id,
-        executed_quantity=row.executed_quantity,
-        executed_quote=row.executed_quote,
-        trade_ids=tuple(int(t) for t in json.loads(row.trade_ids)),
-        fee_totals=tuple((asset, Decimal(amount)) for asset, amount in json.loads(row.fee_totals)),
-    )
-
-
-def _event_fields(event: ExecutionEvent) -> dict[str, str | None]:
-    """Every field of the event as text; a fill event records its fill's fields."""
-    fields: Mapping[str, Any] = (
-        event.fill._asdict() if isinstance(event, OrderFilled) else event._asdict()
-    )
-    return {name: _as_text(value) for name, value in fields.items()}
-
-
-def _as_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Enum):
-        return str(value.value)
-    return str(value)
+    result = conn.execute(stmt.execution_options(preserve_rowcount=True))
+    return result.rowcount == 1

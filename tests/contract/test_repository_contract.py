@@ -99,9 +99,7 @@ def sql_backend(url: str) -> Iterator[Backend]:
 
     journal = new_journal()
     try:
-        yield Backend(
-            journal, journal.reports, lambda: SqlUnitOfWork(journal), reopen=new_journal
-        )
+        yield Backend(journal, journal.reports, lambda: SqlUnitOfWork(journal), reopen=new_journal)
     finally:
         for j in journals:
             j.engine.dispose()

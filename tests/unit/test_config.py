@@ -14,12 +14,20 @@ from typing import Any
 import pytest
 
 from bootstrap.config import (
+    DATA_DIR_ENV,
     AppConfig,
     BacktestConfig,
     ConfigError,
+    CredentialsConfig,
+    ExchangeConfig,
     GeneratedMarketConfig,
+    LoggingConfig,
+    ReconciliationConfig,
+    RiskConfig,
     SimulationConfig,
+    StorageConfig,
     StrategyConfig,
+    database_url,
     load_config,
     parse_config,
 )
@@ -27,6 +35,13 @@ from domain.enums import MarketType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO_ROOT / "config" / "config.example.json"
+TEMPLATE = REPO_ROOT / "config" / "config.template.json"
+
+
+@pytest.fixture(autouse=True)
+def _no_data_dir_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults must not depend on the environment the tests happen to run in."""
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
 
 
 def _write(tmp_path: Path, document: Any, name: str = "config.json") -> Path:
@@ -87,7 +102,7 @@ def test_example_config_loads_with_the_documented_values() -> None:
     )
 
 
-def test_example_config_exercises_every_accepted_key() -> None:
+def test_example_config_sets_every_key_of_its_sections() -> None:
     document = json.loads(EXAMPLE.read_text(encoding="utf-8"))
 
     def keys(section: dict[str, Any]) -> set[str]:
@@ -149,6 +164,13 @@ def test_several_balances_are_kept(tmp_path: Path) -> None:
         {"simulation": {"_comment": "x"}},
         {"strategy": {"_comment": "x"}},
         {"backtest": {"_comment": "x", "generated": {"_comment": "y"}}},
+        {"account": {"initial_balances": {"_comment": "not an asset"}}},
+        {"exchange": {"_comment": "x"}},
+        {"storage": {"_comment": "x"}},
+        {"credentials": {"_comment": "x"}},
+        {"risk": {"_comment": ["a list", "of lines"]}},
+        {"reconciliation": {"_comment": "x"}},
+        {"logging": {"_comment": {"any": "value"}}},
     ],
 )
 def test_comment_keys_are_ignored_in_every_section(tmp_path: Path, document: Any) -> None:
@@ -226,6 +248,12 @@ UNKNOWN_KEYS = [
     ({"strategy": {"levelz": 10}}, "$.strategy.levelz"),
     ({"backtest": {"file": "x.csv"}}, "$.backtest.file"),
     ({"backtest": {"generated": {"hours": 1}}}, "$.backtest.generated.hours"),
+    ({"exchange": {"testnet_url": "x"}}, "$.exchange.testnet_url"),
+    ({"storage": {"db": "x"}}, "$.storage.db"),
+    ({"credentials": {"file": "x"}}, "$.credentials.file"),
+    ({"risk": {"max_orders": 5}}, "$.risk.max_orders"),
+    ({"reconciliation": {"unknown": "cancel"}}, "$.reconciliation.unknown"),
+    ({"logging": {"path": "x.log"}}, "$.logging.path"),
 ]
 
 
@@ -265,6 +293,29 @@ WRONG_TYPES = [
         "$.account.initial_balances.USDT",
         "must be a number",
     ),
+    ({"exchange": []}, "$.exchange", "must be an object"),
+    ({"exchange": {"testnet": "false"}}, "$.exchange.testnet", "must be true or false"),
+    ({"exchange": {"testnet": 0}}, "$.exchange.testnet", "must be true or false"),
+    ({"exchange": {"kind": 1}}, "$.exchange.kind", "must be a non-empty string"),
+    ({"exchange": {"base_url": 8080}}, "$.exchange.base_url", "non-empty string or null"),
+    ({"exchange": {"base_url": ""}}, "$.exchange.base_url", "non-empty string or null"),
+    ({"storage": {"data_dir": None}}, "$.storage.data_dir", "must be a non-empty string"),
+    ({"storage": {"data_dir": ""}}, "$.storage.data_dir", "must be a non-empty string"),
+    ({"storage": {"database_url": 5}}, "$.storage.database_url", "non-empty string or null"),
+    ({"credentials": {"secrets_file": 1}}, "$.credentials.secrets_file", "string or null"),
+    ({"risk": {"max_leverage": None}}, "$.risk.max_leverage", "must be a number"),
+    ({"risk": {"max_leverage": "high"}}, "$.risk.max_leverage", "must be a number"),
+    ({"risk": {"max_position_notional": "x"}}, "$.risk.max_position_notional", "number"),
+    ({"risk": {"max_open_orders": 5.5}}, "$.risk.max_open_orders", "must be an integer or null"),
+    ({"risk": {"max_open_orders": "5"}}, "$.risk.max_open_orders", "must be an integer or null"),
+    ({"risk": {"max_open_orders": True}}, "$.risk.max_open_orders", "integer or null"),
+    ({"risk": {"price_band": []}}, "$.risk.price_band", "must be a number or null"),
+    ({"risk": {"kill_switch": None}}, "$.risk.kill_switch", "must be true or false"),
+    ({"reconciliation": {"unknown_orders": None}}, "$.reconciliation.unknown_orders", "string"),
+    ({"logging": {"file": None}}, "$.logging.file", "must be a non-empty string"),
+    ({"logging": {"level": 10}}, "$.logging.level", "must be a non-empty string"),
+    ({"logging": {"max_bytes": "1MB"}}, "$.logging.max_bytes", "must be an integer"),
+    ({"logging": {"backups": 1.0}}, "$.logging.backups", "must be an integer"),
 ]
 
 
@@ -317,6 +368,17 @@ OUT_OF_RANGE = [
         "$.backtest.generated.start_open_time",
         "must be >= 0",
     ),
+    ({"risk": {"max_leverage": 0}}, "$.risk.max_leverage", "must be > 0, got 0"),
+    ({"risk": {"max_leverage": 126}}, "$.risk.max_leverage", "must be <= 125, got 126"),
+    ({"risk": {"max_position_notional": 0}}, "$.risk.max_position_notional", "must be > 0"),
+    ({"risk": {"max_position_notional": -5}}, "$.risk.max_position_notional", "> 0, got -5"),
+    ({"risk": {"max_open_orders": 0}}, "$.risk.max_open_orders", "between 1 and 200, got 0"),
+    ({"risk": {"max_open_orders": 201}}, "$.risk.max_open_orders", "between 1 and 200, got 201"),
+    ({"risk": {"price_band": 0}}, "$.risk.price_band", "must be > 0, got 0"),
+    ({"risk": {"price_band": 1.01}}, "$.risk.price_band", "must be <= 1, got 1.01"),
+    ({"logging": {"max_bytes": 1023}}, "$.logging.max_bytes", "must be >= 1024, got 1023"),
+    ({"logging": {"backups": -1}}, "$.logging.backups", "between 0 and 100, got -1"),
+    ({"logging": {"backups": 101}}, "$.logging.backups", "between 0 and 100, got 101"),
 ]
 
 
@@ -408,3 +470,292 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
 
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+# --------------------------------------------------------------------------- operations
+def test_defaults_of_the_operations_sections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+
+    assert config.exchange == ExchangeConfig(kind="simulated", testnet=True, base_url=None)
+    assert config.storage == StorageConfig(data_dir=tmp_path.resolve() / "data", database_url=None)
+    assert config.storage.data_dir.is_absolute()
+    assert config.credentials == CredentialsConfig(secrets_file=None)
+    assert config.risk == RiskConfig(
+        max_leverage=Decimal(3),
+        max_position_notional=None,
+        max_open_orders=50,
+        price_band=Decimal("0.05"),
+        kill_switch=False,
+    )
+    assert config.reconciliation == ReconciliationConfig(unknown_orders="cancel")
+    assert config.logging == LoggingConfig(
+        file="gridbot.log", level="INFO", max_bytes=10_485_760, backups=5
+    )
+    assert config.database_url_resolved == f"sqlite:///{tmp_path.resolve()}/data/gridbot.db"
+    assert database_url(config) == config.database_url_resolved
+    assert config.log_path == tmp_path.resolve() / "data" / "gridbot.log"
+    assert not (tmp_path / "data").exists()  # loading a config creates nothing
+
+
+def test_every_operations_option_can_be_set(tmp_path: Path) -> None:
+    document = {
+        "exchange": {"kind": "binance", "testnet": False, "base_url": "http://127.0.0.1:8080"},
+        "storage": {
+            "data_dir": str(tmp_path / "var"),
+            "database_url": "postgresql+psycopg://gridbot@localhost:5432/gridbot",
+        },
+        "credentials": {"secrets_file": "~/.gridbot/secrets.env"},
+        "risk": {
+            "max_leverage": "2.5",
+            "max_position_notional": 25_000,
+            "max_open_orders": None,
+            "price_band": None,
+            "kill_switch": True,
+        },
+        "reconciliation": {"unknown_orders": "adopt"},
+        "logging": {
+            "file": "/var/log/gridbot/events.jsonl",
+            "level": "DEBUG",
+            "max_bytes": 1024,
+            "backups": 0,
+        },
+    }
+    config = load_config(_write(tmp_path, document))
+
+    assert config.exchange == ExchangeConfig("binance", False, "http://127.0.0.1:8080")
+    assert config.storage.data_dir == tmp_path / "var"
+    assert config.database_url_resolved == "postgresql+psycopg://gridbot@localhost:5432/gridbot"
+    assert config.credentials.secrets_file == "~/.gridbot/secrets.env"
+    assert config.risk == RiskConfig(Decimal("2.5"), Decimal(25_000), None, None, True)
+    assert config.reconciliation.unknown_orders == "adopt"
+    assert config.logging == LoggingConfig("/var/log/gridbot/events.jsonl", "DEBUG", 1024, 0)
+    assert config.log_path == Path("/var/log/gridbot/events.jsonl")  # absolute: kept
+
+
+def test_inclusive_bounds_of_the_operations_sections(tmp_path: Path) -> None:
+    document = {
+        "risk": {"max_leverage": 125, "max_open_orders": 200, "price_band": 1},
+        "logging": {"backups": 100},
+    }
+    config = load_config(_write(tmp_path, document))
+    assert config.risk.max_leverage == Decimal(125)
+    assert config.risk.max_open_orders == 200
+    assert config.risk.price_band == Decimal(1)
+    assert config.logging.backups == 100
+    assert load_config(_write(tmp_path, {"risk": {"max_open_orders": 1}})).risk.max_open_orders == 1
+
+
+def test_relative_log_file_is_inside_the_data_dir(tmp_path: Path) -> None:
+    document = {"storage": {"data_dir": str(tmp_path)}, "logging": {"file": "logs/bot.jsonl"}}
+    config = load_config(_write(tmp_path, document))
+    assert config.log_path == tmp_path / "logs" / "bot.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("kind", "BINANCE", "must be one of simulated, binance, got 'BINANCE'"),
+        ("kind", "paper", "must be one of simulated, binance, got 'paper'"),
+        ("base_url", "ftp://example.com", "must start with http:// or https://"),
+        ("base_url", "localhost:8080", "must start with http:// or https://"),
+    ],
+)
+def test_bad_exchange_values(tmp_path: Path, key: str, value: Any, problem: str) -> None:
+    path, message = _error(tmp_path, {"exchange": {key: value}})
+    assert message == f"{path}: $.exchange.{key}: {problem}"
+
+
+def test_https_base_url_is_accepted(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, {"exchange": {"base_url": "https://testnet.example"}}))
+    assert config.exchange.base_url == "https://testnet.example"
+
+
+def test_bad_choices(tmp_path: Path) -> None:
+    path, message = _error(tmp_path, {"reconciliation": {"unknown_orders": "ignore"}})
+    assert message == (
+        f"{path}: $.reconciliation.unknown_orders: must be one of cancel, adopt, got 'ignore'"
+    )
+    path, message = _error(tmp_path, {"logging": {"level": "debug"}})
+    assert message == (
+        f"{path}: $.logging.level: must be one of DEBUG, INFO, WARNING, ERROR, got 'debug'"
+    )
+
+
+def test_database_url_must_be_a_url(tmp_path: Path) -> None:
+    path, message = _error(tmp_path, {"storage": {"database_url": "gridbot.db"}})
+    assert message.startswith(f"{path}: $.storage.database_url: must be a database URL")
+
+
+def test_database_url_with_a_password_is_rejected(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://gridbot:hunter2@db.internal/gridbot"
+    path, message = _error(tmp_path, {"storage": {"database_url": url}})
+    assert message.startswith(f"{path}: $.storage.database_url: secrets never go in the config")
+    assert "PGPASSWORD" in message
+    assert "hunter2" not in message
+
+
+# --------------------------------------------------------------------------- data directory
+def test_data_dir_env_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "from-env"))
+    config = load_config(_write(tmp_path, {"storage": {"data_dir": str(tmp_path / "file")}}))
+    assert config.storage.data_dir == tmp_path / "from-env"
+    assert config.log_path == tmp_path / "from-env" / "gridbot.log"
+    assert config.database_url_resolved == f"sqlite:///{tmp_path}/from-env/gridbot.db"
+
+
+def test_data_dir_env_applies_to_the_embedded_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, "/srv/gridbot")
+    assert load_config(None).storage.data_dir == Path("/srv/gridbot")
+
+
+def test_data_dir_env_can_be_passed_explicitly(tmp_path: Path) -> None:
+    config = load_config(None, environ={DATA_DIR_ENV: str(tmp_path)})
+    assert config.storage.data_dir == tmp_path
+    assert parse_config({}, "<t>", environ={}).storage.data_dir == Path("data").resolve()
+
+
+def test_empty_data_dir_env_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, "")
+    config = load_config(_write(tmp_path, {"storage": {"data_dir": str(tmp_path / "file")}}))
+    assert config.storage.data_dir == tmp_path / "file"
+
+
+def test_relative_data_dir_is_resolved_against_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(DATA_DIR_ENV, "relative/env")
+    assert load_config(None).storage.data_dir == tmp_path.resolve() / "relative" / "env"
+    monkeypatch.delenv(DATA_DIR_ENV)
+    config = parse_config({"storage": {"data_dir": "./state/../state"}}, "<t>")
+    assert config.storage.data_dir == tmp_path.resolve() / "state"
+
+
+def test_home_is_expanded_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = parse_config({"storage": {"data_dir": "~/gridbot"}}, "<t>")
+    assert config.storage.data_dir == tmp_path.resolve() / "gridbot"
+
+
+# --------------------------------------------------------------------------- secrets
+SECRET_DOCUMENTS = [
+    ({"api_key": "PLANTED-VALUE"}, "$.api_key"),
+    ({"exchange": {"api_secret": "PLANTED-VALUE"}}, "$.exchange.api_secret"),
+    ({"credentials": {"api_key": "PLANTED-VALUE"}}, "$.credentials.api_key"),
+    ({"credentials": {"secret": "PLANTED-VALUE"}}, "$.credentials.secret"),
+    ({"storage": {"password": "PLANTED-VALUE"}}, "$.storage.password"),
+    ({"exchange": {"API_KEY": "PLANTED-VALUE"}}, "$.exchange.API_KEY"),
+    ({"exchange": {"Api-Secret": "PLANTED-VALUE"}}, "$.exchange.Api-Secret"),
+    ({"account": {"initial_balances": {"password": 1}}}, "$.account.initial_balances.password"),
+    ({"_comment": [{"secret": "PLANTED-VALUE"}]}, "$._comment[0].secret"),
+    ({"nonsense": {"deeper": {"api_key": "PLANTED-VALUE"}}}, "$.nonsense.deeper.api_key"),
+]
+
+
+@pytest.mark.parametrize(("document", "json_path"), SECRET_DOCUMENTS)
+def test_secrets_in_the_config_are_rejected(tmp_path: Path, document: Any, json_path: str) -> None:
+    path, message = _error(tmp_path, document)
+    assert message.startswith(f"{path}: {json_path}: secrets never go in the config file; ")
+    assert "BINANCE_API_KEY" in message and "BINANCE_API_SECRET" in message
+    assert "$.credentials.secrets_file" in message
+    assert "PLANTED-VALUE" not in message
+
+
+def test_secret_is_reported_before_other_problems(tmp_path: Path) -> None:
+    path, message = _error(tmp_path, {"strategy": {"levels": 0}, "exchange": {"api_key": "x"}})
+    assert message.startswith(f"{path}: $.exchange.api_key: secrets never go in the config")
+
+
+def test_secrets_file_key_is_not_mistaken_for_a_secret(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, {"credentials": {"secrets_file": "secrets.json"}}))
+    assert config.credentials.secrets_file == "secrets.json"
+
+
+def test_comment_inside_initial_balances_is_not_an_asset(tmp_path: Path) -> None:
+    document = {"account": {"initial_balances": {"_comment": "cash", "USDT": 5}}}
+    config = load_config(_write(tmp_path, document))
+    assert config.initial_balances == {"USDT": Decimal(5)}
+
+
+# --------------------------------------------------------------------------- the template
+def _template() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    return document
+
+
+def _sections() -> dict[str, tuple[dict[str, Any], set[str]]]:
+    """Each template section (by JSON path) with the keys the config accepts there."""
+    document = _template()
+    sections = {
+        "$": (document, {"bot", "market", "account"} | _fields(AppConfig) - _TOP_LEVEL_FIELDS),
+        "$.bot": (document["bot"], {"client_order_id_prefix"}),
+        "$.market": (document["market"], {"type", "symbol"}),
+        "$.account": (document["account"], {"initial_balances"}),
+        "$.backtest.generated": (
+            document["backtest"]["generated"],
+            _fields(GeneratedMarketConfig),
+        ),
+    }
+    for name, cls in _SECTION_CLASSES.items():
+        sections[f"$.{name}"] = (document[name], _fields(cls))
+    return sections
+
+
+#: AppConfig fields that are not a section of the same name in the file.
+_TOP_LEVEL_FIELDS = {"source", "client_order_id_prefix", "market", "symbol", "initial_balances"}
+_SECTION_CLASSES: dict[str, type] = {
+    "simulation": SimulationConfig,
+    "strategy": StrategyConfig,
+    "backtest": BacktestConfig,
+    "exchange": ExchangeConfig,
+    "storage": StorageConfig,
+    "credentials": CredentialsConfig,
+    "risk": RiskConfig,
+    "reconciliation": ReconciliationConfig,
+    "logging": LoggingConfig,
+}
+
+
+def test_every_app_config_field_is_a_known_section() -> None:
+    sections = set(_SECTION_CLASSES) | _TOP_LEVEL_FIELDS
+    assert _fields(AppConfig) == sections, "a new AppConfig field needs a template entry"
+    for name, cls in _SECTION_CLASSES.items():
+        field_type = {f.name: f.type for f in dataclasses.fields(AppConfig)}[name]
+        assert field_type == cls.__name__, name
+
+
+def test_template_loads_and_equals_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(TEMPLATE)
+    assert dataclasses.replace(config, source="x") == AppConfig(source="x")
+
+
+@pytest.mark.parametrize("json_path", sorted(_sections()))
+def test_template_sets_every_key(json_path: str) -> None:
+    section, accepted = _sections()[json_path]
+    assert set(section) - {"_comment"} == accepted
+
+
+@pytest.mark.parametrize("json_path", sorted(_sections()))
+def test_template_documents_every_key(json_path: str) -> None:
+    section, accepted = _sections()[json_path]
+    comment = section.get("_comment")
+    assert isinstance(comment, list) and all(isinstance(line, str) for line in comment)
+    assert comment, f"{json_path} has no _comment"
+    for key in accepted:
+        lines = [line for line in comment if line.startswith(f"{key}: ")]
+        assert len(lines) == 1, f"{json_path}.{key} is not documented in its _comment"
+        if json_path != "$" and key != "generated":
+            assert "Default" in lines[0], f"{json_path}.{key}: the comment names no default"
+
+
+def test_template_has_no_secrets() -> None:
+    text = TEMPLATE.read_text(encoding="utf-8")
+    document = _template()
+    assert document["credentials"]["secrets_file"] is None
+    assert "BINANCE_API_KEY" in text  # says where the key goes instead

@@ -342,6 +342,23 @@ def test_reports_are_appended_in_order() -> None:
     assert repo.reports == [("equity", 2_000, "10001"), ("equity", 1_000, "10000")]
 
 
+def test_transaction_applies_calls_immediately_and_does_not_undo_on_error() -> None:
+    repo = InMemoryOrderRepository()
+
+    with repo.transaction() as handle:
+        assert handle is None
+        repo.add_order(order(1))
+        assert repo.order_ids() == ["gb-1"]  # visible inside the block already
+
+    with pytest.raises(RuntimeError, match="boom"), repo.transaction():
+        repo.add_fill(fill(9))
+        raise RuntimeError("boom")
+
+    # Nothing is buffered in memory, so an error inside the block discards nothing.
+    assert repo.order_ids() == ["gb-1"]
+    assert [f.trade_id for f in repo.fills()] == [9]
+
+
 # --------------------------------------------------------------------------- unit of work
 def test_unit_of_work_defaults_to_a_fresh_repository() -> None:
     uow = InMemoryUnitOfWork()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from decimal import ROUND_DOWN, Decimal
+from typing import NamedTuple
 
 import pytest
 from hypothesis import event, given, settings
@@ -477,25 +478,48 @@ def test_checks_run_in_the_documented_order() -> None:
 # ------------------------------------------------------------------ the leverage property
 PROP_INST = instrument()  # no notional filter: every order on the grid reaches the exposure rules
 
-Place = tuple[str, Side, int, int, int]
-Sweep = tuple[str]
-FillStep = tuple[str, int, int]
-Cancel = tuple[str, int]
-Move = tuple[str, int]
 
-_place = st.tuples(
-    st.just("place"),
+class PlaceStep(NamedTuple):
+    side: Side
+    bps: int  # price offset from the mark, basis points
+    size: int  # per mille of the leverage headroom
+    reduce_only: bool
+
+
+class FillStep(NamedTuple):
+    pick: int  # which live order, modulo their count
+    percent: int
+
+
+class CancelStep(NamedTuple):
+    pick: int  # which live order, modulo their count
+
+
+class SweepStep(NamedTuple):
+    """The market runs through every open order."""
+
+
+class MoveStep(NamedTuple):
+    bps: int  # mark change, basis points
+
+
+Step = PlaceStep | FillStep | CancelStep | SweepStep | MoveStep
+
+_place = st.builds(
+    PlaceStep,
     st.sampled_from([BUY, SELL]),
-    st.integers(-300, 300),  # price offset from the mark, basis points
-    st.integers(1, 2_000),  # size in per mille of the leverage budget cap x equity
-    st.integers(0, 4),  # 0 -> reduce-only
+    st.integers(-300, 300),
+    # Often right at the headroom boundary, otherwise anywhere up to three times it.
+    st.one_of(st.integers(990, 1_010), st.integers(1, 3_000)),
+    st.integers(0, 4).map(lambda n: n == 0),
 )
-_fill = st.tuples(st.just("fill"), st.integers(0, 63), st.integers(1, 100))
-_cancel = st.tuples(st.just("cancel"), st.integers(0, 63))
-_sweep = st.just(("sweep",))  # the market runs through every open order
-_move = st.tuples(st.just("move"), st.integers(-500, 500))  # mark change, basis points
+_fill = st.builds(FillStep, st.integers(0, 63), st.integers(1, 100))
+_cancel = st.builds(CancelStep, st.integers(0, 63))
+_move = st.builds(MoveStep, st.integers(-500, 500))
 _steps = st.lists(
-    st.one_of(_place, _place, _fill, _fill, _cancel, _sweep, _move, _move), min_size=10, max_size=40
+    st.one_of(_place, _place, _fill, _fill, _cancel, st.just(SweepStep()), _move, _move),
+    min_size=10,
+    max_size=40,
 )
 
 
@@ -587,11 +611,13 @@ class Book:
             self.fill_order(o, 100)
 
     def quantity(self, cap: Decimal, price: Decimal, size: int) -> Decimal:
-        """Size orders against the leverage budget, so they land near the cap boundary."""
-        budget = cap * self.equity * size / 1000
-        if budget <= 0:
+        """Size an order in per mille of the leverage headroom, so many land near the cap."""
+        budget = cap * self.equity
+        headroom = budget - self.exposure()
+        base = headroom if headroom > 0 else budget
+        if base <= 0:
             return size * STEP
-        return max(STEP, (budget / price).quantize(STEP, ROUND_DOWN))
+        return max(STEP, (base * size / 1000 / price).quantize(STEP, ROUND_DOWN))
 
     def move(self, bps: int) -> None:
         self.mark = max(TICK, (self.mark * (10_000 + bps) / 10_000).quantize(TICK))
@@ -605,7 +631,7 @@ class Book:
     mark_cents=st.integers(1_000, 100_000),
 )
 def test_no_admitted_order_takes_leverage_above_the_cap(
-    steps: list[Place | FillStep | Cancel | Move | Sweep],
+    steps: list[Step],
     cap: Decimal,
     cash: Decimal,
     mark_cents: int,
@@ -614,22 +640,20 @@ def test_no_admitted_order_takes_leverage_above_the_cap(
     checker = PreTradeRisk(RiskLimits(max_leverage=cap), PROP_INST)
     ids = itertools.count(1)
     for step in steps:
-        kind = step[0]
-        if kind == "fill":
-            book.fill(step[1], step[2])  # type: ignore[misc]
+        if isinstance(step, FillStep):
+            book.fill(step.pick, step.percent)
             continue
-        if kind == "cancel":
-            book.cancel(step[1])  # type: ignore[misc]
+        if isinstance(step, CancelStep):
+            book.cancel(step.pick)
             continue
-        if kind == "move":
-            book.move(step[1])  # type: ignore[misc]
+        if isinstance(step, MoveStep):
+            book.move(step.bps)
             continue
-        if kind == "sweep":
+        if isinstance(step, SweepStep):
             book.sweep()
             continue
-        _, side, bps, size, flag = step  # type: ignore[misc]
+        side, bps, size, reduce_only = step
         price = max(TICK, (book.mark * (10_000 + bps) / 10_000).quantize(TICK))
-        reduce_only = flag == 0
         cmd = PlaceOrder(
             SYMBOL,
             side,
@@ -661,6 +685,8 @@ def test_no_admitted_order_takes_leverage_above_the_cap(
             assert verdict.allowed is (reduce_only or not increases), verdict
             if verdict.allowed:
                 event("risk-reducing order admitted above the cap")
+            else:
+                event("risk-increasing order refused above the cap")
 
         if not verdict.allowed:
             event(f"refused: {verdict.rule}")
