@@ -736,3 +736,60 @@ def test_modify_while_an_answer_is_pending_is_skipped_and_reported() -> None:
         {"client_order_id": cid(0), "status": OrderStatus.PENDING_NEW}
     ]
     assert r.service.stats.modifies == 0
+
+
+def test_risk_blocked_request_never_reaches_the_exchange() -> None:
+    from domain.events import OrderRejected, RejectReason
+    from domain.risk import PreTradeRisk, RiskLimits, RiskRule
+
+    exchange = FakeExchange(FUT, auto_accept=True)
+    repo = InMemoryOrderRepository()
+    sink = RecordingSink()
+    risk = PreTradeRisk(RiskLimits(max_leverage=D("1"), kill_switch=True), FUT)
+    service = ExecutionService(
+        exchange,
+        FUT,
+        AccountProjection(FUT, D("10000")),
+        ClientOrderIdSequence(PREFIX),
+        repo,
+        sink,
+        FakeClock(),
+        risk,
+    )
+    service.mark_price = D("50000")
+    command = PlaceOrder(SYMBOL, BUY, OrderType.LIMIT, D("0.010"), D("49000"), TimeInForce.GTC)
+    produced = service.execute([command])
+    assert exchange.requests == []
+    ((event, order),) = produced
+    assert isinstance(event, OrderRejected) and event.reason is RejectReason.RISK_BLOCKED
+    assert order is not None and order.status is OrderStatus.REJECTED
+    assert repo.get_order(order.client_order_id) is order  # journaled for the audit trail
+    (block,) = sink.named("risk.block")
+    assert block["rule"] is RiskRule.KILL_SWITCH
+    assert service.stats.risk_blocks == 1 and service.stats.orders_placed == 0
+
+
+def test_leverage_cap_blocks_only_orders_that_would_exceed_it() -> None:
+    from domain.risk import PreTradeRisk, RiskLimits, RiskRule
+
+    exchange = FakeExchange(FUT, auto_accept=True)
+    sink = RecordingSink()
+    risk = PreTradeRisk(RiskLimits(max_leverage=D("1")), FUT)
+    service = ExecutionService(
+        exchange,
+        FUT,
+        AccountProjection(FUT, D("1000")),
+        ClientOrderIdSequence(PREFIX),
+        InMemoryOrderRepository(),
+        sink,
+        FakeClock(),
+        risk,
+    )
+    service.mark_price = D("50000")
+    small = PlaceOrder(SYMBOL, BUY, OrderType.LIMIT, D("0.010"), D("49000"), TimeInForce.GTC)
+    service.execute([small])  # 500 of worst-case exposure on 1000 equity: allowed
+    assert len(exchange.requests) == 1
+    service.execute([small, small])  # the second would take exposure to 1500 > 1000
+    assert len(exchange.requests) == 2
+    (block,) = sink.named("risk.block")
+    assert block["rule"] is RiskRule.LEVERAGE
