@@ -41,6 +41,7 @@ class BacktestReport:
     maker_fills: int
     taker_fills: int
     rejects: int
+    risk_blocks: int
     cancels: int
     fees: Decimal
     funding: Decimal
@@ -167,6 +168,7 @@ class BacktestRunner:
             maker_fills=stats.maker_fills,
             taker_fills=stats.taker_fills,
             rejects=stats.rejects,
+            risk_blocks=stats.risk_blocks,
             cancels=stats.cancels,
             fees=account.fees_quote,
             funding=position.funding,

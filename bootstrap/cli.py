@@ -68,7 +68,11 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ("period", f"{_iso(report.first_open_time)} -> {_iso(report.last_open_time)} UTC"),
         ("candles", f"{report.candles:,}"),
         ("gaps", f"{report.gaps} ({report.missing_candles:,} missing candles, not invented)"),
-        ("orders", f"{report.orders:,} ({report.rejects:,} rejected, {report.cancels:,} cancels)"),
+        (
+            "orders",
+            f"{report.orders:,} sent ({report.rejects:,} rejected, of which "
+            f"{report.risk_blocks:,} by pre-trade risk before sending; {report.cancels:,} cancels)",
+        ),
         (
             "fills",
             f"{report.fills:,} (maker {report.maker_fills:,} / taker {report.taker_fills:,})",

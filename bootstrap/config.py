@@ -277,9 +277,12 @@ class _Reader:
     def optional_integer(
         self, key: str, default: int | None, minimum: int, maximum: int | None = None
     ) -> int | None:
-        if key not in self.data or self.data[key] is None:
+        if key not in self.data:
             self.seen.add(key)
-            return default if key not in self.data else None
+            return default
+        if self.data[key] is None:
+            self.seen.add(key)
+            return None
         return self.integer(key, minimum, minimum, maximum, nullable=True)
 
     def url(self, key: str) -> str | None:
@@ -404,39 +407,41 @@ def _risk(root: _Reader) -> RiskConfig:
     return risk
 
 
-def _operations(
-    root: _Reader,
-) -> tuple[ExchangeConfig, CredentialsConfig, ReconciliationConfig, LoggingConfig]:
-    """The sections that say how the bot runs rather than what it trades."""
-    ex = root.section("exchange")
+def _exchange(root: _Reader) -> ExchangeConfig:
+    section = root.section("exchange")
     exchange = ExchangeConfig(
-        kind=cast(ExchangeKind, ex.choice("kind", "simulated", ExchangeKind)),
-        testnet=ex.boolean("testnet", True),
-        base_url=ex.url("base_url"),
+        kind=cast(ExchangeKind, section.choice("kind", "simulated", ExchangeKind)),
+        testnet=section.boolean("testnet", True),
+        base_url=section.url("base_url"),
     )
-    ex.finish()
+    section.finish()
+    return exchange
 
-    cred = root.section("credentials")
-    credentials = CredentialsConfig(secrets_file=cred.optional_string("secrets_file"))
-    cred.finish()
 
-    rec = root.section("reconciliation")
-    reconciliation = ReconciliationConfig(
-        unknown_orders=cast(
-            UnknownOrderPolicy, rec.choice("unknown_orders", "cancel", UnknownOrderPolicy)
-        )
-    )
-    rec.finish()
+def _credentials(root: _Reader) -> CredentialsConfig:
+    section = root.section("credentials")
+    credentials = CredentialsConfig(secrets_file=section.optional_string("secrets_file"))
+    section.finish()
+    return credentials
 
-    log = root.section("logging")
+
+def _reconciliation(root: _Reader) -> ReconciliationConfig:
+    section = root.section("reconciliation")
+    policy = section.choice("unknown_orders", "cancel", UnknownOrderPolicy)
+    section.finish()
+    return ReconciliationConfig(unknown_orders=cast(UnknownOrderPolicy, policy))
+
+
+def _logging(root: _Reader) -> LoggingConfig:
+    section = root.section("logging")
     logging = LoggingConfig(
-        file=log.string("file", "gridbot.log"),
-        level=cast(LogLevel, log.choice("level", "INFO", LogLevel)),
-        max_bytes=log.integer("max_bytes", 10_485_760, 1024),
-        backups=log.integer("backups", 5, 0, 100),
+        file=section.string("file", "gridbot.log"),
+        level=cast(LogLevel, section.choice("level", "INFO", LogLevel)),
+        max_bytes=section.integer("max_bytes", 10_485_760, 1024),
+        backups=section.integer("backups", 5, 0, 100),
     )
-    log.finish()
-    return exchange, credentials, reconciliation, logging
+    section.finish()
+    return logging
 
 
 def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = None) -> AppConfig:
@@ -554,9 +559,12 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     backtest = BacktestConfig(data=bt.optional_string("data"), generated=generated)
     bt.finish()
 
-    exchange, credentials, reconciliation, logging = _operations(root)
+    exchange = _exchange(root)
     storage = _storage(root, environ)
+    credentials = _credentials(root)
     risk = _risk(root)
+    reconciliation = _reconciliation(root)
+    logging = _logging(root)
     root.finish()
     return AppConfig(
         source=source,

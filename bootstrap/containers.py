@@ -31,6 +31,7 @@ from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
+from domain.risk import PreTradeRisk, RiskLimits
 
 ZERO = Decimal(0)
 #: Closed orders and fills a backtest keeps in memory (the report needs none of them; tests
@@ -123,6 +124,19 @@ def account_projection(
     return AccountProjection(instrument, cash, base, price)
 
 
+def pre_trade_risk(config: AppConfig, instrument: Instrument) -> PreTradeRisk:
+    """The configured pre-trade limits for ``instrument``."""
+    risk = config.risk
+    limits = RiskLimits(
+        max_leverage=risk.max_leverage,
+        max_position_notional=risk.max_position_notional,
+        max_open_orders=risk.max_open_orders,
+        price_band=risk.price_band,
+        kill_switch=risk.kill_switch,
+    )
+    return PreTradeRisk(limits, instrument)
+
+
 def static_grid(config: AppConfig) -> StaticGrid:
     """The configured strategy."""
     st = config.strategy
@@ -169,6 +183,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         repository=repository,
         sink=sink,
         clock=exchange,
+        risk=providers.Singleton(pre_trade_risk, config, instrument),
     )
     strategy = providers.Singleton(static_grid, config)
     runner = providers.Singleton(

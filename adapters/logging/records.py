@@ -122,8 +122,9 @@ class Redactor:
     def value(self, value: Any, depth: int = 0) -> Any:
         """``value`` as a JSON-native structure, redacted.
 
-        Decimals become their exact string, enums their value, dates ISO-8601, mappings
-        and sequences are converted element by element, anything else goes through ``str()``.
+        Decimals become their exact fixed-point string (``0.00000001``, not ``1E-8``), enums
+        their value, dates ISO-8601, mappings and sequences are converted element by element,
+        anything else goes through ``str()``.
         """
         if isinstance(value, Enum):
             value = value.value
@@ -134,7 +135,7 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Decimal):
-            return self.text(str(value))
+            return self.text(format(value, "f"))
         if isinstance(value, datetime | date):
             return value.isoformat()
         if isinstance(value, BaseException):

@@ -368,6 +368,7 @@ def report(**overrides: Any) -> BacktestReport:
         "maker_fills": 2_900,
         "taker_fills": 100,
         "rejects": 3,
+        "risk_blocks": 1,
         "cancels": 1_001,
         "fees": Decimal("12.345678"),
         "funding": Decimal("-1.5"),
@@ -408,7 +409,8 @@ def test_render_report_rows() -> None:
         "period": "2025-01-01 00:00 -> 2025-01-01 23:59 UTC",
         "candles": "1,440",
         "gaps": "2 (1,234 missing candles, not invented)",
-        "orders": "12,345 (3 rejected, 1,001 cancels)",
+        "orders": "12,345 sent (3 rejected, of which 1 by pre-trade risk before sending; "
+        "1,001 cancels)",
         "fills": "3,000 (maker 2,900 / taker 100)",
         "fees": "12.3457",
         "funding": "-1.5000",

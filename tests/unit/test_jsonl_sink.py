@@ -23,7 +23,7 @@ from bootstrap.secrets import API_KEY_ENV, API_SECRET_ENV, Secret, require_crede
 from domain.enums import Liquidity, Side
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00:00.000 UTC
-PLANTED = "PLANTEDsecretZ9x8c7v6b5n4m3QWERTYuiop1234567890asdfghjklLKJHGF"
+PLANTED = "PLANTEDvalueZ9x8c7v6b5n4m3QWERTYuiop1234567890asdfghjklLKJHGFD"
 PLANTED_KEY = "PLANTEDkeyA1s2d3f4g5h6j7k8l9ZXCVBNMqwertyuiop0987654321mnbvcxz"
 
 
@@ -126,7 +126,7 @@ def test_value_conversion(log: JsonLinesSink) -> None:
     )
     record = _lines(log.path)[0]
     assert record["quantity"] == "0.00000001"
-    assert record["scientific"] == "1E+2"
+    assert record["scientific"] == "100"
     assert record["side"] == "BUY"
     assert record["liquidity"] == Liquidity.MAKER.value
     assert record["colour"] == "red"
