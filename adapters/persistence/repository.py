@@ -27,12 +27,11 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.sql import Insert
-from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql import Executable
 
 from adapters.persistence.mappers import (
     event_payload,
@@ -61,14 +60,65 @@ from domain.orders import Fill, Order, OrderStatus
 __all__ = ["SqlJournal", "SqlUnitOfWork"]
 
 _TERMINAL = tuple(status.value for status in OrderStatus if status.is_terminal)
-_INSERTS: dict[str, Callable[[Table], Any]] = {
-    "sqlite": sqlite_insert,
-    "postgresql": postgresql_insert,
-}
+_INSERTS: dict[str, Any] = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class _Statements:
+    """Every write statement, built once per journal with bound parameters.
+
+    Building a statement with ``.values(...)`` per call costs more than executing it
+    (SQLAlchemy derives a cache key from every value); prebuilt statements executed with a
+    parameter dict take the compiled-cache fast path, roughly tripling batch throughput.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        insert = _INSERTS[dialect]
+        # Creation order: one more than the highest so far (a single writer per journal).
+        next_order_seq = select(func.coalesce(func.max(orders.c.seq), 0) + 1).scalar_subquery()
+        # The on-conflict inserts report through the row count whether they inserted;
+        # SQLAlchemy keeps an INSERT's row count only when asked (psycopg's reads -1).
+        counted = {"preserve_rowcount": True}
+        self.add_order: Executable = (
+            insert(orders)
+            .values(seq=next_order_seq)
+            .on_conflict_do_nothing(index_elements=[orders.c.client_order_id])
+            .execution_options(**counted)
+        )
+        # "b_cid": an UPDATE reserves bind names equal to column names for its SET clause.
+        self.update_order: Executable = update(orders).where(
+            orders.c.client_order_id == bindparam("b_cid")
+        )
+        next_event_seq = (
+            select(func.coalesce(func.max(order_events.c.recorded_seq), 0) + 1)
+            .where(order_events.c.client_order_id == bindparam("b_cid"))
+            .scalar_subquery()
+        )
+        self.add_event: Executable = order_events.insert().values(recorded_seq=next_event_seq)
+        self.add_fill: Executable = (
+            insert(fills)
+            .on_conflict_do_nothing(index_elements=[fills.c.trade_id])
+            .execution_options(**counted)
+        )
+        self.add_funding: Executable = (
+            insert(funding_payments)
+            .on_conflict_do_nothing(
+                index_elements=[funding_payments.c.symbol, funding_payments.c.funding_time]
+            )
+            .execution_options(**counted)
+        )
+        state = insert(strategy_state)
+        self.save_state: Executable = state.on_conflict_do_update(
+            index_elements=[strategy_state.c.key],
+            set_={"value": state.excluded.value, "updated_at": state.excluded.updated_at},
+        )
+        equity = insert(equity_curve)
+        self.record_equity: Executable = equity.on_conflict_do_update(
+            index_elements=[equity_curve.c.timestamp], set_={"equity": equity.excluded.equity}
+        )
 
 
 class SqlJournal:
@@ -88,10 +138,9 @@ class SqlJournal:
     """
 
     def __init__(self, engine: Engine, now_ms: Callable[[], int] | None = None) -> None:
-        insert = _INSERTS.get(engine.dialect.name)
-        if insert is None:
+        if engine.dialect.name not in _INSERTS:
             raise ValueError(f"unsupported journal backend {engine.dialect.name!r}")
-        self._insert = insert
+        self._sql = _Statements(engine.dialect.name)
         self._engine = engine
         self._now_ms = now_ms or _wall_clock_ms
         self._conn: Connection | None = None  # set while a batch / unit of work is open
@@ -103,19 +152,27 @@ class SqlJournal:
 
     # Transactions ----------------------------------------------------------------------
     @contextmanager
-    def batch(self) -> Iterator[SqlJournal]:
-        """Run every journal call inside the block in one transaction.
+    def transaction(self) -> Iterator[None]:
+        """Run every journal call inside the block in one transaction (the port's boundary).
 
         The transaction commits when the block ends and rolls back if it raises, so either
-        all of the block's records are durable or none is. A ``batch()`` inside an open
-        batch or unit of work joins it: the outermost boundary decides.
+        all of the block's records are durable or none is: the trading session journals an
+        event, the orders decided in answer and the strategy's state together. A
+        transaction opened inside an open one (or inside a unit of work) joins it: the
+        outermost boundary decides.
         """
         if self._conn is not None:
-            yield self
+            yield
             return
         with SqlUnitOfWork(self) as uow:
-            yield self
+            yield
             uow.commit()
+
+    @contextmanager
+    def batch(self) -> Iterator[SqlJournal]:
+        """:meth:`transaction`, yielding the journal (``with journal.batch() as j: ...``)."""
+        with self.transaction():
+            yield self
 
     def _attach(self) -> Connection:
         if self._conn is not None:
@@ -145,14 +202,9 @@ class SqlJournal:
         Raises:
             ValueError: The client order id was already recorded (ids are never reused).
         """
-        next_seq = select(func.coalesce(func.max(orders.c.seq), 0) + 1).scalar_subquery()
-        stmt = (
-            self._insert(orders)
-            .values(seq=next_seq, **order_values(order, self._now_ms()))
-            .on_conflict_do_nothing(index_elements=[orders.c.client_order_id])
-        )
+        values = order_values(order, self._now_ms())
         with self._tx() as conn:
-            if not _inserted(conn, stmt):
+            if conn.execute(self._sql.add_order, values).rowcount != 1:
                 raise ValueError(f"client order id {order.client_order_id} already recorded")
 
     def update_order(self, order: Order, event: ExecutionEvent | None = None) -> None:
@@ -165,24 +217,20 @@ class SqlJournal:
         now = self._now_ms()
         values = order_values(order, now)
         del values["client_order_id"]  # the key itself never changes
-        stmt = update(orders).where(orders.c.client_order_id == cid).values(values)
+        values["b_cid"] = cid
         with self._tx() as conn:
-            if conn.execute(stmt).rowcount == 0:
+            if conn.execute(self._sql.update_order, values).rowcount == 0:
                 raise KeyError(cid)
             if event is not None:
-                next_seq = (
-                    select(func.coalesce(func.max(order_events.c.recorded_seq), 0) + 1)
-                    .where(order_events.c.client_order_id == cid)
-                    .scalar_subquery()
-                )
                 conn.execute(
-                    order_events.insert().values(
-                        client_order_id=cid,
-                        kind=type(event).__name__,
-                        payload=event_payload(event),
-                        recorded_seq=next_seq,
-                        recorded_at=now,
-                    )
+                    self._sql.add_event,
+                    {
+                        "client_order_id": cid,
+                        "b_cid": cid,
+                        "kind": type(event).__name__,
+                        "payload": event_payload(event),
+                        "recorded_at": now,
+                    },
                 )
 
     def get_order(self, client_order_id: str) -> Order | None:
@@ -216,13 +264,8 @@ class SqlJournal:
     # Fills and funding -----------------------------------------------------------------
     def add_fill(self, fill: Fill) -> bool:
         """Record a fill; False (nothing written) if its trade id was already recorded."""
-        stmt = (
-            self._insert(fills)
-            .values(fill_values(fill))
-            .on_conflict_do_nothing(index_elements=[fills.c.trade_id])
-        )
         with self._tx() as conn:
-            return _inserted(conn, stmt)
+            return conn.execute(self._sql.add_fill, fill_values(fill)).rowcount == 1
 
     def fills(self) -> list[Fill]:
         """Every recorded fill, in trade-id order."""
@@ -237,15 +280,8 @@ class SqlJournal:
 
     def add_funding(self, event: FundingPaid) -> bool:
         """Record a funding settlement; False if that (symbol, time) was already recorded."""
-        stmt = (
-            self._insert(funding_payments)
-            .values(funding_values(event))
-            .on_conflict_do_nothing(
-                index_elements=[funding_payments.c.symbol, funding_payments.c.funding_time]
-            )
-        )
         with self._tx() as conn:
-            return _inserted(conn, stmt)
+            return conn.execute(self._sql.add_funding, funding_values(event)).rowcount == 1
 
     def funding_payments(self) -> list[FundingPaid]:
         """Every recorded funding settlement, oldest first (ties in recording order)."""
@@ -258,13 +294,9 @@ class SqlJournal:
     # State, reports, run records ---------------------------------------------------------
     def save_state(self, key: str, value: str) -> None:
         """Store (insert or replace) a small state record under ``key``."""
-        stmt = self._insert(strategy_state).values(key=key, value=value, updated_at=self._now_ms())
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[strategy_state.c.key],
-            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
-        )
+        values = {"key": key, "value": value, "updated_at": self._now_ms()}
         with self._tx() as conn:
-            conn.execute(stmt)
+            conn.execute(self._sql.save_state, values)
 
     def load_state(self, key: str) -> str | None:
         """The state record stored under ``key``, if any."""
@@ -275,7 +307,9 @@ class SqlJournal:
     def save_report(self, kind: str, timestamp: int, payload: str) -> None:
         """Append a report (e.g. a reconciliation report as JSON)."""
         with self._tx() as conn:
-            conn.execute(reports.insert().values(kind=kind, timestamp=timestamp, payload=payload))
+            conn.execute(
+                reports.insert(), {"kind": kind, "timestamp": timestamp, "payload": payload}
+            )
 
     def reports(self, kind: str | None = None) -> list[tuple[str, int, str]]:
         """Reports as ``(kind, timestamp, payload)`` in recording order, optionally of one kind."""
@@ -299,22 +333,22 @@ class SqlJournal:
             market: The market (e.g. ``SPOT``, ``USDM_FUTURES``).
             config_source: Where the configuration came from (a path, or the config text).
         """
-        stmt = runs.insert().values(
-            started_at=started_at,
-            prefix=prefix,
-            symbol=symbol,
-            market=market,
-            config_source=config_source,
-        )
+        values = {
+            "started_at": started_at,
+            "prefix": prefix,
+            "symbol": symbol,
+            "market": market,
+            "config_source": config_source,
+        }
         with self._tx() as conn:
-            key = conn.execute(stmt).inserted_primary_key
+            key = conn.execute(runs.insert(), values).inserted_primary_key
         assert key is not None  # a single-row INSERT always reports its key
         return int(key[0])
 
     def record_snapshot(self, timestamp: int, payload_json: str) -> None:
         """Append an account/strategy snapshot (JSON) taken at ``timestamp``."""
         with self._tx() as conn:
-            conn.execute(snapshots.insert().values(timestamp=timestamp, payload=payload_json))
+            conn.execute(snapshots.insert(), {"timestamp": timestamp, "payload": payload_json})
 
     def snapshots(self) -> list[tuple[int, str]]:
         """Snapshots as ``(timestamp, payload)``, in recording order."""
@@ -324,12 +358,8 @@ class SqlJournal:
 
     def record_equity(self, timestamp: int, equity: Decimal) -> None:
         """Store the equity at ``timestamp``; a repeated timestamp (after a restart) replaces it."""
-        stmt = self._insert(equity_curve).values(timestamp=timestamp, equity=equity)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[equity_curve.c.timestamp], set_={"equity": stmt.excluded.equity}
-        )
         with self._tx() as conn:
-            conn.execute(stmt)
+            conn.execute(self._sql.record_equity, {"timestamp": timestamp, "equity": equity})
 
     def equity_curve(self) -> list[tuple[int, Decimal]]:
         """The equity curve as ``(timestamp, equity)``, oldest first."""
@@ -338,13 +368,3 @@ class SqlJournal:
         )
         with self._tx() as conn:
             return [(ts, equity) for ts, equity in conn.execute(query)]
-
-
-def _inserted(conn: Connection, stmt: Insert) -> bool:
-    """Run an ``INSERT ... ON CONFLICT DO NOTHING``; True if it inserted the row.
-
-    The driver's row count says whether the conflict clause skipped the row. SQLAlchemy
-    only keeps an INSERT's row count when asked (psycopg's is otherwise reported as -1).
-    """
-    result = conn.execute(stmt.execution_options(preserve_rowcount=True))
-    return result.rowcount == 1

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection, RootTransaction
 
+from application.ports.repository import OrderRepository
+
 if TYPE_CHECKING:
     from adapters.persistence.repository import SqlJournal
 
@@ -24,7 +26,9 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, journal: SqlJournal) -> None:
-        self.orders = journal
+        # Typed as the port: UnitOfWork.orders is a mutable attribute, hence invariant.
+        self.orders: OrderRepository = journal
+        self._journal = journal
         self.committed = False
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
@@ -35,7 +39,7 @@ class SqlUnitOfWork:
         Raises:
             RuntimeError: A unit of work is already open on the journal.
         """
-        self._conn = self.orders._attach()
+        self._conn = self._journal._attach()
         self._tx = self._conn.begin()
         self.committed = False
         return self
@@ -53,7 +57,7 @@ class SqlUnitOfWork:
         finally:
             self._tx = None
             self._conn = None
-            self.orders._detach()
+            self._journal._detach()
 
     def commit(self) -> None:
         """Make the changes durable; later calls in the block start a new transaction."""

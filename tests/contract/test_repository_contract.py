@@ -16,6 +16,7 @@ transactions that roll back and records that survive a new engine.
 
 from __future__ import annotations
 
+import inspect
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -174,6 +175,20 @@ def book_fill(repo: OrderRepository, order: Order, f: Fill) -> None:
     assert order.apply_fill(f)
     assert repo.add_fill(f)
     repo.update_order(order, OrderFilled(f))
+
+
+# --------------------------------------------------------------------------- port
+@pytest.mark.parametrize("implementation", [InMemoryOrderRepository, SqlJournal])
+def test_every_port_method_is_implemented_with_its_signature(implementation: type) -> None:
+    port = {
+        name: inspect.signature(member)
+        for name, member in vars(OrderRepository).items()
+        if callable(member) and not name.startswith("_")
+    }
+    assert port  # the port was read
+    for name, signature in port.items():
+        implemented = inspect.signature(getattr(implementation, name))
+        assert list(implemented.parameters) == list(signature.parameters), name
 
 
 # ------------------------------------------------------------------------- orders
@@ -382,7 +397,39 @@ def test_committed_unit_of_work_is_visible(backend: Backend) -> None:
     assert backend.repo.last_trade_id() == 1
 
 
+def test_transaction_block_lands_together(repo: OrderRepository) -> None:
+    with repo.transaction():
+        order = limit("gb-1")
+        repo.add_order(order)
+        accept(repo, order)
+        with repo.transaction():  # a nested block joins the outer one
+            book_fill(repo, order, fill(1, "gb-1"))
+        repo.save_state("strategy", "{}")
+
+    stored = repo.get_order("gb-1")
+    assert stored is not None and state(stored) == state(order)
+    assert repo.fills() == [fill(1, "gb-1")]
+    assert repo.load_state("strategy") == "{}"
+
+
 # ------------------------------------------------------------- durable journals only
+def test_transaction_that_raises_leaves_nothing(durable: Backend) -> None:
+    repo: OrderRepository = durable.repo
+    repo.add_order(limit("gb-0"))
+
+    with pytest.raises(RuntimeError, match="crash"), repo.transaction():
+        order = limit("gb-1")
+        repo.add_order(order)
+        accept(repo, order)
+        book_fill(repo, order, fill(1, "gb-1"))
+        repo.save_state("strategy", "{}")
+        raise RuntimeError("crash")
+
+    assert repo.order_ids() == ["gb-0"]
+    assert repo.fills() == []
+    assert repo.load_state("strategy") is None
+
+
 def test_unit_of_work_without_commit_rolls_back(durable: Backend) -> None:
     with durable.unit_of_work() as uow:
         uow.orders.add_order(limit("gb-1"))
