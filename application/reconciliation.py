@@ -139,7 +139,16 @@ class Reconciler:
         applied: list[tuple[ExecutionEvent, Order | None]] = []
         symbol = self._execution.instrument.symbol
         journaled = {o.client_order_id: o for o in self._repo.open_orders()}
-        snapshots = {cid: self._exchange.query_order(symbol, cid) for cid in journaled}
+        # One request for everything still open; individual queries only for the journal's
+        # open orders the exchange no longer lists (to learn how they ended): on a venue each
+        # request is a network round trip.
+        exchange_open = {snap.client_order_id: snap for snap in self._exchange.open_orders(symbol)}
+        snapshots = {
+            cid: exchange_open[cid]
+            if cid in exchange_open
+            else self._exchange.query_order(symbol, cid)
+            for cid in journaled
+        }
         # (a) intents without an ack.
         for cid, order in journaled.items():
             snap = snapshots[cid]
@@ -182,7 +191,7 @@ class Reconciler:
                 continue
             applied += self._sync_status(order, snap, report)
         # (c) our open orders the journal does not know.
-        for snap in self._exchange.open_orders(symbol):
+        for snap in exchange_open.values():
             cid = snap.client_order_id
             if self._repo.get_order(cid) is not None:
                 continue
