@@ -185,9 +185,13 @@ class Reconciler:
             report.missed_funding.append(payment.timestamp)
             applied += self._apply(payment)
         # Terminal states and pending requests the journal did not see answered.
+        vanished: list[Order] = []
         for cid, order in journaled.items():
             snap = snapshots[cid]
-            if snap is None or order.status.is_terminal:
+            if order.status.is_terminal:
+                continue
+            if snap is None:
+                vanished.append(order)
                 continue
             applied += self._sync_status(order, snap, report)
         # (c) our open orders the journal does not know.
@@ -205,8 +209,15 @@ class Reconciler:
                 self._exchange.cancel_order(symbol, cid)
                 report.canceled_unknown.append(cid)
         # (d) what still differs.
+        report.differences.extend(
+            f"order {o.client_order_id} is {o.status.value} in the journal but unknown to the "
+            "exchange"
+            for o in vanished
+        )
         report.differences.extend(self._differences())
         if report.differences and accept_exchange_state:
+            for order in vanished:
+                applied += self._apply(OrderCanceled(order.client_order_id, now))
             self._accept_exchange_state()
         self._repo.save_report("reconciliation", now, report.to_json())
         self._sink.emit("reconciliation", now, report=report.to_json(), ok=report.ok)

@@ -40,6 +40,24 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--data", help="kline CSV/CSV.gz file or directory (overrides backtest.data)")
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    run = sub.add_parser(
+        "run",
+        help="trade on the configured exchange (simulated for now), resuming from the journal",
+    )
+    run.add_argument("--config", help="JSON config file (default: the embedded default config)")
+    run.add_argument("--data", help="kline file or directory the simulated exchange replays")
+    run.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        help="replay speed: 1 = real time, 60 = a candle a second, 0 = as fast as possible",
+    )
+    run.add_argument("--max-candles", type=int, default=0, help="stop after N candles (0: all)")
+    run.add_argument(
+        "--accept-exchange-state",
+        action="store_true",
+        help="start even if the exchange's balances/position differ from the journal's",
+    )
     return parser
 
 
@@ -170,12 +188,37 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``gridbot run``."""
+    from bootstrap.run import run_session
+    from bootstrap.secrets import CredentialsError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    try:
+        return run_session(config, args, out, err)
+    except CredentialsError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    except (UnknownInstrument, DataMismatch, EmptyAccount) as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
+        err.write(f"gridbot: data error: {exc}\n")
+        return EXIT_DATA_ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "backtest":
         return run_backtest(args, sys.stdout, sys.stderr)
+    if args.command == "run":
+        return run_command(args, sys.stdout, sys.stderr)
     parser.error(f"unknown command {args.command}")
     return EXIT_CONFIG_ERROR
 

@@ -1,0 +1,116 @@
+"""``gridbot run`` as a subprocess: journal and log in the data directory, fail-closed restart,
+``--accept-exchange-state``, signals, and secrets that never reach the disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+API_KEY = "plantedKEY-9f2c41d7e0b84a6c"
+API_SECRET = "plantedSECRET-5d8e1b3a77c94f20"
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GRIDBOT_DATA_DIR=str(data_dir),
+        BINANCE_API_KEY=API_KEY,
+        BINANCE_API_SECRET=API_SECRET,
+    )
+    return env
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"backtest": {"generated": {"minutes": 2000}}}))
+    return path
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(_config(tmp_path)), *args],
+        cwd=ROOT,
+        env=_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_journals_and_logs_in_the_data_directory(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--max-candles", "600")
+    assert result.returncode == 0, result.stderr
+    assert "reconciled: 0 adopted" in result.stdout
+    assert "stopped after 600 candles" in result.stdout
+    data = tmp_path / "data"
+    assert (data / "gridbot.db").stat().st_size > 0
+    lines = (data / "gridbot.log").read_text().splitlines()
+    events = [json.loads(line)["event"] for line in lines]
+    assert "order.submit" in events and "fill" in events and "reconciliation" in events
+
+
+def test_restart_against_a_fresh_exchange_refuses_then_accepts(tmp_path: Path) -> None:
+    assert _run(tmp_path, "--max-candles", "600").returncode == 0
+    # The in-process simulated exchange starts empty every run: the journal is ahead of it.
+    refused = _run(tmp_path, "--max-candles", "10")
+    assert refused.returncode == 3
+    assert "refusing to trade" in refused.stderr
+    assert "USDT wallet: exchange 10000, journal" in refused.stderr
+    assert "--accept-exchange-state" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    accepted = _run(tmp_path, "--max-candles", "10", "--accept-exchange-state")
+    assert accepted.returncode == 0, accepted.stderr
+    assert "(exchange state accepted)" in accepted.stdout
+    reports = [
+        json.loads(line)
+        for line in (tmp_path / "data" / "gridbot.log").read_text().splitlines()
+        if '"event":"reconciliation"' in line
+    ]
+    assert [r["ok"] for r in reports] == [True, False, True]
+
+
+def test_planted_secrets_never_reach_the_database_or_the_logs(tmp_path: Path) -> None:
+    assert _run(tmp_path, "--max-candles", "400").returncode == 0
+    assert _run(tmp_path, "--max-candles", "5").returncode == 3  # a refusal is logged too
+    files = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    assert any(p.name.startswith("gridbot.db") for p in files)
+    assert any(p.name.startswith("gridbot.log") for p in files)
+    for path in files:
+        blob = path.read_bytes()
+        assert API_SECRET.encode() not in blob, path
+        assert API_KEY.encode() not in blob, path
+
+
+def test_sigterm_stops_cleanly_with_state_persisted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "run",
+            "--config",
+            str(_config(tmp_path)),
+            "--speed",
+            "3000",
+        ],
+        cwd=ROOT,
+        env=_env(tmp_path / "data"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    log = tmp_path / "data" / "gridbot.log"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and "fill" in log.read_text()):
+        time.sleep(0.1)  # waiting on a real subprocess, not on simulated time
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped after" in out
+    assert "stopped after 2,000 candles" not in out  # it stopped early, on the signal
