@@ -138,7 +138,9 @@ class Reconciler:
         report = ReconciliationReport(timestamp=now, accepted_exchange_state=accept_exchange_state)
         applied: list[tuple[ExecutionEvent, Order | None]] = []
         symbol = self._execution.instrument.symbol
-        journaled = {o.client_order_id: o for o in self._repo.open_orders()}
+        # The execution service's own objects (restored from the journal), so every event
+        # applied below is seen here too.
+        journaled = dict(self._execution.open_orders)
         # One request for everything still open; individual queries only for the journal's
         # open orders the exchange no longer lists (to learn how they ended): on a venue each
         # request is a network round trip.

@@ -161,9 +161,16 @@ class Fill(NamedTuple):
         quantity: Executed base quantity.
         price: Execution price.
         fee: Commission charged, in ``fee_asset``.
-        fee_asset: Asset the commission was charged in.
+        fee_asset: Asset the commission was charged in: the quote asset, the base asset
+            (spot BUYs by default) or a third asset such as BNB (the fee discount).
         liquidity: MAKER or TAKER.
         timestamp: Execution time, Unix ms.
+        fee_quote: The commission's value in the quote asset at trade time, or ``None``.
+            Only needed, and only read, when ``fee_asset`` is neither base nor quote (BNB):
+            the exchange adapter that knows the BNB price at the trade fills it in. For a
+            quote or base commission the value follows from ``fee`` (and ``price``), and
+            :class:`~domain.account.AccountProjection` computes it itself. Last and optional
+            so that a fill reported without it (and every older journal row) stays valid.
     """
 
     trade_id: int
@@ -175,6 +182,7 @@ class Fill(NamedTuple):
     fee_asset: str
     liquidity: Liquidity
     timestamp: int
+    fee_quote: Decimal | None = None
 
     @property
     def notional(self) -> Decimal:

@@ -9,7 +9,6 @@ rebuilds the recorded state as-is instead of replaying events.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -82,6 +81,7 @@ def fill_values(fill: Fill) -> dict[str, Any]:
         "fee_asset": fill.fee_asset,
         "liquidity": fill.liquidity.value,
         "timestamp": fill.timestamp,
+        "fee_quote": fill.fee_quote,
     }
 
 
@@ -97,6 +97,7 @@ def fill_from_row(row: Row[Any]) -> Fill:
         row.fee_asset,
         Liquidity(row.liquidity),
         row.timestamp,
+        row.fee_quote,
     )
 
 
@@ -123,11 +124,17 @@ def event_payload(event: ExecutionEvent) -> str:
     """An event as a JSON object of text fields; a fill event records its fill's fields.
 
     Text rather than JSON numbers keeps Decimals exact and 64-bit ids intact for any reader
-    (JavaScript tools parse JSON numbers as doubles).
+    (JavaScript tools parse JSON numbers as doubles). A fill without ``fee_quote`` is
+    recorded without the key, exactly as before the field existed, so readers treat a
+    missing ``fee_quote`` as ``None``.
     """
-    fields: Mapping[str, Any] = (
-        event.fill._asdict() if isinstance(event, OrderFilled) else event._asdict()
-    )
+    fields: dict[str, Any]
+    if isinstance(event, OrderFilled):
+        fields = event.fill._asdict()
+        if fields["fee_quote"] is None:
+            del fields["fee_quote"]
+    else:
+        fields = event._asdict()
     text = {name: _as_text(value) for name, value in fields.items()}
     return json.dumps(text, separators=_COMPACT)
 

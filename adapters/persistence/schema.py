@@ -119,6 +119,9 @@ fills = Table(
     Column("fee_asset", String(16), nullable=False),
     Column("liquidity", String(8), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
+    # Added by revision 0003: the commission's quote value at trade time, set when the fee
+    # asset is neither base nor quote (BNB). NULL for older rows and wherever it is derivable.
+    Column("fee_quote", ExactDecimal, nullable=True),
     Index("ix_fills_client_order_id", "client_order_id"),
 )
 

@@ -532,7 +532,7 @@ class SimulatedExchange:
         ts: int,
         events: list[ExecutionEvent],
     ) -> None:
-        fee, fee_asset, _ = self.ledger.settle(order, qty, price, liquidity)
+        fee, fee_asset, fee_quote = self.ledger.settle(order, qty, price, liquidity)
         executed = order.executed_quantity
         order.executed_quantity = executed + qty if executed else qty
         order.executed_quote += qty * price
@@ -547,6 +547,7 @@ class SimulatedExchange:
             fee_asset,
             liquidity,
             ts,
+            fee_quote,
         )
         self._next_trade_id += 1
         self._trades.append(fill)

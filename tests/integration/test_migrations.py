@@ -2,8 +2,10 @@
 
 A database is created at revision 0001 only (as an earlier release left it), rows are
 written into it with plain SQL, and then the journal is opened the way the bot opens it:
-:func:`open_journal` upgrades to head. Runs on SQLite always and on PostgreSQL when
-``GRIDBOT_TEST_POSTGRES_URL`` is set (see tests/contract/test_repository_contract.py).
+:func:`open_journal` upgrades to head. A database at 0002 with fills likewise upgrades to
+0003, which gives the old fills a NULL ``fee_quote``. Runs on SQLite always and on
+PostgreSQL when ``GRIDBOT_TEST_POSTGRES_URL`` is set (see
+tests/contract/test_repository_contract.py).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from domain.orders import Fill, OrderStatus
 D = Decimal
 T0 = 1_704_067_200_000
 FIRST = "0001_initial"
-HEAD = "0002_equity_and_strategy_state"
+SECOND = "0002_equity_and_strategy_state"
+HEAD = "0003_fill_fee_quote"
 ALL_TABLES = {
     "runs",
     "orders",
@@ -149,7 +152,7 @@ def write_release_one_rows(engine: sa.Engine) -> None:
         )
 
 
-def test_head_is_the_second_revision() -> None:
+def test_head_is_the_third_revision() -> None:
     assert head_revision() == HEAD
 
 
@@ -234,3 +237,60 @@ def test_downgrade_to_release_one_keeps_its_rows(url: str, engine: sa.Engine) ->
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM orders").scalar() == 2
         assert conn.exec_driver_sql("SELECT count(*) FROM fills").scalar() == 1
+
+
+def fill_columns(engine: sa.Engine) -> list[str]:
+    return [c["name"] for c in sa.inspect(engine).get_columns("fills")]
+
+
+def test_a_release_two_database_with_fills_gets_a_null_fee_quote(
+    url: str, engine: sa.Engine
+) -> None:
+    command.upgrade(alembic_config(url), SECOND)
+    assert current_revision(engine) == SECOND
+    assert "fee_quote" not in fill_columns(engine)
+    write_release_one_rows(engine)  # 0002 wrote fills exactly as 0001 did
+
+    journal = open_journal(url)
+    try:
+        assert current_revision(journal.engine) == HEAD
+        assert fill_columns(journal.engine)[-1] == "fee_quote"
+        with journal.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT fee_quote FROM fills").all() == [(None,)]
+        [old] = journal.fills()
+        assert old.fee_quote is None
+        assert old == Fill(7, "gb-1", Side.BUY, D("0.00040000"), D("42000.10"),
+                           D("0.00840000"), "USDT", Liquidity.MAKER, T0 + 7)  # fmt: skip
+        # A BNB commission's quote value is stored as exact text and reads back unchanged.
+        bnb = Fill(8, "gb-1", Side.BUY, D("0.00010000"), D("42000.10"), D("0.00010000"), "BNB",
+                   Liquidity.TAKER, T0 + 8, D("0.06000000"))  # fmt: skip
+        assert journal.add_fill(bnb)
+        assert journal.fills() == [old, bnb]
+        assert str(journal.fills()[1].fee_quote) == "0.06000000"
+        with journal.engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT fee_quote FROM fills WHERE trade_id = 8")
+            assert stored.scalar() == "0.06000000"
+    finally:
+        journal.engine.dispose()
+
+
+def test_downgrade_to_release_two_drops_fee_quote_and_keeps_fills(
+    url: str, engine: sa.Engine
+) -> None:
+    upgrade_to_head(engine)
+    write_release_one_rows(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE fills SET fee_quote = '0.01' WHERE trade_id = 7")
+
+    command.downgrade(alembic_config(url), SECOND)
+
+    assert current_revision(engine) == SECOND
+    assert "fee_quote" not in fill_columns(engine)
+    assert tables(engine) == ALL_TABLES
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT trade_id, fee FROM fills").all() == [(7, "0.00840000")]
+    inspector = sa.inspect(engine)  # SQLite rebuilt the table: its keys and index survive
+    assert {ix["name"] for ix in inspector.get_indexes("fills")} == {"ix_fills_client_order_id"}
+    assert inspector.get_pk_constraint("fills")["constrained_columns"] == ["trade_id"]
+    [fk] = inspector.get_foreign_keys("fills")
+    assert (fk["referred_table"], fk["constrained_columns"]) == ("orders", ["client_order_id"])
