@@ -11,6 +11,7 @@ trade while they disagree unless the operator passes ``--accept-exchange-state``
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import time
 import uuid
@@ -20,6 +21,7 @@ from typing import TextIO
 
 from adapters.logging.jsonl_sink import JsonLinesSink
 from adapters.persistence.factory import open_journal
+from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
 from application.session import TradingSession
@@ -35,6 +37,7 @@ from bootstrap.instruments import builtin_instrument
 from bootstrap.secrets import load_credentials
 
 EXIT_REFUSED = 3
+EQUITY_EVERY_MS = 3_600_000  # one equity point per hour of market time
 ZERO = Decimal(0)
 
 
@@ -92,6 +95,13 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
             pre_trade_risk(config, instrument),
         )
         first = candles.first
+        journal.start_run(
+            first.open_time if first is not None else 0,
+            config.client_order_id_prefix,
+            config.symbol,
+            config.market.value,
+            config.source,
+        )
         try:
             report = session.start(
                 accept_exchange_state=args.accept_exchange_state,
@@ -107,7 +117,7 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
             + (" (exchange state accepted)" if report.differences else "")
             + "\n"
         )
-        return _trade(session, exchange, candles, args, config, journal.engine.url, out)
+        return _trade(session, exchange, candles, args, config, journal, out)
     finally:
         journal.engine.dispose()
         sink.close()
@@ -119,7 +129,7 @@ def _trade(
     candles: PeekedCandles,
     args: argparse.Namespace,
     config: AppConfig,
-    journal_url: object,
+    journal: SqlJournal,
     out: TextIO,
 ) -> int:
     stop = _StopFlag()
@@ -135,6 +145,10 @@ def _trade(
             session.process_events(exchange.on_candle(candle))
             session.on_candle(candle)
             processed += 1
+            if candle.open_time % EQUITY_EVERY_MS == 0:
+                journal.record_equity(
+                    candle.close_time + 1, session.execution.account.equity(candle.close)
+                )
             if interval:
                 next_at += interval
                 delay = next_at - time.monotonic()
@@ -145,9 +159,41 @@ def _trade(
             signal.signal(sig, handler)
     account = session.execution.account
     mark = exchange.last_price or ZERO
+    now = exchange.now_ms()
+    journal.record_equity(now, account.equity(mark))
+    journal.record_snapshot(now, _snapshot(session, exchange, mark))
     out.write(
         f"stopped after {processed:,} candles: equity {account.equity(mark)}, position "
         f"{account.position.quantity}, {len(session.open_orders())} open orders; "
-        f"journal {journal_url}, log {config.log_path}\n"
+        f"journal {journal.engine.url}, log {config.log_path}\n"
     )
     return 0
+
+
+def _snapshot(session: TradingSession, exchange: SimulatedExchange, mark: Decimal) -> str:
+    """Balances and position as the bot and the exchange see them, for the journal."""
+    account = session.execution.account
+    venue = exchange.account()
+    return json.dumps(
+        {
+            "mark_price": str(mark),
+            "bot": {
+                "cash": str(account.cash),
+                "position": str(account.position.quantity),
+                "entry_price": str(account.position.entry_price),
+                "realized_pnl": str(account.position.realized_pnl),
+                "fees_quote": str(account.fees_quote),
+                "funding": str(account.position.funding),
+                "equity": str(account.equity(mark)),
+            },
+            "exchange": {
+                "balances": {a: [str(f), str(lk)] for a, (f, lk) in venue.balances.items()},
+                "positions": [
+                    {"symbol": p.symbol, "quantity": str(p.quantity), "entry": str(p.entry_price)}
+                    for p in venue.positions
+                ],
+            },
+            "open_orders": len(session.open_orders()),
+        },
+        sort_keys=True,
+    )

@@ -114,3 +114,22 @@ def test_sigterm_stops_cleanly_with_state_persisted(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "stopped after" in out
     assert "stopped after 2,000 candles" not in out  # it stopped early, on the signal
+
+
+def test_run_records_the_run_equity_curve_and_a_final_snapshot(tmp_path: Path) -> None:
+    from adapters.persistence.factory import open_journal
+
+    assert _run(tmp_path, "--max-candles", "300").returncode == 0
+    journal = open_journal(f"sqlite:///{tmp_path / 'data' / 'gridbot.db'}")
+    try:
+        curve = journal.equity_curve()
+        ((snapshot_time, payload),) = journal.snapshots()
+        with journal.engine.connect() as conn:
+            runs = conn.exec_driver_sql("SELECT prefix, symbol, market FROM runs").fetchall()
+    finally:
+        journal.engine.dispose()
+    assert runs == [("gridbot", "BTCUSDT", "USDM_FUTURES")]
+    assert len(curve) >= 5  # hourly points over 300 minutes, plus the final one
+    snapshot = json.loads(payload)
+    assert snapshot["bot"]["position"] == snapshot["exchange"]["positions"][0]["quantity"]
+    assert curve[-1] == (snapshot_time, curve[-1][1])
