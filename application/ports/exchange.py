@@ -131,3 +131,55 @@ class ReplayVenue(ExchangePort, Protocol):
     def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
         """Advance the market by one closed candle."""
         ...
+
+
+class AsyncExchangePort(Protocol):
+    """The exchange port for venues reached over the network (the Binance adapter).
+
+    Same operations and the same answers as :class:`ExchangePort`, as coroutines: the live
+    shell awaits them, while the decision core stays synchronous (it prepares requests and
+    applies the answers). An outcome that is unknown (timeout, 5xx, -1007) is resolved inside
+    the adapter by querying the client order id, never by resending blindly.
+    """
+
+    async def instrument(self, symbol: str) -> Instrument:
+        """Filters and assets of ``symbol`` (from exchangeInfo)."""
+        ...
+
+    async def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
+        """Send a new order; returns its ack or reject and any immediate fills."""
+        ...
+
+    async def modify_order(
+        self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
+    ) -> list[ExecutionEvent]:
+        """Change a resting LIMIT order (futures modify; spot cancel-replace)."""
+        ...
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
+        """Cancel one order; an unknown or closed order yields a CancelRejected."""
+        ...
+
+    async def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
+        """Cancel every open order on ``symbol``."""
+        ...
+
+    async def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
+        """The order with this client id, or None if the exchange never saw it."""
+        ...
+
+    async def open_orders(self, symbol: str) -> list[OrderSnapshot]:
+        """All open orders on ``symbol``."""
+        ...
+
+    async def account(self) -> AccountSnapshot:
+        """Balances and positions."""
+        ...
+
+    async def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
+        """Our fills with trade id greater than ``after_trade_id``, oldest first."""
+        ...
+
+    async def funding_since(self, symbol: str, after_ms: int) -> list[FundingPaid]:
+        """Funding settlements after ``after_ms``."""
+        ...
