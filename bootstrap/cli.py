@@ -22,9 +22,17 @@ from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
 from bootstrap.containers import BacktestContainer, DataMismatch, EmptyAccount
 from bootstrap.instruments import UnknownInstrument
+from bootstrap.secrets import CredentialsError
 
 EXIT_DATA_ERROR = 1
 EXIT_CONFIG_ERROR = 2
+_CONFIG_ERRORS: tuple[type[Exception], ...] = (
+    UnknownInstrument,
+    DataMismatch,
+    EmptyAccount,
+    CredentialsError,
+)
+_DATA_ERRORS: tuple[type[Exception], ...] = (KlineFormatError, FundingFileError, FileNotFoundError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,6 +126,18 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         out.write(f"{key:<{width}}  {value}\n")
 
 
+def _user_error(exc: Exception, config_source: str, err: TextIO) -> int:
+    """One line for a user error, no traceback: configuration (exit 2) or data (exit 1)."""
+    if isinstance(exc, UnknownInstrument):
+        err.write(f"gridbot: config error: {config_source}: $.market.symbol: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    if isinstance(exc, _CONFIG_ERRORS):
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    err.write(f"gridbot: data error: {exc}\n")
+    return EXIT_DATA_ERROR
+
+
 def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``gridbot backtest``."""
     import time
@@ -141,23 +161,11 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         started = time.perf_counter()
         report = runner.run(candles, gaps=lambda: candles.source.gaps)
         seconds = time.perf_counter() - started
-    except UnknownInstrument as exc:
+    except (*_CONFIG_ERRORS, *_DATA_ERRORS, ValueError) as exc:
+        return _user_error(exc, config.source, err)
+    finally:
         if progress is not None:
             progress.close()
-        err.write(f"gridbot: config error: {config.source}: $.market.symbol: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    except (DataMismatch, EmptyAccount) as exc:
-        if progress is not None:
-            progress.close()
-        err.write(f"gridbot: config error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    except (KlineFormatError, FundingFileError, FileNotFoundError, ValueError) as exc:
-        if progress is not None:
-            progress.close()
-        err.write(f"gridbot: data error: {exc}\n")
-        return EXIT_DATA_ERROR
-    if progress is not None:
-        progress.close()
     if report.candles == 0:
         source = args.data or config.backtest.data
         err.write(f"gridbot: data error: {source}: no candles in the data\n")
@@ -191,7 +199,6 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``gridbot run``."""
     from bootstrap.run import run_session
-    from bootstrap.secrets import CredentialsError
 
     try:
         config = load_config(args.config)
@@ -200,15 +207,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG_ERROR
     try:
         return run_session(config, args, out, err)
-    except CredentialsError as exc:
-        err.write(f"gridbot: config error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    except (UnknownInstrument, DataMismatch, EmptyAccount) as exc:
-        err.write(f"gridbot: config error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
-        err.write(f"gridbot: data error: {exc}\n")
-        return EXIT_DATA_ERROR
+    except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:
+        return _user_error(exc, config.source, err)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
