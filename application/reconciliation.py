@@ -177,8 +177,11 @@ class Reconciler:
                 if snap is None:
                     report.foreign_fills.append(fill.trade_id)
                     continue
-                self._adopt(snap)
+                adopted = self._adopt(snap)
                 report.adopted_unknown.append(fill.client_order_id)
+                # Synced with the others below: it may have been cancelled or expired since.
+                journaled[adopted.client_order_id] = adopted
+                snapshots[adopted.client_order_id] = snap
             report.missed_fills.append(fill.trade_id)
             applied += self._apply(OrderFilled(fill))
         payments = self._repo.funding_payments()
@@ -259,7 +262,7 @@ class Reconciler:
             report.status_updates.append(f"{cid}: {before.value} -> {order.status.value}")
         return out
 
-    def _adopt(self, snap: OrderSnapshot) -> None:
+    def _adopt(self, snap: OrderSnapshot) -> Order:
         order = Order.restore(
             snap.client_order_id,
             snap.symbol,
@@ -280,6 +283,7 @@ class Reconciler:
         )
         self._repo.add_order(order)
         self._execution.restore_open_orders([order])
+        return order
 
     def _differences(self) -> list[str]:
         account = self._exchange.account()
@@ -321,10 +325,15 @@ class Reconciler:
         instrument = self._execution.instrument
         if projection.is_futures:
             projection.cash = account.balances.get(instrument.quote_asset, (ZERO, ZERO))[0]
+            # A venue may leave a flat position out (Binance's v3 account lists only symbols
+            # with a position or open orders): absent means flat, as in _differences.
+            quantity = cost = ZERO
             for pos in account.positions:
                 if pos.symbol == instrument.symbol:
-                    projection.position.quantity = pos.quantity
-                    projection.position.cost = abs(pos.quantity) * pos.entry_price
+                    quantity = pos.quantity
+                    cost = abs(pos.quantity) * pos.entry_price
+            projection.position.quantity = quantity
+            projection.position.cost = cost
         else:
             projection.cash = sum(account.balances.get(instrument.quote_asset, (ZERO, ZERO)), ZERO)
             base = sum(account.balances.get(instrument.base_asset, (ZERO, ZERO)), ZERO)
