@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from application.account_state import save_checkpoint
 from application.execution import ExecutionService
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
@@ -224,6 +225,8 @@ class Reconciler:
             for order in vanished:
                 applied += self._apply(OrderCanceled(order.client_order_id, now))
             self._accept_exchange_state()
+            # The accepted state is the new starting point: later restarts rebuild from it.
+            save_checkpoint(self._repo, self._execution.account)
         self._repo.save_report("reconciliation", now, report.to_json())
         self._sink.emit("reconciliation", now, report=report.to_json(), ok=report.ok)
         if not report.ok:

@@ -22,13 +22,13 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
+from application.account_state import rebuild_account
 from application.execution import ExecutionService, PreparedRequest
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort
 from application.ports.repository import OrderRepository
 from application.reconciliation import Reconciler, ReconciliationReport, UnknownOrderPolicy
-from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
 from domain.commands import Command
@@ -40,27 +40,8 @@ from domain.strategy import Strategy
 
 ZERO = Decimal(0)
 _ACCOUNT_KEY = "account.initial"
+__all__ = ["TradingSession", "rebuild_account"]
 _STRATEGY_KEY = "strategy"
-
-
-def rebuild_account(
-    repository: OrderRepository,
-    instrument: Instrument,
-    cash: Decimal,
-    base: Decimal = ZERO,
-    base_price: Decimal = ZERO,
-) -> AccountProjection:
-    """The account projection rebuilt from the journal alone.
-
-    Starts from the initial balances and replays every journaled fill in trade-id order and
-    every funding settlement: exactly the arithmetic that produced the projection live.
-    """
-    account = AccountProjection(instrument, cash, base, base_price)
-    for fill in repository.fills():
-        account.apply_fill(fill)
-    for payment in repository.funding_payments():
-        account.apply_funding(payment)
-    return account
 
 
 class TradingSession:

@@ -887,3 +887,22 @@ def test_report_json_round_trips_with_ok() -> None:
         "refusing to trade: the exchange and the journal disagree: x "
         "(pass --accept-exchange-state to adopt the exchange's state)"
     )
+
+
+def test_accepted_state_is_the_starting_point_of_the_next_restart() -> None:
+    desk = _foreign_futures_buy()
+    first, _ = desk.restart().run(accept=True)
+    assert first.differences
+
+    # Nothing changed on the exchange: the next restart agrees without being told to accept.
+    second = desk.restart()
+    report, _ = second.run()
+    assert_clean(report)
+    assert second.execution.account.position.quantity == D("0.010")
+
+    # And later fills replay on top of the checkpoint.
+    cid = desk.place(PlaceOrder(SYMBOL, BUY, OrderType.MARKET, D("0.010")))
+    assert desk.order(cid).status is OrderStatus.FILLED
+    third = desk.restart()
+    assert_clean(third.run()[0])
+    assert third.execution.account.position.quantity == D("0.020")
