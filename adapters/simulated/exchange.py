@@ -28,6 +28,10 @@ margin-check them only when triggered; here they are checked at placement and co
 MAX_NUM_ORDERS); post-only is the GTX time-in-force on both markets (spot's LIMIT_MAKER);
 futures-style modify is offered on spot too (the spot adapter uses cancel-replace); spot's
 PERCENT_PRICE reference is the last close rather than the 5-minute average price.
+
+Code layout: this class keeps the API, the clock, the order records and funding; the checks a
+new order passes before its margin check are in :mod:`adapters.simulated.acceptance`, the
+candle walk (fills, triggers, volume cap) in :mod:`adapters.simulated.matching`.
 """
 
 from __future__ import annotations
@@ -37,12 +41,14 @@ from collections import OrderedDict, deque
 from decimal import Decimal
 
 from adapters.simulated import rejections as rj
+from adapters.simulated.acceptance import is_marketable, placement_rejection
 from adapters.simulated.book import RestingBook, SimOrder
 from adapters.simulated.ledgers import FuturesLedger, SpotLedger
+from adapters.simulated.matching import CandleMatcher
 from adapters.simulated.settings import SimulationSettings
 from application.ports.exchange import AccountSnapshot, OrderRequest, OrderSnapshot
 from domain.candles import Candle
-from domain.enums import Liquidity, OrderType, Side, TimeInForce
+from domain.enums import Liquidity, OrderType, TimeInForce
 from domain.errors import FilterViolation
 from domain.events import (
     CancelRejected,
@@ -60,7 +66,6 @@ from domain.instruments import Instrument
 from domain.orders import Fill, OrderStatus
 
 ZERO = Decimal(0)
-_POINT_OFFSETS_MS = (0, 20_000, 40_000, 59_999)
 
 
 class TradeHistoryExpired(LookupError):
@@ -103,6 +108,9 @@ class SimulatedExchange:
         self._seq = 0
         self._next_funding = 0  # set from the first candle
         self._touch = self._settings.touch_fills
+        self._matcher = CandleMatcher(
+            instrument, self._settings, self._book, self.ledger, self._fill, self._expire
+        )
 
     # ----------------------------------------------------------------- queries
     def now_ms(self) -> int:
@@ -219,7 +227,7 @@ class SimulatedExchange:
         order.seq = self._seq  # a modified order loses its queue priority
         order.update_time = now
         events: list[ExecutionEvent] = [OrderModified(client_order_id, price, quantity, now)]
-        if self._marketable(order.side, price):
+        if is_marketable(order.side, price, self._last):
             if order.time_in_force is TimeInForce.GTX:
                 self._expire_or_cancel(order, now, events)
             else:
@@ -263,7 +271,7 @@ class SimulatedExchange:
         else:
             hit = (bids and bids[-1].price > candle.low) or (asks and asks[0].price < candle.high)  # type: ignore[operator]
         if hit or book.rise or book.fall:
-            self._match(candle, events)
+            self._matcher.match(candle, events)
         self._last = candle.close
         self._now = candle.close_time + 1
         return events
@@ -285,60 +293,18 @@ class SimulatedExchange:
     def _modify_reject(self, client_order_id: str, r: rj.Rejection) -> ModifyRejected:
         return ModifyRejected(client_order_id, r.reason, r.code, r.message, self._now)
 
-    def _marketable(self, side: Side, price: Decimal) -> bool:
-        last = self._last
-        if last is None:
-            return False
-        return price >= last if side is Side.BUY else price <= last
-
     def _accept(self, req: OrderRequest, now: int, events: list[ExecutionEvent]) -> None:
-        inst = self._instrument
-        market = inst.market
         cid = req.client_order_id
-        if cid in self._open:
-            events.append(self._reject(cid, rj.duplicate_client_id(market), now))
-            return
-        problem = self._malformed(req)
-        if problem:
-            events.append(self._reject(cid, rj.invalid_request(problem), now))
-            return
-        try:
-            inst.check_open_order_count(len(self._open))
-            inst.check_order(
-                req.side,
-                req.order_type,
-                req.quantity,
-                req.price,
-                self._last,
-                req.reduce_only,
-                req.stop_price,
-            )
-        except FilterViolation as exc:
-            events.append(self._reject(cid, rj.filter_rejection(market, exc), now))
+        last = self._last
+        rejection = placement_rejection(req, self._instrument, last, self._open)
+        if rejection is not None:
+            events.append(self._reject(cid, rejection, now))
             return
         otype = req.order_type
         tif = req.time_in_force
-        last = self._last
-        marketable = False
-        if otype is OrderType.MARKET:
-            if last is None:
-                events.append(self._reject(cid, rj.no_market_price(), now))
-                return
-            marketable = True
-        elif otype is OrderType.LIMIT:
-            marketable = self._marketable(req.side, req.price)  # type: ignore[arg-type]
-            if marketable and tif is TimeInForce.GTX:
-                events.append(self._reject(cid, rj.post_only_would_take(market), now))
-                return
-            if not marketable and tif is TimeInForce.FOK and self._futures:
-                events.append(self._reject(cid, rj.fok_unfillable(), now))
-                return
-        elif last is not None:
-            stop = req.stop_price
-            rises = (otype is OrderType.STOP_MARKET) == (req.side is Side.BUY)
-            if (rises and stop <= last) or (not rises and stop >= last):  # type: ignore[operator]
-                events.append(self._reject(cid, rj.would_trigger_immediately(market), now))
-                return
+        marketable = otype is OrderType.MARKET or (
+            otype is OrderType.LIMIT and is_marketable(req.side, req.price, last)  # type: ignore[arg-type]
+        )
         self._seq += 1
         order = SimOrder(
             self._next_order_id,
@@ -369,26 +335,6 @@ class SimulatedExchange:
         else:
             self._book.add(order)
 
-    def _malformed(self, req: OrderRequest) -> str:
-        otype = req.order_type
-        if req.quantity <= ZERO:
-            return "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed."
-        if otype is OrderType.LIMIT:
-            if req.price is None:
-                return "Mandatory parameter 'price' was not sent, was empty/null, or malformed."
-            if req.time_in_force is None:
-                return (
-                    "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."
-                )
-        elif otype is OrderType.MARKET:
-            if req.price is not None:
-                return "Parameter 'price' sent when not required."
-        elif req.stop_price is None:
-            return "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed."
-        if req.reduce_only and not self._futures:
-            return "Parameter 'reduceOnly' sent when not required."
-        return ""
-
     def _activate_in_flight(self, until: int, events: list[ExecutionEvent]) -> None:
         # Stable sort on the due time alone keeps arrival order among ties.
         due = sorted((item for item in self._in_flight if item[0] <= until), key=lambda i: i[0])
@@ -416,102 +362,6 @@ class SimulatedExchange:
             events.append(
                 FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when)
             )
-
-    def _match(self, candle: Candle, events: list[ExecutionEvent]) -> None:
-        share = self._settings.max_volume_share
-        cap = None if share is None else candle.volume * share
-        touch = self._settings.touch_fills
-        book = self._book
-        t0 = candle.open_time
-        for i, x in enumerate(candle.path()):
-            ts = t0 + _POINT_OFFSETS_MS[i]
-            gap = i == 0
-            # Falling side: bids above x and fall-triggered stops at/above x, highest first.
-            while True:
-                bid = book.bids[-1] if book.bids else None
-                stop = book.fall[-1] if book.fall else None
-                bid_ok = (
-                    bid is not None and cap != 0 and (bid.price > x or (touch and bid.price == x))
-                )  # type: ignore[operator]
-                stop_ok = stop is not None and stop.stop_price >= x  # type: ignore[operator]
-                if stop_ok and (not bid_ok or stop.stop_price >= bid.price):  # type: ignore[union-attr,operator]
-                    book.fall.pop()
-                    self._trigger(stop, x if gap else stop.stop_price, ts, events)  # type: ignore[arg-type,union-attr]
-                elif bid_ok:
-                    cap = self._fill_resting(bid, cap, ts, events)  # type: ignore[arg-type]
-                else:
-                    break
-            # Rising side: asks below x and rise-triggered stops at/below x, lowest first.
-            while True:
-                ask = book.asks[0] if book.asks else None
-                stop = book.rise[0] if book.rise else None
-                ask_ok = (
-                    ask is not None and cap != 0 and (ask.price < x or (touch and ask.price == x))
-                )  # type: ignore[operator]
-                stop_ok = stop is not None and stop.stop_price <= x  # type: ignore[operator]
-                if stop_ok and (not ask_ok or stop.stop_price <= ask.price):  # type: ignore[union-attr,operator]
-                    book.rise.pop(0)
-                    self._trigger(stop, x if gap else stop.stop_price, ts, events)  # type: ignore[arg-type,union-attr]
-                elif ask_ok:
-                    cap = self._fill_resting(ask, cap, ts, events)  # type: ignore[arg-type]
-                else:
-                    break
-
-    def _fill_resting(
-        self, order: SimOrder, cap: Decimal | None, ts: int, events: list[ExecutionEvent]
-    ) -> Decimal | None:
-        """Fill a resting limit as far as the volume cap and reduce-only allow.
-
-        Returns the volume cap left for the rest of the candle (ZERO stops limit fills).
-        """
-        qty = order.remaining
-        capped = False
-        if cap is not None and qty > cap:
-            # A partial fill is a whole number of lot steps, like every exchange fill.
-            step = self._instrument.lot_size.step_size
-            qty = (cap // step) * step if step else cap
-            capped = True
-        if self._futures and order.reduce_only:
-            allowed = self._reduce_only_allowance(order, qty)
-            if not allowed:
-                self._book.remove(order)
-                self._expire(order, ts, events)
-                return cap
-            qty = allowed
-        if not qty:
-            return ZERO
-        if qty < order.remaining:
-            self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
-            if self._futures and order.reduce_only and not capped:
-                # The position is closed: Binance expires what is left of a reduce-only order.
-                self._book.remove(order)
-                self._expire(order, ts, events)
-                return None if cap is None else cap - qty
-            return ZERO if capped else (None if cap is None else cap - qty)
-        self._book.remove(order)
-        self._fill(order, qty, order.price, Liquidity.MAKER, ts, events)  # type: ignore[arg-type]
-        return None if cap is None else cap - qty
-
-    def _trigger(
-        self, order: SimOrder, price: Decimal, ts: int, events: list[ExecutionEvent]
-    ) -> None:
-        qty = order.remaining
-        if self._futures and order.reduce_only:
-            qty = self._reduce_only_allowance(order, qty)
-        if not qty or not self.ledger.can_settle(order, qty, price):
-            self._expire(order, ts, events)
-            return
-        self._fill(order, qty, price, Liquidity.TAKER, ts, events)
-        if order.status is not OrderStatus.FILLED:
-            self._expire(order, ts, events)
-
-    def _reduce_only_allowance(self, order: SimOrder, qty: Decimal) -> Decimal:
-        ledger = self.ledger
-        assert isinstance(ledger, FuturesLedger)
-        pos = ledger.position.quantity
-        if (pos > ZERO and order.side is Side.SELL) or (pos < ZERO and order.side is Side.BUY):
-            return min(qty, abs(pos))
-        return ZERO
 
     def _expire_or_cancel(self, order: SimOrder, ts: int, events: list[ExecutionEvent]) -> None:
         self.ledger.release(order)

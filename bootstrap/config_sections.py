@@ -1,0 +1,361 @@
+"""The sections of the config file: what each one holds and how it is read.
+
+Each section has a frozen dataclass (its defaults are the embedded default configuration)
+and a ``read_*`` function that validates the JSON object of that section with a
+:class:`~bootstrap.config_reader.ConfigReader`. :func:`bootstrap.config.parse_config` calls
+them in file order and assembles the :class:`~bootstrap.config.AppConfig`; import the
+dataclasses from :mod:`bootstrap.config`, which re-exports them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, cast
+
+from bootstrap.config_reader import ConfigReader
+from domain.client_ids import validate_prefix
+from domain.enums import MarketType
+from domain.errors import InvalidClientOrderId
+
+_ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
+#: Environment variable that overrides ``storage.data_dir`` (a deployment, a container or a
+#: test points the bot at another directory without editing the file).
+DATA_DIR_ENV = "GRIDBOT_DATA_DIR"
+#: ``scheme://user:password@host``: a database URL that carries a password.
+_URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+ExchangeKind = Literal["simulated", "binance"]
+UnknownOrderPolicy = Literal["cancel", "adopt"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """``simulation`` section: the simulated exchange."""
+
+    maker_fee: Decimal | None = None
+    taker_fee: Decimal | None = None
+    touch_fills: bool = False
+    max_volume_share: Decimal | None = Decimal("0.25")
+    leverage: int = 1
+    funding_rate: Decimal = Decimal("0.0001")
+    funding_file: str | None = None
+    latency_ms: int = 0
+    reject_probability: Decimal = Decimal(0)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """``strategy`` section."""
+
+    name: str = "static_grid"
+    levels: int = 10
+    spacing: Decimal = Decimal("0.002")
+    quote_per_level: Decimal = Decimal("200")
+    recenter_threshold: Decimal | None = Decimal("0.01")
+    post_only: bool = False
+
+
+@dataclass(frozen=True)
+class GeneratedMarketConfig:
+    """``backtest.generated``: the built-in market used when no data file is given."""
+
+    minutes: int = 43_200
+    seed: int = 7
+    start_price: Decimal = Decimal("42000")
+    start_open_time: int = 1_704_067_200_000
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """``backtest`` section."""
+
+    data: str | None = None
+    generated: GeneratedMarketConfig = field(default_factory=GeneratedMarketConfig)
+
+
+def _absolute(path: str) -> Path:
+    """``path`` as an absolute path (``~`` expanded, relative to the working directory)."""
+    return Path(path).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """``exchange`` section: which venue the bot trades on."""
+
+    kind: ExchangeKind = "simulated"
+    testnet: bool = True
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """``storage`` section: where the database and the logs live.
+
+    ``data_dir`` is already absolute (and already has ``GRIDBOT_DATA_DIR`` applied), so
+    nothing downstream depends on the working directory at the time it opens a file.
+    """
+
+    data_dir: Path = field(default_factory=lambda: _absolute("data"))
+    database_url: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialsConfig:
+    """``credentials`` section: where the API key and secret come from (never the values)."""
+
+    secrets_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """``risk`` section: limits every order is checked against before it leaves."""
+
+    max_leverage: Decimal = Decimal("3")
+    max_position_notional: Decimal | None = None
+    max_open_orders: int | None = 50
+    price_band: Decimal | None = Decimal("0.05")
+    kill_switch: bool = False
+
+
+@dataclass(frozen=True)
+class ReconciliationConfig:
+    """``reconciliation`` section: what start-up reconciliation does with strangers."""
+
+    unknown_orders: UnknownOrderPolicy = "cancel"
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """``logging`` section: the JSON-lines event log (see ``AppConfig.log_path``)."""
+
+    file: str = "gridbot.log"
+    level: LogLevel = "INFO"
+    max_bytes: int = 10_485_760
+    backups: int = 5
+
+
+# ------------------------------------------------------------------------------ readers
+def read_bot(root: ConfigReader) -> str:
+    """``bot`` section: the client order id prefix."""
+    bot = root.section("bot")
+    prefix = bot.string("client_order_id_prefix", "gridbot")
+    try:
+        validate_prefix(prefix)
+    except InvalidClientOrderId:
+        bot.fail("$.bot.client_order_id_prefix", "must be 1-16 characters of A-Z, a-z, 0-9 or _")
+    bot.finish()
+    return prefix
+
+
+def read_market(root: ConfigReader) -> tuple[MarketType, str]:
+    """``market`` section: the market type and the symbol."""
+    market_section = root.section("market")
+    market = MarketType(
+        market_section.string("type", "USDM_FUTURES", tuple(m.value for m in MarketType))
+    )
+    symbol = market_section.string("symbol", "BTCUSDT")
+    market_section.finish()
+    return market, symbol
+
+
+def read_account(root: ConfigReader) -> dict[str, Decimal]:
+    """``account`` section: the initial balances (10,000 USDT when none is given)."""
+    account = root.section("account")
+    balances_section = account.section("initial_balances")
+    balances: dict[str, Decimal] = {}
+    for asset in list(balances_section.data):
+        if asset == "_comment":
+            continue
+        if not _ASSET.match(asset):
+            balances_section.fail(
+                f"$.account.initial_balances.{asset}", "asset must be 1-20 characters of A-Z, 0-9"
+            )
+        value = balances_section.decimal(asset, None, minimum=Decimal(0))
+        assert value is not None
+        balances[asset] = value
+    balances_section.finish()
+    if not balances:
+        balances = {"USDT": Decimal("10000")}
+    account.finish()
+    return balances
+
+
+def read_simulation(root: ConfigReader) -> SimulationConfig:
+    """``simulation`` section."""
+    sim = root.section("simulation")
+    simulation = SimulationConfig(
+        maker_fee=sim.decimal("maker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
+        taker_fee=sim.decimal("taker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
+        touch_fills=sim.boolean("touch_fills", False),
+        max_volume_share=sim.decimal(
+            "max_volume_share",
+            Decimal("0.25"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        leverage=sim.integer("leverage", 1, 1, 125),
+        funding_rate=sim.required_decimal(
+            "funding_rate", Decimal("0.0001"), minimum=Decimal("-0.1"), maximum=Decimal("0.1")
+        ),
+        funding_file=sim.optional_string("funding_file"),
+        latency_ms=sim.integer("latency_ms", 0, 0, 600_000),
+        reject_probability=sim.required_decimal(
+            "reject_probability", Decimal(0), minimum=Decimal(0), maximum=Decimal(1)
+        ),
+        seed=sim.integer("seed", 0, 0),
+    )
+    sim.finish()
+    return simulation
+
+
+def read_strategy(root: ConfigReader) -> StrategyConfig:
+    """``strategy`` section."""
+    st = root.section("strategy")
+    strategy = StrategyConfig(
+        name=st.string("name", "static_grid", ("static_grid",)),
+        levels=st.integer("levels", 10, 1, 100),
+        spacing=st.required_decimal(
+            "spacing",
+            Decimal("0.002"),
+            minimum=Decimal(0),
+            maximum=Decimal("0.5"),
+            exclusive_min=True,
+        ),
+        quote_per_level=st.required_decimal(
+            "quote_per_level", Decimal("200"), minimum=Decimal(0), exclusive_min=True
+        ),
+        recenter_threshold=st.decimal(
+            "recenter_threshold",
+            Decimal("0.01"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        post_only=st.boolean("post_only", False),
+    )
+    st.finish()
+    return strategy
+
+
+def read_backtest(root: ConfigReader) -> BacktestConfig:
+    """``backtest`` section, with its ``generated`` market."""
+    bt = root.section("backtest")
+    gen = bt.section("generated")
+    generated = GeneratedMarketConfig(
+        minutes=gen.integer("minutes", 43_200, 1, 5_000_000),
+        seed=gen.integer("seed", 7, 0),
+        start_price=gen.required_decimal(
+            "start_price", Decimal("42000"), minimum=Decimal(0), exclusive_min=True
+        ),
+        start_open_time=gen.integer("start_open_time", 1_704_067_200_000, 0),
+    )
+    if generated.start_open_time % 60_000:
+        gen.fail("$.backtest.generated.start_open_time", "must be on a minute boundary (ms)")
+    gen.finish()
+    backtest = BacktestConfig(data=bt.optional_string("data"), generated=generated)
+    bt.finish()
+    return backtest
+
+
+def read_exchange(root: ConfigReader) -> ExchangeConfig:
+    """``exchange`` section."""
+    section = root.section("exchange")
+    exchange = ExchangeConfig(
+        kind=cast(ExchangeKind, section.choice("kind", "simulated", ExchangeKind)),
+        testnet=section.boolean("testnet", True),
+        base_url=section.url("base_url"),
+    )
+    section.finish()
+    return exchange
+
+
+def read_storage(root: ConfigReader, environ: Mapping[str, str]) -> StorageConfig:
+    """``storage`` section; ``GRIDBOT_DATA_DIR`` in ``environ`` overrides ``data_dir``."""
+    section = root.section("storage")
+    data_dir = section.string("data_dir", "data")
+    override = environ.get(DATA_DIR_ENV, "")
+    database = section.optional_string("database_url")
+    if database is not None:
+        if not _URL.match(database):
+            section.fail(
+                "$.storage.database_url",
+                "must be a database URL such as sqlite:///path/gridbot.db or "
+                "postgresql+psycopg://user@host/db",
+            )
+        if _URL_PASSWORD.match(database):
+            # Same rule as the API secret: the URL would end up in logs and bug reports.
+            section.fail(
+                "$.storage.database_url",
+                "secrets never go in the config file; leave the password out of the URL and "
+                "set PGPASSWORD (or use ~/.pgpass)",
+            )
+    section.finish()
+    return StorageConfig(data_dir=_absolute(override or data_dir), database_url=database)
+
+
+def read_credentials(root: ConfigReader) -> CredentialsConfig:
+    """``credentials`` section."""
+    section = root.section("credentials")
+    credentials = CredentialsConfig(secrets_file=section.optional_string("secrets_file"))
+    section.finish()
+    return credentials
+
+
+def read_risk(root: ConfigReader) -> RiskConfig:
+    """``risk`` section."""
+    section = root.section("risk")
+    risk = RiskConfig(
+        max_leverage=section.required_decimal(
+            "max_leverage",
+            Decimal("3"),
+            minimum=Decimal(0),
+            maximum=Decimal(125),
+            exclusive_min=True,
+        ),
+        max_position_notional=section.decimal(
+            "max_position_notional", None, Decimal(0), exclusive_min=True, nullable=True
+        ),
+        max_open_orders=section.optional_integer("max_open_orders", 50, 1, 200),
+        price_band=section.decimal(
+            "price_band",
+            Decimal("0.05"),
+            Decimal(0),
+            Decimal(1),
+            exclusive_min=True,
+            nullable=True,
+        ),
+        kill_switch=section.boolean("kill_switch", False),
+    )
+    section.finish()
+    return risk
+
+
+def read_reconciliation(root: ConfigReader) -> ReconciliationConfig:
+    """``reconciliation`` section."""
+    section = root.section("reconciliation")
+    policy = section.choice("unknown_orders", "cancel", UnknownOrderPolicy)
+    section.finish()
+    return ReconciliationConfig(unknown_orders=cast(UnknownOrderPolicy, policy))
+
+
+def read_logging(root: ConfigReader) -> LoggingConfig:
+    """``logging`` section."""
+    section = root.section("logging")
+    logging = LoggingConfig(
+        file=section.string("file", "gridbot.log"),
+        level=cast(LogLevel, section.choice("level", "INFO", LogLevel)),
+        max_bytes=section.integer("max_bytes", 10_485_760, 1024),
+        backups=section.integer("backups", 5, 0, 100),
+    )
+    section.finish()
+    return logging
