@@ -15,6 +15,7 @@ import json
 import signal
 import time
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from types import FrameType
 from typing import TextIO
@@ -79,9 +80,10 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
     try:
         candles = PeekedCandles(candle_source(config, args.data))
         instrument = builtin_instrument(config.market, config.symbol)
-        exchange = SimulatedExchange(
-            instrument, dict(config.initial_balances), simulation_settings(config)
-        )
+        # The in-process simulated account is new on every run; its ids continue after the
+        # journal's, as a real exchange's ids only ever grow.
+        settings = replace(simulation_settings(config), first_id=journal.last_trade_id() + 1)
+        exchange = SimulatedExchange(instrument, dict(config.initial_balances), settings)
         session = TradingSession(
             exchange,
             instrument,

@@ -103,8 +103,8 @@ class SimulatedExchange:
         self._rng = random.Random(self._settings.seed)
         self._now = start_time_ms
         self._last: Decimal | None = None
-        self._next_order_id = 1
-        self._next_trade_id = 1
+        self._next_order_id = self._settings.first_id
+        self._next_trade_id = self._settings.first_id
         self._seq = 0
         self._next_funding = 0  # set from the first candle
         self._touch = self._settings.touch_fills
@@ -359,9 +359,9 @@ class SimulatedExchange:
                 continue
             rate = schedule.rate_at(when)
             amount = ledger.funding(rate, candle.open)
-            events.append(
-                FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when)
-            )
+            paid = FundingPaid(self._instrument.symbol, amount, rate, candle.open, qty, when)
+            self._funding_history.append(paid)  # what funding_since answers after a restart
+            events.append(paid)
 
     def _expire_or_cancel(self, order: SimOrder, ts: int, events: list[ExecutionEvent]) -> None:
         self.ledger.release(order)

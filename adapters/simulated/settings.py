@@ -30,6 +30,9 @@ class SimulationSettings:
         latency_ms: Upper bound of the seeded acknowledgement latency; 0 disables it.
         reject_probability: Chance that a new order is refused with -1008 (seeded).
         seed: Seed for latency and random rejects.
+        first_id: First order id and trade id handed out. Exchange ids only ever grow; a
+            fresh simulated account that joins a journal written against an earlier one
+            starts after the ids that journal already holds.
         closed_order_retention: Closed orders kept for queries (oldest forgotten first).
         trade_history_retention: Fills kept for ``trades_since`` (oldest forgotten first).
     """
@@ -43,6 +46,7 @@ class SimulationSettings:
     latency_ms: int = 0
     reject_probability: float = 0.0
     seed: int = 0
+    first_id: int = 1
     closed_order_retention: int = 10_000
     trade_history_retention: int = 20_000
 

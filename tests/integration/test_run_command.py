@@ -133,3 +133,22 @@ def test_run_records_the_run_equity_curve_and_a_final_snapshot(tmp_path: Path) -
     snapshot = json.loads(payload)
     assert snapshot["bot"]["position"] == snapshot["exchange"]["positions"][0]["quantity"]
     assert curve[-1] == (snapshot_time, curve[-1][1])
+
+
+def test_trades_after_an_accepted_restart_are_all_journaled(tmp_path: Path) -> None:
+    from adapters.persistence.factory import open_journal
+
+    assert _run(tmp_path, "--max-candles", "600").returncode == 0
+    assert _run(tmp_path, "--max-candles", "600", "--accept-exchange-state").returncode == 0
+    journal = open_journal(f"sqlite:///{tmp_path / 'data' / 'gridbot.db'}")
+    try:
+        fills = journal.fills()
+        with journal.engine.connect() as conn:
+            events = conn.exec_driver_sql(
+                "SELECT COUNT(*) FROM order_events WHERE kind = 'OrderFilled'"
+            ).scalar_one()
+    finally:
+        journal.engine.dispose()
+    # The second, fresh simulated account's fills continue the trade ids: none is mistaken
+    # for a duplicate of the first run's, so every fill event has its fill row.
+    assert len({f.trade_id for f in fills}) == len(fills) == events
