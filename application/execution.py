@@ -387,9 +387,9 @@ class ExecutionService:
     def _on_fill(self, event: OrderFilled, order: Order) -> bool:
         """Book a fill; False (and nothing changed) when its trade id was already applied."""
         fill = event.fill
-        if not order.apply_fill(fill):
-            return False
-        self._repo.add_fill(fill)
+        if fill.trade_id in order.trade_ids or not self._repo.add_fill(fill):
+            return False  # already booked: on this order, or (journal) under this trade id
+        order.apply_fill(fill)
         realized = self.account.apply_fill(fill)
         stats = self.stats
         stats.fills += 1
