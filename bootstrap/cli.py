@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start even if the exchange's balances/position differ from the journal's",
     )
+    emu = sub.add_parser(
+        "emulator",
+        help="serve a Binance-compatible REST API on 127.0.0.1 over the simulated exchange",
+    )
+    emu.add_argument("--data", help="kline CSV/CSV.gz file or directory to replay")
+    emu.add_argument("--config", help="JSON config (symbol, balances, simulation settings)")
+    emu.add_argument(
+        "--speed", type=float, default=0.0, help="candles per second (0: advance on command)"
+    )
+    emu.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
+    emu.add_argument("--api-key", default=None, help="API key (default: $BINANCE_API_KEY)")
+    emu.add_argument("--api-secret", default=None, help="API secret (default: $BINANCE_API_SECRET)")
     return parser
 
 
@@ -211,6 +223,48 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _user_error(exc, config.source, err)
 
 
+def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
+    """``gridbot emulator``: key and secret from flags or the environment, never the config."""
+    import os
+
+    from adapters.simulated.emulator.server import run_emulator
+    from bootstrap.containers import candle_source, simulation_settings
+    from bootstrap.instruments import builtin_instrument
+    from domain.enums import MarketType
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    key = args.api_key or os.environ.get("BINANCE_API_KEY")
+    secret = args.api_secret or os.environ.get("BINANCE_API_SECRET")
+    if not key or not secret:
+        err.write(
+            "gridbot: config error: the emulator needs an API key and secret: pass --api-key and "
+            "--api-secret or set BINANCE_API_KEY and BINANCE_API_SECRET\n"
+        )
+        return EXIT_CONFIG_ERROR
+    try:
+        candles = candle_source(config, args.data)
+        instruments = [builtin_instrument(market, config.symbol) for market in MarketType]
+        balances = {market: dict(config.initial_balances) for market in MarketType}
+        run_emulator(
+            args.data,
+            args.speed,
+            args.port,
+            key,
+            secret,
+            instruments,
+            candles,
+            balances=balances,
+            settings=simulation_settings(config),
+        )
+    except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:
+        return _user_error(exc, config.source, err)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console-script entry point."""
     parser = _parser()
@@ -219,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_backtest(args, sys.stdout, sys.stderr)
     if args.command == "run":
         return run_command(args, sys.stdout, sys.stderr)
+    if args.command == "emulator":
+        return emulator_command(args, sys.stderr)
     parser.error(f"unknown command {args.command}")
     return EXIT_CONFIG_ERROR
 

@@ -1,0 +1,27 @@
+"""A Binance-compatible REST emulator over the simulated exchange (loopback only).
+
+It lets the real Binance adapter be tested end to end, signatures, rate limits, error codes
+and faults included, without a network or a testnet account. See :mod:`.app` for the routes
+and the ``/_emulator`` control endpoints.
+"""
+
+from adapters.simulated.emulator.app import STATE_KEY, create_app, endpoints
+from adapters.simulated.emulator.limits import RateLimits
+from adapters.simulated.emulator.server import run_emulator, serve, start_emulator
+from adapters.simulated.emulator.state import FAULTS, EmulatorState, Venue
+from adapters.simulated.emulator.wire import ApiError, sign
+
+__all__ = [
+    "FAULTS",
+    "STATE_KEY",
+    "ApiError",
+    "EmulatorState",
+    "RateLimits",
+    "Venue",
+    "create_app",
+    "endpoints",
+    "run_emulator",
+    "serve",
+    "sign",
+    "start_emulator",
+]

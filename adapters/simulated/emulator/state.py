@@ -1,0 +1,532 @@
+"""Everything the emulator serves, and the bookkeeping Binance clients need on top.
+
+One simulated exchange per market and symbol, a replay clock, the candle source,
+credentials, rate limiters and the faults queued by tests.
+
+The simulated exchange keys orders by client id and reports venue-neutral events. Binance
+clients also need order ids, trade lists with order ids and realized PnL, income history and
+the wire names of order types (spot ``LIMIT_MAKER`` is the simulator's GTX). :class:`Venue`
+keeps exactly that, fed by the events of every call it forwards, so nothing here depends on
+the simulator's internals (only on its public methods).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from adapters.simulated.emulator.limits import RateLimiter, RateLimits
+from adapters.simulated.exchange import SimulatedExchange
+from adapters.simulated.settings import SimulationSettings
+from application.ports.exchange import OrderRequest, OrderSnapshot
+from domain.candles import Candle
+from domain.enums import Liquidity, MarketType, Side
+from domain.events import (
+    ExecutionEvent,
+    FundingPaid,
+    OrderAccepted,
+    OrderFilled,
+    OrderRejected,
+)
+from domain.instruments import Instrument
+from domain.positions import Position
+
+ZERO = Decimal(0)
+DEFAULT_QUOTE_BALANCE = Decimal(10_000)
+_RECORD_RETENTION = 20_000
+
+#: Fault names accepted by :meth:`EmulatorState.inject` (``delay_ms`` / ``clock_skew_ms``
+#: take a value after a colon).
+FAULTS = (
+    "http_500",
+    "unknown_after_place",
+    "rate_limit_429",
+    "ban_418",
+    "delay_ms:<n>",
+    "clock_skew_ms:<n>",
+)
+_COUNTED_FAULTS = frozenset({"http_500", "unknown_after_place", "rate_limit_429", "ban_418"})
+
+
+def _wall_ms() -> float:
+    return time.time() * 1000
+
+
+@dataclass(slots=True)
+class OrderMeta:
+    """What Binance reports about an order that the simulator does not keep.
+
+    Attributes:
+        order_id: Binance ``orderId`` (the simulator's exchange order id).
+        client_order_id: ``clientOrderId``.
+        wire_type: Binance order type as sent (``LIMIT_MAKER``, ``STOP_LOSS``...).
+        time_in_force: Binance ``timeInForce`` as reported (spot LIMIT_MAKER reports GTC).
+        created: Acceptance time (``time`` / ``workingTime``), exchange clock.
+        stp_mode: ``selfTradePreventionMode`` echoed back.
+    """
+
+    order_id: int
+    client_order_id: str
+    wire_type: str
+    time_in_force: str
+    created: int
+    stp_mode: str = "NONE"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    """One of our executions as myTrades / userTrades report it."""
+
+    trade_id: int
+    order_id: int
+    side: Side
+    price: Decimal
+    quantity: Decimal
+    commission: Decimal
+    commission_asset: str
+    time: int
+    maker: bool
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class IncomeRecord:
+    """One row of the futures income history."""
+
+    income_type: str
+    income: Decimal
+    asset: str
+    time: int
+    tran_id: int
+    trade_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    wire_type: str
+    time_in_force: str
+    stp_mode: str
+
+
+class Venue:
+    """One symbol on one market: the simulated exchange plus Binance's extra bookkeeping."""
+
+    def __init__(self, instrument: Instrument, exchange: SimulatedExchange, leverage: int) -> None:
+        self.instrument = instrument
+        self.exchange = exchange
+        self.market = instrument.market
+        self.symbol = instrument.symbol
+        self.leverage = leverage
+        self.position = Position(instrument.symbol)  # futures: realized PnL per trade
+        self.trades: deque[TradeRecord] = deque(maxlen=_RECORD_RETENTION)
+        self.income: deque[IncomeRecord] = deque(maxlen=_RECORD_RETENTION)
+        self._orders: OrderedDict[int, OrderMeta] = OrderedDict()
+        self._order_of_client: dict[str, int] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._tran_ids = itertools.count(1)
+        self.updated = 0
+
+    # ------------------------------------------------------------- commands
+    def place(
+        self, request: OrderRequest, wire_type: str, time_in_force: str, stp_mode: str = "NONE"
+    ) -> list[ExecutionEvent]:
+        """Forward a new order, remembering its wire details for when it is accepted."""
+        self._pending[request.client_order_id] = _Pending(wire_type, time_in_force, stp_mode)
+        return self.record(self.exchange.place_order(request))
+
+    def modify(
+        self, client_order_id: str, price: Decimal, quantity: Decimal
+    ) -> list[ExecutionEvent]:
+        """Forward a futures modify."""
+        return self.record(
+            self.exchange.modify_order(self.symbol, client_order_id, price, quantity)
+        )
+
+    def cancel(self, client_order_id: str) -> list[ExecutionEvent]:
+        """Forward a cancel."""
+        return self.record(self.exchange.cancel_order(self.symbol, client_order_id))
+
+    def cancel_all(self) -> list[ExecutionEvent]:
+        """Forward a cancel-all."""
+        return self.record(self.exchange.cancel_all_orders(self.symbol))
+
+    def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
+        """Feed one closed candle."""
+        return self.record(self.exchange.on_candle(candle))
+
+    # -------------------------------------------------------------- queries
+    def meta(self, order_id: int) -> OrderMeta | None:
+        """Wire details of an order by ``orderId``."""
+        return self._orders.get(order_id)
+
+    def order_id_of(self, client_order_id: str) -> int | None:
+        """The latest ``orderId`` that carried ``client_order_id``."""
+        return self._order_of_client.get(client_order_id)
+
+    def lookup(self, order_id: int | None, client_order_id: str | None) -> OrderMeta | None:
+        """Resolve ``orderId`` / ``origClientOrderId`` (orderId first; both must agree)."""
+        if order_id is not None:
+            meta = self._orders.get(order_id)
+            if meta is None:
+                return None
+            if client_order_id is not None and meta.client_order_id != client_order_id:
+                return None
+            return meta
+        if client_order_id is None:
+            return None
+        found = self._order_of_client.get(client_order_id)
+        return None if found is None else self._orders.get(found)
+
+    def snapshot(self, meta: OrderMeta) -> OrderSnapshot | None:
+        """The simulator's current view of the order (None once it forgot it)."""
+        snap = self.exchange.query_order(self.symbol, meta.client_order_id)
+        if snap is None or snap.exchange_order_id != meta.order_id:
+            return None
+        return snap
+
+    def open_orders(self) -> list[tuple[OrderMeta, OrderSnapshot]]:
+        """Open orders with their wire details, oldest first."""
+        out = []
+        for snap in self.exchange.open_orders(self.symbol):
+            meta = self._orders.get(snap.exchange_order_id)
+            if meta is not None:
+                out.append((meta, snap))
+        return out
+
+    def set_leverage(self, leverage: int) -> None:
+        """Change the futures leverage used for the margin check and reported back."""
+        self.leverage = leverage
+        ledger = getattr(self.exchange, "ledger", None)
+        if ledger is not None and hasattr(ledger, "leverage"):
+            ledger.leverage = leverage
+
+    @property
+    def mark_price(self) -> Decimal:
+        """Mark price: the last close (the simulator's convention), 0 before any candle."""
+        return self.exchange.last_price or ZERO
+
+    # ------------------------------------------------------------ recording
+    def record(self, events: list[ExecutionEvent]) -> list[ExecutionEvent]:
+        """Learn order ids, trades and income from events; returns them unchanged."""
+        for event in events:
+            if isinstance(event, OrderAccepted):
+                self._accepted(event)
+            elif isinstance(event, OrderFilled):
+                self._filled(event)
+            elif isinstance(event, OrderRejected):
+                self._pending.pop(event.client_order_id, None)
+            elif isinstance(event, FundingPaid):
+                self._income("FUNDING_FEE", event.amount, event.timestamp, "")
+            ts = getattr(event, "timestamp", None)
+            if isinstance(ts, int):
+                self.updated = max(self.updated, ts)
+        return events
+
+    def _accepted(self, event: OrderAccepted) -> None:
+        cid = event.client_order_id
+        pending = self._pending.pop(cid, None) or _Pending("LIMIT", "GTC", "NONE")
+        meta = OrderMeta(
+            event.exchange_order_id,
+            cid,
+            pending.wire_type,
+            pending.time_in_force,
+            event.timestamp,
+            pending.stp_mode,
+        )
+        self._orders[meta.order_id] = meta
+        self._order_of_client[cid] = meta.order_id
+        while len(self._orders) > _RECORD_RETENTION:
+            _, old = self._orders.popitem(last=False)
+            if self._order_of_client.get(old.client_order_id) == old.order_id:
+                del self._order_of_client[old.client_order_id]
+
+    def _filled(self, event: OrderFilled) -> None:
+        fill = event.fill
+        order_id = self._order_of_client.get(fill.client_order_id, -1)
+        realized = ZERO
+        futures = self.market.is_futures
+        if futures:
+            realized = self.position.apply_fill(fill.side, fill.quantity, fill.price)
+        self.trades.append(
+            TradeRecord(
+                fill.trade_id,
+                order_id,
+                fill.side,
+                fill.price,
+                fill.quantity,
+                fill.fee,
+                fill.fee_asset,
+                fill.timestamp,
+                fill.liquidity is Liquidity.MAKER,
+                realized,
+            )
+        )
+        if futures:
+            if realized:
+                self._income("REALIZED_PNL", realized, fill.timestamp, str(fill.trade_id))
+            if fill.fee:
+                self._income("COMMISSION", -fill.fee, fill.timestamp, str(fill.trade_id))
+
+    def _income(self, kind: str, amount: Decimal, ts: int, trade_id: str) -> None:
+        self.income.append(
+            IncomeRecord(
+                kind, amount, self.instrument.quote_asset, ts, next(self._tran_ids), trade_id
+            )
+        )
+
+
+@dataclass(slots=True)
+class _Faults:
+    counted: dict[str, int] = field(default_factory=dict)
+    delays: deque[list[int]] = field(default_factory=deque)
+
+
+class EmulatorState:
+    """The emulated Binance account: venues, clock, candles, credentials, limits and faults.
+
+    Args:
+        instruments: One simulated exchange is created per instrument (spot and/or futures).
+            Adapters must not read bootstrap's definitions, so the caller passes them.
+        api_key: The only API key accepted on signed endpoints.
+        api_secret: Its HMAC secret.
+        candles: Closed 1m candles replayed to every venue, oldest first.
+        balances: Initial balances per market; default 10000 of each quote asset.
+        settings: Simulated-exchange settings (fees, fill model, leverage, funding).
+        speed: Candles per real second for the background replay; 0 replays only on
+            :meth:`advance` (tests and the ``/_emulator/advance`` control endpoint).
+        start_time_ms: Initial exchange clock; default the first candle's open time.
+        spot_limits: Spot rate limits (Binance defaults when None).
+        futures_limits: Futures rate limits (Binance defaults when None).
+        wall_clock_auth: Check ``timestamp`` (and serve ``/time``) against the real wall
+            clock instead of the replay clock, for long paper sessions at high ``speed``
+            where the replay clock jumps a minute per candle.
+        real_ms: Real-time clock in ms (tests pass a fake one).
+        history: Closed candles kept for ``/klines``.
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        api_key: str,
+        api_secret: str,
+        candles: Iterable[Candle] = (),
+        *,
+        balances: Mapping[MarketType, Mapping[str, Decimal]] | None = None,
+        settings: SimulationSettings | None = None,
+        speed: float = 0.0,
+        start_time_ms: int | None = None,
+        spot_limits: RateLimits | None = None,
+        futures_limits: RateLimits | None = None,
+        wall_clock_auth: bool = False,
+        real_ms: Callable[[], float] = _wall_ms,
+        history: int = 50_000,
+    ) -> None:
+        if speed < 0:
+            raise ValueError(f"speed must be >= 0, got {speed}")
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.speed = speed
+        self.settings = settings or SimulationSettings()
+        self.wall_clock_auth = wall_clock_auth
+        self._real_ms = real_ms
+        self._candles: Iterator[Candle] = iter(candles)
+        self._peeked: Candle | None = None
+        self._exhausted = False
+        self._history: list[Candle] = []
+        self._history_size = history
+        self.candles_fed = 0
+        if start_time_ms is None:
+            first = self._peek()
+            start_time_ms = first.open_time if first is not None else int(real_ms())
+        self._sim_anchor = start_time_ms
+        self._real_anchor = real_ms()
+        self.clock_skew_ms = 0
+        self._faults = _Faults()
+        self.limiters = {
+            MarketType.SPOT: RateLimiter(spot_limits or RateLimits.spot(), False, real_ms),
+            MarketType.USDM_FUTURES: RateLimiter(
+                futures_limits or RateLimits.futures(), True, real_ms
+            ),
+        }
+        self.venues: dict[tuple[MarketType, str], Venue] = {}
+        for inst in instruments:
+            key = (inst.market, inst.symbol)
+            if key in self.venues:
+                raise ValueError(f"duplicate instrument {inst.market.value} {inst.symbol}")
+            initial = dict((balances or {}).get(inst.market) or {})
+            if not initial:
+                initial = {inst.quote_asset: DEFAULT_QUOTE_BALANCE}
+            exchange = SimulatedExchange(inst, initial, self.settings, start_time_ms)
+            self.venues[key] = Venue(inst, exchange, self.settings.leverage)
+        self.listeners: list[Callable[[Venue, list[ExecutionEvent]], None]] = []
+
+    # ----------------------------------------------------------------- venues
+    def venue(self, market: MarketType, symbol: str) -> Venue | None:
+        """The venue trading ``symbol`` on ``market``."""
+        return self.venues.get((market, symbol))
+
+    def venues_of(self, market: MarketType) -> list[Venue]:
+        """Every venue of ``market`` in symbol order."""
+        return sorted(
+            (v for (m, _), v in self.venues.items() if m is market), key=lambda v: v.symbol
+        )
+
+    def notify(self, venue: Venue, events: list[ExecutionEvent]) -> None:
+        """Hand events to listeners (the user-data stream will subscribe here)."""
+        if events:
+            for listener in self.listeners:
+                listener(venue, events)
+
+    # ------------------------------------------------------------------ clock
+    def now_ms(self) -> int:
+        """The simulated clock.
+
+        It stands at the last candle's close + 1 ms after each candle and runs at real speed
+        between candles, so a client that synchronised with ``/time`` keeps valid timestamps
+        until the next candle jumps the clock forward. It never goes backwards. Includes
+        the ``clock_skew_ms`` fault.
+        """
+        return self._replay_ms() + self.clock_skew_ms
+
+    def server_time_ms(self) -> int:
+        """The clock ``/time`` reports and ``timestamp`` is checked against."""
+        if self.wall_clock_auth:
+            return int(self._real_ms()) + self.clock_skew_ms
+        return self.now_ms()
+
+    def _replay_ms(self) -> int:
+        return int(self._sim_anchor + (self._real_ms() - self._real_anchor))
+
+    # ---------------------------------------------------------------- candles
+    def _peek(self) -> Candle | None:
+        if self._peeked is None and not self._exhausted:
+            try:
+                self._peeked = next(self._candles)
+            except StopIteration:
+                self._exhausted = True
+        return self._peeked
+
+    @property
+    def exhausted(self) -> bool:
+        """No candle is left to replay."""
+        return self._peek() is None
+
+    @property
+    def history(self) -> list[Candle]:
+        """Candles replayed so far (oldest first, at most ``history`` of them)."""
+        return self._history
+
+    def advance(self, n: int = 1) -> int:
+        """Feed the next ``n`` candles to every venue; returns how many were available."""
+        fed = 0
+        for _ in range(n):
+            candle = self._peek()
+            if candle is None:
+                break
+            self._peeked = None
+            for venue in self.venues.values():
+                self.notify(venue, venue.on_candle(candle))
+            self._history.append(candle)
+            if len(self._history) > 2 * self._history_size:
+                del self._history[: len(self._history) - self._history_size]
+            exchange_now = candle.close_time + 1
+            current = self._replay_ms()
+            self._sim_anchor = max(exchange_now, current)
+            self._real_anchor = self._real_ms()
+            fed += 1
+        self.candles_fed += fed
+        return fed
+
+    async def run_replay(self) -> None:
+        """Replay at ``speed`` candles per real second until the candles run out."""
+        if self.speed <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        done = 0
+        tick = min(1.0 / self.speed, 0.05)
+        while True:
+            await asyncio.sleep(tick)
+            due = int((loop.time() - start) * self.speed) - done
+            if due <= 0:
+                continue
+            due = min(due, 1000)  # never block the event loop for long
+            fed = self.advance(due)
+            done += due
+            if fed < due:
+                return
+
+    # ----------------------------------------------------------------- faults
+    def inject(self, fault: str, count: int = 1) -> None:
+        """Queue a fault for the next ``count`` requests (see :data:`FAULTS`).
+
+        ``http_500``: the next requests answer 500 without being processed.
+        ``unknown_after_place``: the next new orders are placed but answered 503 -1007.
+        ``rate_limit_429`` / ``ban_418``: the next requests answer 429 / 418 with Retry-After
+        (1 s / the ban length); unlike a real ban, the 418 ends after ``count`` requests.
+        ``delay_ms:<n>``: the next requests are answered ``n`` ms late.
+        ``clock_skew_ms:<n>``: from now on the server clock is off by ``n`` ms (``count``
+        is ignored; ``clock_skew_ms:0`` removes it).
+
+        Raises:
+            ValueError: Unknown fault, bad value or negative count.
+        """
+        if count < 0:
+            raise ValueError(f"fault count must be >= 0, got {count}")
+        name, _, value = fault.partition(":")
+        if name in _COUNTED_FAULTS and not value:
+            self._faults.counted[name] = self._faults.counted.get(name, 0) + count
+            return
+        if name in ("delay_ms", "clock_skew_ms") and value:
+            try:
+                amount = int(value)
+            except ValueError as exc:
+                raise ValueError(f"fault {fault!r}: {value!r} is not an integer") from exc
+            if name == "clock_skew_ms":
+                self.clock_skew_ms = amount
+            elif amount < 0:
+                raise ValueError(f"fault {fault!r}: delay must be >= 0")
+            elif count:
+                self._faults.delays.append([amount, count])
+            return
+        raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+
+    def take_fault(self, name: str) -> bool:
+        """Consume one pending ``name`` fault; True when there was one."""
+        left = self._faults.counted.get(name, 0)
+        if left <= 0:
+            return False
+        self._faults.counted[name] = left - 1
+        return True
+
+    def take_delay_ms(self) -> int:
+        """Consume one pending delay; 0 when none is queued."""
+        delays = self._faults.delays
+        if not delays:
+            return 0
+        entry = delays[0]
+        entry[1] -= 1
+        if entry[1] <= 0:
+            delays.popleft()
+        return entry[0]
+
+    def pending_faults(self) -> dict[str, object]:
+        """Queued faults, for the control endpoint."""
+        out: dict[str, object] = {k: v for k, v in self._faults.counted.items() if v > 0}
+        if self._faults.delays:
+            out["delay_ms"] = [list(d) for d in self._faults.delays]
+        if self.clock_skew_ms:
+            out["clock_skew_ms"] = self.clock_skew_ms
+        return out
+
+    def reset_faults(self) -> None:
+        """Drop queued faults, the clock skew, and every rate-limit counter and ban."""
+        self._faults = _Faults()
+        self.clock_skew_ms = 0
+        for limiter in self.limiters.values():
+            limiter.reset()
