@@ -79,9 +79,28 @@ def _simulated(
     return SimulatedExchange(instrument, balances, start_time_ms=START_MS), lambda: None
 
 
+def _binance_over_emulator(
+    instrument: Instrument, balances: dict[str, Decimal]
+) -> tuple[ExchangePort, Cleanup]:
+    from tests.contract.binance_over_emulator import build
+
+    bridge, cleanup = build(instrument, balances, PRICE_CANDLE)
+    return bridge, cleanup  # type: ignore[return-value]
+
+
+def _emulator_price(exchange: ExchangePort, candle: Candle) -> None:
+    from tests.contract.binance_over_emulator import set_price
+
+    set_price(exchange, candle)
+
+
 VENUES = [
     VenueSpec("simulated-futures", MarketType.USDM_FUTURES, _simulated),
     VenueSpec("simulated-spot", MarketType.SPOT, _simulated),
+    VenueSpec(
+        "binance-emulator-futures", MarketType.USDM_FUTURES, _binance_over_emulator, _emulator_price
+    ),
+    VenueSpec("binance-emulator-spot", MarketType.SPOT, _binance_over_emulator, _emulator_price),
 ]
 
 
@@ -330,14 +349,16 @@ def test_account_reflects_a_fill(venue: Venue) -> None:
         assert quote_free + quote_locked < QUOTE_BALANCE
 
 
-def test_modify_changes_the_price_and_keeps_the_exchange_id(venue: Venue) -> None:
-    # The futures venue modifies in place; the spot adapter does it by cancel-replace, and
-    # the simulator offers the futures semantics on both, so both are held to the same.
+def test_modify_changes_the_price_in_place_or_by_cancel_replace(venue: Venue) -> None:
+    # Futures modify in place (same exchange id). Binance spot has no price amend: the adapter
+    # cancel-replaces under the same client id and says so with an OrderAccepted carrying the
+    # new exchange id, so the caller learns which of the two happened.
     bid = venue.resting_bid("-0.01")
     ack = venue.place_resting(bid)
     new_price = venue.price("-0.015", BUY)
     events = venue.exchange.modify_order(SYMBOL, bid.client_order_id, new_price, bid.quantity)
-    assert [type(e) for e in events] == [OrderModified]
+    kinds = [type(e) for e in events]
+    assert kinds in ([OrderModified], [OrderModified, OrderAccepted]), events
     modified = events[0]
     assert isinstance(modified, OrderModified)
     assert (modified.client_order_id, modified.price, modified.quantity) == (
@@ -347,7 +368,14 @@ def test_modify_changes_the_price_and_keeps_the_exchange_id(venue: Venue) -> Non
     )
     snap = venue.exchange.query_order(SYMBOL, bid.client_order_id)
     assert snap is not None
-    assert snap.exchange_order_id == ack.exchange_order_id
+    if kinds == [OrderModified]:
+        assert snap.exchange_order_id == ack.exchange_order_id
+    else:
+        replaced = events[1]
+        assert isinstance(replaced, OrderAccepted)
+        assert replaced.client_order_id == bid.client_order_id
+        assert replaced.exchange_order_id != ack.exchange_order_id
+        assert snap.exchange_order_id == replaced.exchange_order_id
     assert (snap.status, snap.price, snap.quantity) == (OrderStatus.NEW, new_price, bid.quantity)
     [listed] = venue.exchange.open_orders(SYMBOL)
     assert listed.price == new_price

@@ -507,6 +507,253 @@ def test_spot_market_order_full_response_has_fills() -> None:
     run(test)
 
 
+# ------------------------------------------------------------------- spot cancel-replace
+CANCEL_REPLACE = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "quantity": "0.002",
+    "price": "29940",
+    "cancelReplaceMode": "STOP_ON_FAILURE",
+    "cancelOrigClientOrderId": "grid-1",
+    "cancelRestrictions": "ONLY_NEW",
+    "newClientOrderId": "grid-1",
+    "newOrderRespType": "FULL",
+}
+CANCEL_FAILED = {"code": -2022, "msg": "Order cancel-replace failed."}
+PARTIALLY_FAILED = {"code": -2021, "msg": "Order cancel-replace partially failed."}
+UNKNOWN_ORDER = {"code": -2011, "msg": "Unknown order sent."}
+
+
+async def _open_ids(emu: Emu) -> list[int]:
+    status, opened, _ = await emu.signed("GET", "/api/v3/openOrders", {"symbol": "BTCUSDT"})
+    assert status == 200, opened
+    return [o["orderId"] for o in opened]
+
+
+def test_spot_cancel_replace_reuses_the_client_id_for_a_new_order() -> None:
+    async def test(emu: Emu) -> None:
+        await emu.advance()
+        status, placed, _ = await emu.signed("POST", "/api/v3/order", LIMIT_BUY)
+        assert status == 200, placed
+        old_id = placed["orderId"]
+        status, body, headers = await emu.signed(
+            "POST", "/api/v3/order/cancelReplace", CANCEL_REPLACE, in_body=True
+        )
+        assert status == 200, body
+        assert list(body) == [
+            "cancelResult",
+            "newOrderResult",
+            "cancelResponse",
+            "newOrderResponse",
+        ]
+        assert (body["cancelResult"], body["newOrderResult"]) == ("SUCCESS", "SUCCESS")
+        cancel, new = body["cancelResponse"], body["newOrderResponse"]
+        assert cancel["orderId"] == old_id and cancel["status"] == "CANCELED"
+        assert cancel["origClientOrderId"] == "grid-1" and cancel["clientOrderId"] != "grid-1"
+        assert cancel["price"] == "29950.00000000" and cancel["origQty"] == "0.00100000"
+        assert new["clientOrderId"] == "grid-1" and new["orderId"] != old_id
+        assert new["status"] == "NEW" and new["fills"] == [] and new["type"] == "LIMIT"
+        assert new["price"] == "29940.00000000" and new["origQty"] == "0.00200000"
+        assert headers["X-MBX-ORDER-COUNT-10S"] == "2"  # the replacement counts as an order
+
+        status, old, _ = await emu.signed(
+            "GET", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": old_id}
+        )
+        assert status == 200 and old["status"] == "CANCELED" and old["clientOrderId"] == "grid-1"
+        status, q, _ = await emu.signed(
+            "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "grid-1"}
+        )
+        assert q["orderId"] == new["orderId"] and q["status"] == "NEW"
+        assert await _open_ids(emu) == [new["orderId"]]
+
+        # By orderId, an ACK answer, an explicit cancel id; the client id may change too.
+        replace = {
+            **CANCEL_REPLACE,
+            "cancelOrderId": new["orderId"],
+            "cancelNewClientOrderId": "my-cancel",
+            "newClientOrderId": "grid-2",
+            "newOrderRespType": "ACK",
+        }
+        del replace["cancelOrigClientOrderId"]
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", replace)
+        assert status == 200, body
+        assert body["cancelResponse"]["clientOrderId"] == "my-cancel"
+        assert set(body["newOrderResponse"]) == {
+            "symbol",
+            "orderId",
+            "orderListId",
+            "clientOrderId",
+            "transactTime",
+        }
+        assert body["newOrderResponse"]["clientOrderId"] == "grid-2"
+        assert await _open_ids(emu) == [body["newOrderResponse"]["orderId"]]
+        status, info, _ = await emu.public("/api/v3/exchangeInfo", symbol="BTCUSDT")
+        assert info["symbols"][0]["cancelReplaceAllowed"] is True
+
+    run(test)
+
+
+def test_spot_cancel_replace_of_an_unknown_order_fails_without_placing() -> None:
+    async def test(emu: Emu) -> None:
+        await emu.advance()
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", CANCEL_REPLACE)
+        assert (status, body) == (
+            400,
+            {
+                **CANCEL_FAILED,
+                "data": {
+                    "cancelResult": "FAILURE",
+                    "newOrderResult": "NOT_ATTEMPTED",
+                    "cancelResponse": UNKNOWN_ORDER,
+                    "newOrderResponse": None,
+                },
+            },
+        )
+        assert await _open_ids(emu) == []
+        # orderId and client id must name the same order.
+        status, placed, _ = await emu.signed("POST", "/api/v3/order", LIMIT_BUY)
+        mismatch = {**CANCEL_REPLACE, "cancelOrderId": placed["orderId"] + 1000}
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", mismatch)
+        assert status == 400 and body["data"]["cancelResponse"] == UNKNOWN_ORDER
+        # ALLOW_FAILURE places the new order anyway: one leg failed, 409.
+        allow = {
+            **CANCEL_REPLACE,
+            "cancelReplaceMode": "ALLOW_FAILURE",
+            "cancelOrigClientOrderId": "nope",
+            "newClientOrderId": "other",
+        }
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", allow)
+        assert status == 409 and {k: body[k] for k in ("code", "msg")} == PARTIALLY_FAILED
+        data = body["data"]
+        assert (data["cancelResult"], data["newOrderResult"]) == ("FAILURE", "SUCCESS")
+        assert data["cancelResponse"] == UNKNOWN_ORDER
+        assert data["newOrderResponse"]["clientOrderId"] == "other"
+        assert len(await _open_ids(emu)) == 2
+        # Both legs failed (the new order's client id is still in use): -2022, 400.
+        allow["newClientOrderId"] = "grid-1"
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", allow)
+        assert status == 400 and {k: body[k] for k in ("code", "msg")} == CANCEL_FAILED
+        assert body["data"]["newOrderResult"] == "FAILURE"
+        assert body["data"]["newOrderResponse"] == {"code": -2010, "msg": "Duplicate order sent."}
+        # Malformed requests are plain errors and cancel nothing.
+        for bad, code in (
+            ({"cancelReplaceMode": "SOMETIMES"}, -1130),
+            ({"cancelRestrictions": "ONLY_OLD"}, -1145),
+            ({"cancelOrigClientOrderId": ""}, -1102),
+            ({"price": "29940.001"}, -1013),  # filters are checked before the cancel
+        ):
+            status, body, _ = await emu.signed(
+                "POST", "/api/v3/order/cancelReplace", {**CANCEL_REPLACE, **bad}
+            )
+            assert status == 400 and body["code"] == code and "data" not in body, body
+        assert len(await _open_ids(emu)) == 2
+
+    run(test)
+
+
+def test_spot_cancel_replace_only_new_refuses_a_partially_filled_order() -> None:
+    # The dip candle trades so little volume that the bid fills only in part (volume cap).
+    thin = [CANDLES[0], candle(1, "30000", "30010", "29900", "29990", volume="0.002")]
+    state = make_state(candles=thin)
+
+    async def test(emu: Emu) -> None:
+        await emu.advance()
+        status, placed, _ = await emu.signed("POST", "/api/v3/order", LIMIT_BUY)
+        assert status == 200
+        await emu.advance()
+        status, q, _ = await emu.signed(
+            "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "grid-1"}
+        )
+        assert q["status"] == "PARTIALLY_FILLED", q
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", CANCEL_REPLACE)
+        assert (status, body) == (
+            400,
+            {
+                **CANCEL_FAILED,
+                "data": {
+                    "cancelResult": "FAILURE",
+                    "newOrderResult": "NOT_ATTEMPTED",
+                    "cancelResponse": {
+                        "code": -2011,
+                        "msg": "Order was not canceled due to cancel restrictions.",
+                    },
+                    "newOrderResponse": None,
+                },
+            },
+        )
+        assert await _open_ids(emu) == [placed["orderId"]]
+        # ONLY_PARTIALLY_FILLED accepts it: the remainder is replaced.
+        partial = {**CANCEL_REPLACE, "cancelRestrictions": "ONLY_PARTIALLY_FILLED"}
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", partial)
+        assert status == 200, body
+        assert body["cancelResponse"]["status"] == "CANCELED"
+        assert body["cancelResponse"]["executedQty"] == q["executedQty"]
+        assert await _open_ids(emu) == [body["newOrderResponse"]["orderId"]]
+
+    run(test, state)
+
+
+def test_spot_cancel_replace_new_order_rejected_after_the_cancel_is_409() -> None:
+    async def test(emu: Emu) -> None:
+        await emu.advance()  # last price 30000
+        status, placed, _ = await emu.signed("POST", "/api/v3/order", LIMIT_BUY)
+        crossing = {**CANCEL_REPLACE, "type": "LIMIT_MAKER", "price": "30010"}
+        del crossing["timeInForce"]
+        status, body, _ = await emu.signed("POST", "/api/v3/order/cancelReplace", crossing)
+        assert status == 409 and {k: body[k] for k in ("code", "msg")} == PARTIALLY_FAILED
+        data = body["data"]
+        assert (data["cancelResult"], data["newOrderResult"]) == ("SUCCESS", "FAILURE")
+        assert data["cancelResponse"]["orderId"] == placed["orderId"]
+        assert data["cancelResponse"]["status"] == "CANCELED"
+        assert data["newOrderResponse"] == {
+            "code": -2010,
+            "msg": "Order would immediately match and take.",
+        }
+        assert await _open_ids(emu) == []
+        status, old, _ = await emu.signed(
+            "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "grid-1"}
+        )
+        assert old["orderId"] == placed["orderId"] and old["status"] == "CANCELED"
+
+    run(test)
+
+
+def test_spot_cancel_replace_over_the_order_limit() -> None:
+    now = [float(T0)]
+    limits = RateLimits(
+        weight_per_minute=6000, orders_per_10s=1, orders_per_long=1000, long_interval="1D"
+    )
+    state = make_state(spot_limits=limits, real_ms=lambda: now[0])
+
+    async def test(emu: Emu) -> None:
+        await emu.advance()
+        status, placed, _ = await emu.signed("POST", "/api/v3/order", LIMIT_BUY)
+        assert status == 200
+        # DO_NOTHING (the default): -1015 and nothing is cancelled.
+        status, body, headers = await emu.signed(
+            "POST", "/api/v3/order/cancelReplace", CANCEL_REPLACE
+        )
+        assert status == 429 and body["code"] == -1015 and "data" not in body
+        assert "Retry-After" in headers
+        assert await _open_ids(emu) == [placed["orderId"]]
+        # CANCEL_ONLY: the cancel goes through, the new order fails with -1015.
+        cancel_only = {**CANCEL_REPLACE, "orderRateLimitExceededMode": "CANCEL_ONLY"}
+        status, body, headers = await emu.signed("POST", "/api/v3/order/cancelReplace", cancel_only)
+        assert status == 429 and {k: body[k] for k in ("code", "msg")} == PARTIALLY_FAILED
+        data = body["data"]
+        assert (data["cancelResult"], data["newOrderResult"]) == ("SUCCESS", "FAILURE")
+        assert data["cancelResponse"]["status"] == "CANCELED"
+        assert data["newOrderResponse"] == {
+            "code": -1015,
+            "msg": "Too many new orders; current limit is 1 orders per 10 SECOND.",
+        }
+        assert await _open_ids(emu) == []
+
+    run(test, state)
+
+
 # ------------------------------------------------------------------------- futures orders
 FUT_LIMIT = {
     "symbol": "BTCUSDT",

@@ -3,7 +3,8 @@
 Every route goes through one pipeline, in Binance's order: IP ban (418), queued faults,
 request weight (429, then 418 for clients that keep going), parameter parsing, API key
 (-2014/-2015, HTTP 401), HMAC signature over the raw query string + body (-1022), timing
-window (-1021), the order-rate limit for new orders (-1015), then the endpoint. Every
+window (-1021), the order-rate limit for new orders (-1015; cancel-replace with
+``orderRateLimitExceededMode=CANCEL_ONLY`` answers it itself), then the endpoint. Every
 answer carries ``X-MBX-USED-WEIGHT-1M``; order endpoints add ``X-MBX-ORDER-COUNT-*``.
 
 ``/_emulator/*`` routes are emulator-only controls (advance the replay, queue faults, reset,
@@ -27,6 +28,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
+from adapters.simulated import rejections as rj
 from adapters.simulated.emulator import payloads as pl
 from adapters.simulated.emulator.state import EmulatorState, OrderMeta, TradeRecord, Venue
 from adapters.simulated.emulator.wire import (
@@ -50,6 +52,7 @@ from adapters.simulated.emulator.wire import (
 from adapters.simulated.funding import FundingSchedule
 from application.ports.exchange import OrderRequest, OrderSnapshot
 from domain.enums import MarketType, OrderType, Side, TimeInForce
+from domain.errors import FilterViolation
 from domain.events import (
     CancelRejected,
     ExecutionEvent,
@@ -95,6 +98,9 @@ class Call:
     market: MarketType
     params: dict[str, str]
     ids: random.Random
+    #: The order-rate limit (-1015) the request broke, when its endpoint handles that itself
+    #: (cancel-replace with ``orderRateLimitExceededMode=CANCEL_ONLY``).
+    order_limit: ApiError | None = None
 
     def venue(self) -> Venue:
         """The venue named by the mandatory ``symbol`` parameter.
@@ -147,6 +153,9 @@ class Endpoint:
     signed: bool = False
     new_order: bool = False
     params: tuple[str, ...] | None = None
+    #: For these parameters the handler answers a broken order-rate limit (``Call.order_limit``)
+    #: instead of the pipeline.
+    handles_order_limit: Callable[[Mapping[str, str]], bool] | None = None
 
     def weight_of(self, params: Mapping[str, str]) -> int:
         """Request weight for these parameters."""
@@ -194,7 +203,13 @@ def _snapshot(venue: Venue, meta: OrderMeta) -> OrderSnapshot:
 
 def _open_order(venue: Venue, call: Call, error: Callable[[], ApiError]) -> OrderMeta:
     """Resolve orderId / origClientOrderId to an order that is still open."""
-    order_id, client_id = call.order_ref()
+    return _open_meta(venue, *call.order_ref(), error)
+
+
+def _open_meta(
+    venue: Venue, order_id: int | None, client_id: str | None, error: Callable[[], ApiError]
+) -> OrderMeta:
+    """The open order with this id and/or client id (both must agree), else ``error()``."""
     meta = venue.lookup(order_id, client_id)
     if meta is None:
         raise error()
@@ -367,9 +382,24 @@ _SPOT_ORDER_PARAMS = (
 )
 
 
-def _spot_new_order(call: Call) -> object:
+@dataclass(frozen=True, slots=True)
+class _SpotOrder:
+    """A parsed spot new order: the simulator's request plus what Binance echoes back."""
+
+    request: OrderRequest
+    wire_type: str
+    wire_tif: str
+    stp: str
+    resp_type: str
+
+
+def _parse_spot_order(call: Call, venue: Venue) -> _SpotOrder:
+    """The new-order parameters of ``POST /api/v3/order`` (and of cancel-replace).
+
+    Raises:
+        ApiError: The first malformed, missing or unsupported parameter.
+    """
     p = call.params
-    venue = call.venue()
     side = _side(p)
     wire_type = req_str(p, "type")
     if wire_type in _SPOT_UNSUPPORTED_TYPES:
@@ -411,11 +441,21 @@ def _spot_new_order(call: Call) -> object:
         cid, venue.symbol, side, _SPOT_TYPES[wire_type], quantity, price, tif, stop
     )
     wire_tif = tif.value if tif is not None and tif is not TimeInForce.GTX else "GTC"
-    meta, fills = _place(call, venue, request, wire_type, wire_tif, stp)
-    if resp_type == "ACK":
+    return _SpotOrder(request, wire_type, wire_tif, stp, resp_type)
+
+
+def _place_spot(call: Call, venue: Venue, order: _SpotOrder) -> dict[str, object]:
+    """Place a parsed spot order; the answer per ``newOrderRespType``."""
+    meta, fills = _place(call, venue, order.request, order.wire_type, order.wire_tif, order.stp)
+    if order.resp_type == "ACK":
         return pl.spot_ack(meta, venue.symbol)
     snap = _snapshot(venue, meta)
-    return pl.spot_result(venue, meta, snap, fills if resp_type == "FULL" else None)
+    return pl.spot_result(venue, meta, snap, fills if order.resp_type == "FULL" else None)
+
+
+def _spot_new_order(call: Call) -> object:
+    venue = call.venue()
+    return _place_spot(call, venue, _parse_spot_order(call, venue))
 
 
 def _spot_query_order(call: Call) -> object:
@@ -436,20 +476,165 @@ def _cancel_one(call: Call, venue: Venue, meta: OrderMeta) -> int:
     return next((e.timestamp for e in events if isinstance(e, OrderCanceled)), venue.updated)
 
 
+def _cancel_restriction(params: Mapping[str, str]) -> str | None:
+    """``cancelRestrictions`` (None when not sent).
+
+    Raises:
+        ApiError: -1145 for a value other than ONLY_NEW / ONLY_PARTIALLY_FILLED.
+    """
+    restriction = params.get("cancelRestrictions")
+    if restriction is not None and restriction not in ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"):
+        raise ApiError(-1145, "Invalid cancelRestrictions")
+    return restriction
+
+
+def _check_restriction(venue: Venue, meta: OrderMeta, restriction: str | None) -> None:
+    """Refuse to cancel an order whose status is not the one ``cancelRestrictions`` allows.
+
+    Raises:
+        ApiError: -2011 "Order was not canceled due to cancel restrictions."
+    """
+    if restriction is None:
+        return
+    wanted = "NEW" if restriction == "ONLY_NEW" else "PARTIALLY_FILLED"
+    if _snapshot(venue, meta).status.value != wanted:
+        raise ApiError(-2011, "Order was not canceled due to cancel restrictions.")
+
+
 def _spot_cancel_order(call: Call) -> object:
     venue = call.venue()
+    restriction = _cancel_restriction(call.params)
     meta = _open_order(venue, call, _unknown_order_sent)
-    restriction = call.params.get("cancelRestrictions")
-    if restriction is not None:
-        if restriction not in ("ONLY_NEW", "ONLY_PARTIALLY_FILLED"):
-            raise invalid_value("cancelRestrictions")
-        status = _snapshot(venue, meta).status.value
-        wanted = "NEW" if restriction == "ONLY_NEW" else "PARTIALLY_FILLED"
-        if status != wanted:
-            raise ApiError(-2011, "Order was not canceled due to cancel restrictions.")
+    _check_restriction(venue, meta, restriction)
     cancel_id = call.params.get("newClientOrderId") or call.new_id()
     when = _cancel_one(call, venue, meta)
     return pl.spot_cancel(venue, meta, _snapshot(venue, meta), cancel_id, when)
+
+
+# ------------------------------------------------------------------- spot cancel-replace
+_CANCEL_REPLACE_MODES = ("STOP_ON_FAILURE", "ALLOW_FAILURE")
+_ORDER_LIMIT_MODES = ("DO_NOTHING", "CANCEL_ONLY")
+_CANCEL_REPLACE_PARAMS = (
+    *_SPOT_ORDER_PARAMS,
+    "cancelReplaceMode",
+    "cancelNewClientOrderId",
+    "cancelOrigClientOrderId",
+    "cancelOrderId",
+    "cancelRestrictions",
+    "orderRateLimitExceededMode",
+)
+
+
+def _cancel_only(params: Mapping[str, str]) -> bool:
+    return params.get("orderRateLimitExceededMode") == "CANCEL_ONLY"
+
+
+def _check_filters(venue: Venue, request: OrderRequest) -> None:
+    """Cancel-replace evaluates the new order's filters before cancelling anything.
+
+    MAX_NUM_ORDERS counts the order about to be cancelled: at the limit, nothing happens.
+
+    Raises:
+        ApiError: -1013 "Filter failure: <FILTER>".
+    """
+    instrument = venue.instrument
+    try:
+        instrument.check_open_order_count(len(venue.open_orders()))
+        instrument.check_order(
+            request.side,
+            request.order_type,
+            request.quantity,
+            request.price,
+            venue.exchange.last_price,
+            request.reduce_only,
+            request.stop_price,
+        )
+    except FilterViolation as exc:
+        rejection = rj.filter_rejection(venue.market, exc)
+        raise ApiError(rejection.code, rejection.message) from exc
+
+
+def _try_cancel(
+    call: Call,
+    venue: Venue,
+    ref: tuple[int | None, str | None],
+    restriction: str | None,
+    cancel_id: str,
+) -> tuple[bool, dict[str, object]]:
+    """The cancel leg: (True, cancel answer) or (False, its ``{code, msg}`` error)."""
+    try:
+        meta = _open_meta(venue, *ref, _unknown_order_sent)
+        _check_restriction(venue, meta, restriction)
+        when = _cancel_one(call, venue, meta)
+    except ApiError as exc:
+        return False, exc.payload()
+    return True, pl.spot_cancel(venue, meta, _snapshot(venue, meta), cancel_id, when)
+
+
+def _spot_cancel_replace(call: Call) -> object:
+    """``POST /api/v3/order/cancelReplace``: cancel an order, then place a new one.
+
+    Malformed parameters and the new order's filters are answered as plain errors before
+    anything is cancelled. ``STOP_ON_FAILURE`` places nothing when the cancel fails;
+    ``ALLOW_FAILURE`` places the new order anyway. The new order may reuse the cancelled
+    order's client id: once cancelled it is no longer open. HTTP status and error code
+    follow Binance's table: 200 both legs succeeded; -2022 (400) the cancel and the new
+    order both failed or the new order was not attempted; -2021 (409) exactly one leg
+    failed. With ``orderRateLimitExceededMode=CANCEL_ONLY`` a request over the order-rate
+    limit still cancels and reports the new leg as failed with -1015 (429 for
+    STOP_ON_FAILURE, as documented).
+    """
+    p = call.params
+    venue = call.venue()
+    mode = req_str(p, "cancelReplaceMode")
+    if mode not in _CANCEL_REPLACE_MODES:
+        raise invalid_value("cancelReplaceMode")
+    if p.get("orderRateLimitExceededMode", "DO_NOTHING") not in _ORDER_LIMIT_MODES:
+        raise invalid_value("orderRateLimitExceededMode")
+    restriction = _cancel_restriction(p)
+    ref = (opt_int(p, "cancelOrderId"), p.get("cancelOrigClientOrderId") or None)
+    if ref == (None, None):
+        raise ApiError(
+            -1102,
+            "Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, "
+            "but both were empty/null!",
+        )
+    cancel_id = p.get("cancelNewClientOrderId") or call.new_id()
+    if not _SPOT_CLIENT_ID_RE.match(cancel_id):
+        raise illegal_chars("cancelNewClientOrderId", _SPOT_CLIENT_ID)
+    order = _parse_spot_order(call, venue)
+    _check_filters(venue, order.request)
+
+    canceled, cancel_response = _try_cancel(call, venue, ref, restriction, cancel_id)
+    new_response: dict[str, object] | None = None
+    new_result = "NOT_ATTEMPTED"
+    if call.order_limit is not None:
+        if canceled or mode == "ALLOW_FAILURE":
+            new_result, new_response = "FAILURE", call.order_limit.payload()
+    elif canceled or mode == "ALLOW_FAILURE":
+        try:
+            new_response = _place_spot(call, venue, order)
+            new_result = "SUCCESS"
+        except ApiError as exc:
+            if exc.status >= 500:  # placed or not is unknown: the client must query
+                raise
+            new_result, new_response = "FAILURE", exc.payload()
+    data: dict[str, object] = {
+        "cancelResult": "SUCCESS" if canceled else "FAILURE",
+        "newOrderResult": new_result,
+        "cancelResponse": cancel_response,
+        "newOrderResponse": new_response,
+    }
+    if canceled and new_result == "SUCCESS":
+        return data
+    headers: Mapping[str, str] | None = None
+    if not canceled and new_result != "SUCCESS":
+        code, msg, status = -2022, "Order cancel-replace failed.", 400
+    else:
+        code, msg, status = -2021, "Order cancel-replace partially failed.", 409
+    if call.order_limit is not None and mode == "STOP_ON_FAILURE":
+        status, headers = 429, call.order_limit.headers
+    raise ApiError(code, msg, status, headers, data=data)
 
 
 def _spot_open_orders(call: Call) -> object:
@@ -768,6 +953,17 @@ def endpoints() -> list[Endpoint]:
             params=_signed(*order_ref, "newClientOrderId", "cancelRestrictions"),
         ),
         Endpoint(
+            "POST",
+            "/api/v3/order/cancelReplace",
+            SPOT,
+            _spot_cancel_replace,
+            1,
+            signed=True,
+            new_order=True,
+            params=_signed(*_CANCEL_REPLACE_PARAMS),
+            handles_order_limit=_cancel_only,
+        ),
+        Endpoint(
             "GET",
             "/api/v3/openOrders",
             SPOT,
@@ -993,9 +1189,15 @@ def _wrap(
                 raise parse_error
             if ep.signed:
                 _authenticate(state, ep, request, raw_query, raw_body, params)
+            order_limit: ApiError | None = None
             if ep.new_order:
-                limiter.add_order()
-            payload = ep.handler(Call(state, ep.market, params, ids))
+                try:
+                    limiter.add_order()
+                except ApiError as exc:
+                    if ep.handles_order_limit is None or not ep.handles_order_limit(params):
+                        raise
+                    order_limit = exc
+            payload = ep.handler(Call(state, ep.market, params, ids, order_limit))
             status = 200
         except ApiError as exc:
             payload, status = exc.payload(), exc.status

@@ -589,7 +589,7 @@ def spot_symbol(inst: Instrument) -> dict[str, object]:
         "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": False,
         "allowTrailingStop": False,
-        "cancelReplaceAllowed": False,
+        "cancelReplaceAllowed": True,
         "amendAllowed": False,
         "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,

@@ -127,6 +127,9 @@ class Venue:
         self.income: deque[IncomeRecord] = deque(maxlen=_RECORD_RETENTION)
         self._orders: OrderedDict[int, OrderMeta] = OrderedDict()
         self._order_of_client: dict[str, int] = {}
+        # Final state of closed orders whose client id was reused (cancel-replace keeps the
+        # id): the simulator then only answers for the newest order under that id.
+        self._superseded: dict[int, OrderSnapshot] = {}
         self._pending: dict[str, _Pending] = {}
         self._tran_ids = itertools.count(1)
         self.updated = 0
@@ -136,6 +139,7 @@ class Venue:
         self, request: OrderRequest, wire_type: str, time_in_force: str, stp_mode: str = "NONE"
     ) -> list[ExecutionEvent]:
         """Forward a new order, remembering its wire details for when it is accepted."""
+        self._keep_closed(request.client_order_id)
         self._pending[request.client_order_id] = _Pending(wire_type, time_in_force, stp_mode)
         return self.record(self.exchange.place_order(request))
 
@@ -183,10 +187,13 @@ class Venue:
         return None if found is None else self._orders.get(found)
 
     def snapshot(self, meta: OrderMeta) -> OrderSnapshot | None:
-        """The simulator's current view of the order (None once it forgot it)."""
+        """The simulator's current view of the order (None once it forgot it).
+
+        A closed order whose client id was reused by a later order keeps its final state.
+        """
         snap = self.exchange.query_order(self.symbol, meta.client_order_id)
         if snap is None or snap.exchange_order_id != meta.order_id:
-            return None
+            return self._superseded.get(meta.order_id)
         return snap
 
     def open_orders(self) -> list[tuple[OrderMeta, OrderSnapshot]]:
@@ -209,6 +216,15 @@ class Venue:
     def mark_price(self) -> Decimal:
         """Mark price: the last close (the simulator's convention), 0 before any candle."""
         return self.exchange.last_price or ZERO
+
+    def _keep_closed(self, client_order_id: str) -> None:
+        """Before a new order may reuse ``client_order_id``, keep its closed order's state."""
+        order_id = self._order_of_client.get(client_order_id)
+        if order_id is None or order_id in self._superseded:
+            return
+        snap = self.exchange.query_order(self.symbol, client_order_id)
+        if snap is not None and snap.exchange_order_id == order_id and snap.status.is_terminal:
+            self._superseded[order_id] = snap
 
     # ------------------------------------------------------------ recording
     def record(self, events: list[ExecutionEvent]) -> list[ExecutionEvent]:
@@ -242,6 +258,7 @@ class Venue:
         self._order_of_client[cid] = meta.order_id
         while len(self._orders) > _RECORD_RETENTION:
             _, old = self._orders.popitem(last=False)
+            self._superseded.pop(old.order_id, None)
             if self._order_of_client.get(old.client_order_id) == old.order_id:
                 del self._order_of_client[old.client_order_id]
 

@@ -32,7 +32,8 @@ class ApiError(Exception):
     """A Binance error answer: ``{"code": code, "msg": msg}`` with an HTTP status.
 
     Raised anywhere below a handler; the request pipeline turns it into the JSON response,
-    so handlers can stop at the first problem exactly as Binance does.
+    so handlers can stop at the first problem exactly as Binance does. A few answers carry a
+    ``data`` object after ``msg`` (cancel-replace's -2021/-2022 report both legs there).
     """
 
     def __init__(
@@ -41,16 +42,21 @@ class ApiError(Exception):
         msg: str,
         status: int = 400,
         headers: Mapping[str, str] | None = None,
+        data: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(f"{code} {msg}")
         self.code = code
         self.msg = msg
         self.status = status
         self.headers = dict(headers or {})
+        self.data = None if data is None else dict(data)
 
     def payload(self) -> dict[str, object]:
         """The JSON body Binance sends."""
-        return {"code": self.code, "msg": self.msg}
+        body: dict[str, object] = {"code": self.code, "msg": self.msg}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
 
 
 # ----------------------------------------------------------------------- common errors
