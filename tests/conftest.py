@@ -16,7 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _data_dir() -> Path:
+def data_dir() -> Path:
+    """Where the real data is expected (used where a path is needed at import time)."""
     configured = os.environ.get("GRIDBOT_TEST_DATA")
     if configured:
         return Path(configured).expanduser().resolve()
@@ -26,7 +27,7 @@ def _data_dir() -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real-data directory (Binance klines, funding, fixtures)."""
-    path = _data_dir()
+    path = data_dir()
     if not (path / "klines").is_dir():
         reason = f"real market data not found at {path} (set GRIDBOT_TEST_DATA)"
         if os.environ.get("GRIDBOT_REQUIRE_DATA") == "1":

@@ -49,6 +49,7 @@ from adapters.simulated.emulator.wire import (
     signature_matches,
     signed_payload,
 )
+from adapters.simulated.emulator.ws_routes import install_streams
 from adapters.simulated.funding import FundingSchedule
 from application.ports.exchange import OrderRequest, OrderSnapshot
 from domain.enums import MarketType, OrderType, Side, TimeInForce
@@ -156,6 +157,8 @@ class Endpoint:
     #: For these parameters the handler answers a broken order-rate limit (``Call.order_limit``)
     #: instead of the pipeline.
     handles_order_limit: Callable[[Mapping[str, str]], bool] | None = None
+    #: ``USER_STREAM`` security: ``X-MBX-APIKEY`` required, no signature (listenKey routes).
+    key_required: bool = False
 
     def weight_of(self, params: Mapping[str, str]) -> int:
         """Request weight for these parameters."""
@@ -1132,6 +1135,14 @@ def _json(
     return web.json_response(payload, status=status, headers=dict(headers or {}), dumps=_dumps)
 
 
+def _check_key(state: EmulatorState, request: web.Request) -> None:
+    key = request.headers.get("X-MBX-APIKEY")
+    if not key:
+        raise ApiError(-2014, "API-key format invalid.", status=401)
+    if key != state.api_key:
+        raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
+
+
 def _authenticate(
     state: EmulatorState,
     ep: Endpoint,
@@ -1140,11 +1151,7 @@ def _authenticate(
     raw_body: bytes,
     params: dict[str, str],
 ) -> None:
-    key = request.headers.get("X-MBX-APIKEY")
-    if not key:
-        raise ApiError(-2014, "API-key format invalid.", status=401)
-    if key != state.api_key:
-        raise ApiError(-2015, "Invalid API-key, IP, or permissions for action.", status=401)
+    _check_key(state, request)
     if ep.params is not None:
         check_known(params, ep.params)
     signature = params.get("signature", "")
@@ -1189,6 +1196,10 @@ def _wrap(
                 raise parse_error
             if ep.signed:
                 _authenticate(state, ep, request, raw_query, raw_body, params)
+            elif ep.key_required:
+                _check_key(state, request)
+                if ep.params is not None:
+                    check_known(params, ep.params)
             order_limit: ApiError | None = None
             if ep.new_order:
                 try:
@@ -1291,6 +1302,11 @@ async def _replay(app: web.Application) -> AsyncIterator[None]:
             await task
 
 
+def _params_only(handler: Callable[[Mapping[str, str]], object], call: Call) -> object:
+    """Adapts a handler that needs only the parameters (listenKey routes) to a ``Call``."""
+    return handler(call.params)
+
+
 def create_app(state: EmulatorState, seed: int = 0) -> web.Application:
     """The aiohttp application serving ``state`` through Binance's REST paths.
 
@@ -1303,6 +1319,17 @@ def create_app(state: EmulatorState, seed: int = 0) -> web.Application:
     ids = random.Random(seed)
     for ep in endpoints():
         app.router.add_route(ep.method, ep.path, _wrap(state, ep, ids))
+    for route in install_streams(app, state):  # WebSocket streams + listenKey REST routes
+        key_ep = Endpoint(
+            route.method,
+            route.path,
+            FUTURES,
+            functools.partial(_params_only, route.handler),
+            route.weight,
+            key_required=True,
+            params=("listenKey",),
+        )
+        app.router.add_route(key_ep.method, key_ep.path, _wrap(state, key_ep, ids))
     app.add_routes(_control_routes(state))
     app.cleanup_ctx.append(_replay)
     return app

@@ -49,8 +49,13 @@ FAULTS = (
     "ban_418",
     "delay_ms:<n>",
     "clock_skew_ms:<n>",
+    "ws_drop",
+    "ws_stall",
+    "listen_key_expired",
 )
 _COUNTED_FAULTS = frozenset({"http_500", "unknown_after_place", "rate_limit_429", "ban_418"})
+#: Faults that act at once on the WebSocket side (handed to ``fault_listeners``).
+STREAM_FAULTS = frozenset({"ws_drop", "ws_stall", "listen_key_expired"})
 
 
 def _wall_ms() -> float:
@@ -297,6 +302,26 @@ class Venue:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamTimings:
+    """WebSocket connection rules (reference section 9), in ms so tests can shrink them.
+
+    Attributes:
+        spot_ping_ms: Server ping interval on spot streams and the spot WS API (20 s).
+        spot_pong_timeout_ms: Spot disconnects when no pong arrived for this long (1 min).
+        futures_ping_ms: Server ping interval on futures streams (3 min).
+        futures_pong_timeout_ms: Futures disconnect after this long without a pong (10 min).
+        listen_key_ttl_ms: A futures listenKey expires this long (wall time) after its last
+            keepalive (60 min).
+    """
+
+    spot_ping_ms: int = 20_000
+    spot_pong_timeout_ms: int = 60_000
+    futures_ping_ms: int = 180_000
+    futures_pong_timeout_ms: int = 600_000
+    listen_key_ttl_ms: int = 3_600_000
+
+
 @dataclass(slots=True)
 class _Faults:
     counted: dict[str, int] = field(default_factory=dict)
@@ -324,6 +349,7 @@ class EmulatorState:
             where the replay clock jumps a minute per candle.
         real_ms: Real-time clock in ms (tests pass a fake one).
         history: Closed candles kept for ``/klines``.
+        stream_timings: WebSocket ping / pong / listenKey timings (Binance's by default).
     """
 
     def __init__(
@@ -342,6 +368,7 @@ class EmulatorState:
         wall_clock_auth: bool = False,
         real_ms: Callable[[], float] = _wall_ms,
         history: int = 50_000,
+        stream_timings: StreamTimings | None = None,
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0, got {speed}")
@@ -380,7 +407,14 @@ class EmulatorState:
                 initial = {inst.quote_asset: DEFAULT_QUOTE_BALANCE}
             exchange = SimulatedExchange(inst, initial, self.settings, start_time_ms)
             self.venues[key] = Venue(inst, exchange, self.settings.leverage)
+        self.stream_timings = stream_timings or StreamTimings()
+        #: Called with every venue's execution events as they happen (user-data streams).
         self.listeners: list[Callable[[Venue, list[ExecutionEvent]], None]] = []
+        #: Called with each replayed candle once every venue has processed it and the clock
+        #: stands at its close (kline / markPrice streams).
+        self.candle_listeners: list[Callable[[Candle], None]] = []
+        #: Called with the name of a WebSocket fault (:data:`STREAM_FAULTS`) when injected.
+        self.fault_listeners: list[Callable[[str], None]] = []
 
     # ----------------------------------------------------------------- venues
     def venue(self, market: MarketType, symbol: str) -> Venue | None:
@@ -455,6 +489,8 @@ class EmulatorState:
             current = self._replay_ms()
             self._sim_anchor = max(exchange_now, current)
             self._real_anchor = self._real_ms()
+            for on_candle in self.candle_listeners:
+                on_candle(candle)
             fed += 1
         self.candles_fed += fed
         return fed
@@ -489,6 +525,9 @@ class EmulatorState:
         ``delay_ms:<n>``: the next requests are answered ``n`` ms late.
         ``clock_skew_ms:<n>``: from now on the server clock is off by ``n`` ms (``count``
         is ignored; ``clock_skew_ms:0`` removes it).
+        ``ws_drop`` / ``ws_stall`` / ``listen_key_expired``: act at once on the WebSocket
+        side (close every connection / silence existing connections / expire every
+        listenKey); ``count`` is ignored.
 
         Raises:
             ValueError: Unknown fault, bad value or negative count.
@@ -496,6 +535,10 @@ class EmulatorState:
         if count < 0:
             raise ValueError(f"fault count must be >= 0, got {count}")
         name, _, value = fault.partition(":")
+        if name in STREAM_FAULTS and not value:
+            for listener in self.fault_listeners:
+                listener(name)
+            return
         if name in _COUNTED_FAULTS and not value:
             self._faults.counted[name] = self._faults.counted.get(name, 0) + count
             return
