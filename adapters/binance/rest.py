@@ -143,6 +143,10 @@ class BinanceRestClient:
         """An unsigned request (market data, server time, exchangeInfo)."""
         return await self._send(method, path, encode_params(params), False, weight, 0)
 
+    async def keyed(self, method: Method, path: str, params: Params = (), weight: int = 1) -> Any:
+        """A USER_STREAM request: the API key header, no signature (listenKey endpoints)."""
+        return await self._send(method, path, encode_params(params), True, weight, 0)
+
     async def signed(
         self,
         method: Method,

@@ -64,17 +64,14 @@ class ListenKeyApi(Protocol):
 class RestListenKeyApi:
     """:class:`ListenKeyApi` over :class:`BinanceRestClient`.
 
-    Listen-key endpoints are USER_STREAM: API key header, no signature. The REST client has
-    no public keyed-unsigned method yet, so this calls its internal ``_send`` (which adds
-    the key header, rate limiting and typed errors); replace with a public method when one
-    exists.
+    Listen-key endpoints are USER_STREAM: API key header, no signature.
     """
 
     def __init__(self, rest: BinanceRestClient) -> None:
         self._rest = rest
 
-    async def _call(self, method: Any, params: str = "") -> Any:
-        return await self._rest._send(method, LISTEN_KEY_PATH, params, True, 1, 0)
+    async def _call(self, method: Any, params: dict[str, str] | None = None) -> Any:
+        return await self._rest.keyed(method, LISTEN_KEY_PATH, params or {})
 
     async def create(self) -> str:
         """Create (or fetch the current) listen key."""
@@ -83,11 +80,11 @@ class RestListenKeyApi:
 
     async def keepalive(self, listen_key: str) -> None:
         """Extend the key's validity."""
-        await self._call("PUT", encode_params({"listenKey": listen_key}))
+        await self._call("PUT", {"listenKey": listen_key})
 
     async def close(self, listen_key: str) -> None:
         """Invalidate the key."""
-        await self._call("DELETE", encode_params({"listenKey": listen_key}))
+        await self._call("DELETE", {"listenKey": listen_key})
 
 
 class FuturesUserDataStream:
