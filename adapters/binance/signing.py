@@ -6,13 +6,14 @@ parameters after signing (reordering, a different percent-encoding, ``+`` for sp
 breaks the signature with -1022. So the query string is built once here, signed, and the
 very same text is sent: the REST client never hands a params dict to httpx.
 
-Only HMAC-SHA256 is implemented. Ed25519 (which Binance recommends, and which the spot
-WebSocket API's ``session.logon`` requires) needs the ``cryptography`` package, which is
-not a dependency of this project; REST accepts HMAC keys on both markets.
+HMAC-SHA256 and Ed25519 keys are supported. An Ed25519 signature (which Binance recommends,
+and which the WebSocket API's ``session.logon`` requires) is base64, so it is percent-encoded
+where it is placed in the query (``+``, ``/`` and ``=`` would otherwise change meaning).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -56,6 +57,39 @@ class HmacSha256Signer:
         return hmac.new(self._key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+class Ed25519Signer:
+    """Binance's Ed25519 signature: base64 of the Ed25519 signature of the payload.
+
+    Args:
+        private_key_pem: The PKCS#8 PEM private key registered with the API key.
+        password: The PEM's password, if it is encrypted.
+
+    Raises:
+        ValueError: The PEM is not an Ed25519 private key.
+    """
+
+    __slots__ = ("_key",)
+
+    def __init__(self, private_key_pem: bytes | str, password: bytes | None = None) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        pem = (
+            private_key_pem.encode("ascii") if isinstance(private_key_pem, str) else private_key_pem
+        )
+        key = load_pem_private_key(pem, password=password)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the private key is not an Ed25519 key")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "Ed25519Signer(<private key>)"
+
+    def sign(self, payload: str) -> str:
+        """Base64 Ed25519 signature of ``payload`` (case-sensitive)."""
+        return base64.b64encode(self._key.sign(payload.encode("utf-8"))).decode("ascii")
+
+
 def format_value(value: ParamValue) -> str:
     """One parameter value as Binance expects it on the wire.
 
@@ -95,5 +129,6 @@ def signed_query(params: Params, signer: Signer, body: str = "") -> str:
     with the request, if any: Binance signs query and body concatenated with no separator.
     """
     query = encode_params(params)
-    signature = signer.sign(query + body)
+    # Hex (HMAC) is unchanged by escaping; base64 (Ed25519) needs it.
+    signature = quote(signer.sign(query + body), safe="")
     return f"{query}&signature={signature}" if query else f"signature={signature}"

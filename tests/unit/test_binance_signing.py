@@ -168,3 +168,47 @@ def test_the_client_sends_exactly_the_signed_query() -> None:
     expected = hmac.new(SPOT_SECRET.encode(), head.encode(), hashlib.sha256).hexdigest()
     assert signature == expected
     assert request.content == b""  # everything travels in the signed query string
+
+
+def test_ed25519_signature_verifies_with_the_public_key_and_is_escaped_in_the_query() -> None:
+    import base64
+    from urllib.parse import parse_qs, unquote
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from adapters.binance.signing import Ed25519Signer, signed_query
+
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    signer = Ed25519Signer(pem)
+    assert "PRIVATE" not in repr(signer)
+    params = [("symbol", "BTCUSDT"), ("side", "BUY"), ("timestamp", "1700000000000")]
+    query = signed_query(params, signer)
+    payload, _, escaped = query.rpartition("&signature=")
+    assert payload == "symbol=BTCUSDT&side=BUY&timestamp=1700000000000"
+    assert "+" not in escaped and "/" not in escaped and "=" not in escaped
+    signature = base64.b64decode(unquote(escaped))
+    private.public_key().verify(signature, payload.encode())  # raises if wrong
+    assert parse_qs(query)["signature"][0] == unquote(escaped)
+
+
+def test_ed25519_signer_refuses_a_non_ed25519_key() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from adapters.binance.signing import Ed25519Signer
+
+    pem = generate_private_key(SECP256R1()).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    with pytest.raises(ValueError, match="Ed25519"):
+        Ed25519Signer(pem)
