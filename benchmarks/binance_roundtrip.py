@@ -6,10 +6,14 @@ Starts the emulator in-process (one asyncio loop serves both sides over real HTT
 * place -> ack latency for resting LIMIT orders, and cancel -> ack latency (p50 / p99);
 * order queries per second in a burst that stays below the per-minute weight limit (so the
   adapter's limiter does not have to hold requests back; the sustained rate under the limit is
-  the limit itself, e.g. 2,400 weight a minute on USD-M).
+  the limit itself, e.g. 2,400 weight a minute on USD-M);
+* futures only, the user-data leg: with a :class:`FuturesUserDataStream` (listenKey) connected
+  over WebSocket, place -> REST ack and place -> ``ORDER_TRADE_UPDATE`` NEW received on the
+  stream (p50 / p99). It runs on a fresh emulator and client, so the order-count windows of
+  the first leg (300 orders / 10 s on USD-M) do not throttle it; each order is cancelled
+  (untimed) once its NEW has arrived.
 
-The user-data event leg (place -> ack -> WebSocket event) is not measured yet: the streams
-are not wired. Run::
+Run::
 
     .venv/bin/python benchmarks/binance_roundtrip.py [--orders 500] [--market futures|spot]
 """
@@ -29,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.binance.exchange import BinanceExchange  # noqa: E402
 from adapters.binance.rest import BinanceRestClient  # noqa: E402
+from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi  # noqa: E402
+from adapters.binance.ws_parsers import UserDataMessage, UserEvents  # noqa: E402
 from adapters.simulated.emulator.server import start_emulator  # noqa: E402
 from adapters.simulated.emulator.state import EmulatorState  # noqa: E402
 from application.ports.exchange import OrderRequest  # noqa: E402
@@ -45,15 +51,85 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def main_async(orders: int, market: MarketType, reads: int) -> None:
+PRICE = D("50000")
+
+
+def _state(market: MarketType) -> EmulatorState:
     instrument = builtin_instrument(market, "BTCUSDT")
-    price = D("50000")
-    candle = Candle(1_704_067_200_000, price, price, price, price, D("1000"), 1_704_067_259_999)
+    candle = Candle(1_704_067_200_000, PRICE, PRICE, PRICE, PRICE, D("1000"), 1_704_067_259_999)
     balances = {instrument.quote_asset: D("100000000")}
     if not market.is_futures:
         balances[instrument.base_asset] = D("100")
     state = EmulatorState([instrument], "k", "s", [candle], balances={market: balances})
     state.advance(1)
+    return state
+
+
+async def user_data_leg(orders: int) -> None:
+    """Futures place -> REST ack and place -> NEW on the user-data stream (fresh emulator)."""
+    market = MarketType.USDM_FUTURES
+    instrument = builtin_instrument(market, "BTCUSDT")
+    runner, url = await start_emulator(_state(market))
+    client = BinanceRestClient("futures", url, "k", "s")
+    exchange = BinanceExchange(client)
+    arrived: dict[str, float] = {}
+    waiting: dict[str, asyncio.Event] = {}
+
+    async def on_message(message: UserDataMessage) -> None:
+        if not isinstance(message, UserEvents):
+            return
+        now = time.perf_counter()
+        for event in message.events:
+            if isinstance(event, OrderAccepted):
+                arrived.setdefault(event.client_order_id, now)
+                signal = waiting.get(event.client_order_id)
+                if signal is not None:
+                    signal.set()
+
+    stream = FuturesUserDataStream(
+        RestListenKeyApi(client), url.replace("http://", "ws://"), on_message
+    )
+    task = asyncio.create_task(stream.run())
+    try:
+        await exchange.instrument("BTCUSDT")
+        while stream.connection.connections < 1:
+            await asyncio.sleep(0.005)
+        ack_ms: list[float] = []
+        new_ms: list[float] = []
+        bid = instrument.round_price(PRICE * D("0.9"))
+        for i in range(orders):
+            cid = f"ud-{i}"
+            request = OrderRequest(
+                cid, "BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.001"), bid, TimeInForce.GTC
+            )
+            waiting[cid] = asyncio.Event()
+            started = time.perf_counter()
+            events = await exchange.place_order(request)
+            ack_ms.append(time.perf_counter() - started)
+            assert isinstance(events[0], OrderAccepted), events
+            await asyncio.wait_for(waiting[cid].wait(), 5)
+            new_ms.append(arrived[cid] - started)
+            del waiting[cid]
+            events = await exchange.cancel_order("BTCUSDT", cid)
+            assert isinstance(events[0], OrderCanceled), events
+        before_ack = sum(1 for a, n in zip(ack_ms, new_ms, strict=True) if n < a)
+    finally:
+        await stream.stop()
+        await asyncio.wait_for(task, 5)
+        await exchange.aclose()
+        await runner.cleanup()
+    print(
+        f"{market.value} user data: place->ack p50 {_pct(ack_ms, 0.5):.2f} ms p99 "
+        f"{_pct(ack_ms, 0.99):.2f} ms; place->ORDER_TRADE_UPDATE NEW p50 "
+        f"{_pct(new_ms, 0.5):.2f} ms p99 {_pct(new_ms, 0.99):.2f} ms over {orders} orders "
+        f"(NEW before the REST ack for {before_ack})"
+    )
+
+
+async def main_async(orders: int, market: MarketType, reads: int) -> None:
+    instrument = builtin_instrument(market, "BTCUSDT")
+    price = PRICE
+    state = _state(market)
     runner, url = await start_emulator(state)
     client = BinanceRestClient("futures" if market.is_futures else "spot", url, "k", "s")
     exchange = BinanceExchange(client)
@@ -90,6 +166,10 @@ async def main_async(orders: int, market: MarketType, reads: int) -> None:
         f"{market.value}: {reads / read_seconds:,.0f} order queries/s in a burst "
         f"({reads} queries in {read_seconds:.2f} s, below the weight limit)"
     )
+    if market.is_futures:
+        await user_data_leg(orders)
+    else:
+        print("spot: user-data leg not measured (futures listenKey stream only)")
 
 
 def main() -> int:
