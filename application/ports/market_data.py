@@ -45,8 +45,11 @@ class HistoricalCandles(Protocol):
 
 
 class LiveCandles(Protocol):
-    """Closed 1m candles as they close on the venue (implemented by live adapters)."""
+    """Closed 1m candles as they close on the venue (implemented by live adapters).
 
-    def backfill(self, symbol: str, start_open_time: int, end_open_time: int) -> list[Candle]:
+    Asynchronous: a live venue is reached over the network, from the live shell's loop.
+    """
+
+    async def backfill(self, symbol: str, start_open_time: int, end_open_time: int) -> list[Candle]:
         """Closed candles in ``[start, end]`` (used after reconnects to fill what was missed)."""
         ...
