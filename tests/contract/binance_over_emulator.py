@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -61,15 +61,21 @@ class SyncBridge:
 
 
 def build(
-    instrument: Instrument, balances: dict[str, Decimal], price_candle: Candle
+    instrument: Instrument,
+    balances: dict[str, Decimal],
+    price_candle: Candle,
+    later: Sequence[Candle] = (),
 ) -> tuple[SyncBridge, Callable[[], None]]:
-    """Start an emulator holding ``instrument`` and a Binance adapter pointed at it."""
+    """Start an emulator holding ``instrument`` and a Binance adapter pointed at it.
+
+    ``later`` candles are replayed one by one by :func:`advance`, after the price candle.
+    """
     loop = LoopThread()
     state = EmulatorState(
         [instrument],
         API_KEY,
         API_SECRET,
-        [price_candle],
+        [price_candle, *later],
         balances={instrument.market: balances},
     )
     runner, base_url = loop.run(start_emulator(state))
@@ -83,6 +89,13 @@ def build(
         loop.stop()
 
     return SyncBridge(exchange, loop, state), cleanup
+
+
+def advance(bridge: Any, candle: Candle) -> None:
+    """Replay the next candle on the emulator (it must be ``candle``, given to :func:`build`)."""
+    assert isinstance(bridge, SyncBridge)
+    assert bridge.state.advance(1) == 1
+    assert bridge.state.history[-1] == candle
 
 
 def set_price(bridge: Any, candle: Candle) -> None:

@@ -48,6 +48,17 @@ START_MS = 1_704_067_200_000
 PRICE_CANDLE = Candle(
     START_MS, LAST_PRICE, LAST_PRICE, LAST_PRICE, LAST_PRICE, D("1000"), START_MS + 59_999
 )
+#: Trades through 1 % below the last price on thin volume: a resting bid there fills only in
+#: part (the venues' default volume share of a candle is 25 %).
+THIN_CANDLE = Candle(
+    START_MS + 60_000,
+    LAST_PRICE,
+    LAST_PRICE,
+    D("49000"),
+    D("49800"),
+    D("0.008"),
+    START_MS + 119_999,
+)
 BUY, SELL = Side.BUY, Side.SELL
 
 Cleanup = Callable[[], None]
@@ -71,6 +82,7 @@ class VenueSpec:
     market: MarketType
     build: Callable[[Instrument, dict[str, Decimal]], tuple[ExchangePort, Cleanup]]
     set_price: Callable[[ExchangePort, Candle], None] | None = None
+    advance: Callable[[ExchangePort, Candle], None] | None = None
 
 
 def _simulated(
@@ -84,8 +96,14 @@ def _binance_over_emulator(
 ) -> tuple[ExchangePort, Cleanup]:
     from tests.contract.binance_over_emulator import build
 
-    bridge, cleanup = build(instrument, balances, PRICE_CANDLE)
+    bridge, cleanup = build(instrument, balances, PRICE_CANDLE, [THIN_CANDLE])
     return bridge, cleanup  # type: ignore[return-value]
+
+
+def _emulator_advance(exchange: ExchangePort, candle: Candle) -> None:
+    from tests.contract.binance_over_emulator import advance
+
+    advance(exchange, candle)
 
 
 def _emulator_price(exchange: ExchangePort, candle: Candle) -> None:
@@ -98,9 +116,19 @@ VENUES = [
     VenueSpec("simulated-futures", MarketType.USDM_FUTURES, _simulated),
     VenueSpec("simulated-spot", MarketType.SPOT, _simulated),
     VenueSpec(
-        "binance-emulator-futures", MarketType.USDM_FUTURES, _binance_over_emulator, _emulator_price
+        "binance-emulator-futures",
+        MarketType.USDM_FUTURES,
+        _binance_over_emulator,
+        _emulator_price,
+        _emulator_advance,
     ),
-    VenueSpec("binance-emulator-spot", MarketType.SPOT, _binance_over_emulator, _emulator_price),
+    VenueSpec(
+        "binance-emulator-spot",
+        MarketType.SPOT,
+        _binance_over_emulator,
+        _emulator_price,
+        _emulator_advance,
+    ),
 ]
 
 
@@ -111,6 +139,7 @@ class Venue:
     exchange: ExchangePort
     instrument: Instrument
     last_price: Decimal
+    advance: Callable[[Candle], object]
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -176,7 +205,11 @@ def venue_factory(request: pytest.FixtureRequest) -> Callable[[], Venue]:
             on_candle = getattr(exchange, "on_candle", None)
             assert on_candle is not None, f"{spec.name}: not a ReplayVenue, give set_price"
             assert on_candle(PRICE_CANDLE) == []
-        return Venue(exchange, instrument, PRICE_CANDLE.close)
+        if spec.advance is not None:
+            advance = spec.advance
+            return Venue(exchange, instrument, PRICE_CANDLE.close, lambda c: advance(exchange, c))
+        on_candle = getattr(exchange, "on_candle")  # noqa: B009 - a ReplayVenue, checked above
+        return Venue(exchange, instrument, PRICE_CANDLE.close, on_candle)
 
     return make
 
@@ -385,3 +418,22 @@ def test_modify_of_an_unknown_order_is_rejected(venue: Venue) -> None:
     [rejected] = venue.exchange.modify_order(SYMBOL, "ct-never", LAST_PRICE, D("0.01"))
     assert isinstance(rejected, ModifyRejected)
     assert rejected.reason is RejectReason.UNKNOWN_ORDER
+
+
+def test_thin_candle_partially_fills_a_resting_bid(venue: Venue) -> None:
+    bid = venue.limit(BUY, venue.price("-0.01", BUY), qty=D("0.004"))
+    venue.place_resting(bid)
+    venue.advance(THIN_CANDLE)  # trades through the bid; only 25 % of 0.008 may fill
+    snap = venue.exchange.query_order(SYMBOL, bid.client_order_id)
+    assert snap is not None
+    assert snap.status is OrderStatus.PARTIALLY_FILLED
+    assert snap.executed_quantity == D("0.002")
+    [fill] = venue.exchange.trades_since(SYMBOL, 0)
+    assert (fill.client_order_id, fill.quantity, fill.price) == (
+        bid.client_order_id,
+        D("0.002"),
+        bid.price,
+    )
+    assert fill.liquidity.value == "MAKER"
+    [listed] = venue.exchange.open_orders(SYMBOL)
+    assert listed.executed_quantity == D("0.002")
