@@ -13,9 +13,17 @@ Starts the emulator in-process (one asyncio loop serves both sides over real HTT
   the first leg (300 orders / 10 s on USD-M) do not throttle it; each order is cancelled
   (untimed) once its NEW has arrived.
 
+* ``--sustained SECONDS`` (instead of the legs above): futures order queries as fast as one
+  caller can issue them for SECONDS against an emulator whose REQUEST_WEIGHT limit is lowered
+  to ``--weight-limit`` (600 a minute by default), so the adapter's limiter must hold requests
+  back within a short run. Reports the achieved rate, the limit and the 429/418 answers
+  (expected 0). The limit is per fixed minute, so a run shorter than a minute shows the
+  burst the first window allows; from a minute on the rate settles at the limit.
+
 Run::
 
     .venv/bin/python benchmarks/binance_roundtrip.py [--orders 500] [--market futures|spot]
+    .venv/bin/python benchmarks/binance_roundtrip.py --sustained 20 [--weight-limit 600]
 """
 
 from __future__ import annotations
@@ -31,10 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from adapters.binance.errors import RateLimited  # noqa: E402
 from adapters.binance.exchange import BinanceExchange  # noqa: E402
 from adapters.binance.rest import BinanceRestClient  # noqa: E402
 from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi  # noqa: E402
 from adapters.binance.ws_parsers import UserDataMessage, UserEvents  # noqa: E402
+from adapters.simulated.emulator.limits import RateLimits  # noqa: E402
 from adapters.simulated.emulator.server import start_emulator  # noqa: E402
 from adapters.simulated.emulator.state import EmulatorState  # noqa: E402
 from application.ports.exchange import OrderRequest  # noqa: E402
@@ -172,12 +182,76 @@ async def main_async(orders: int, market: MarketType, reads: int) -> None:
         print("spot: user-data leg not measured (futures listenKey stream only)")
 
 
+async def sustained_async(seconds: float, weight_limit: int) -> None:
+    """Order queries for ``seconds`` under a lowered futures weight limit; counts 429s."""
+    market = MarketType.USDM_FUTURES
+    instrument = builtin_instrument(market, "BTCUSDT")
+    candle = Candle(1_704_067_200_000, PRICE, PRICE, PRICE, PRICE, D("1000"), 1_704_067_259_999)
+    limits = RateLimits(weight_limit, 300, 1200, "1M")
+    state = EmulatorState(
+        [instrument],
+        "k",
+        "s",
+        [candle],
+        balances={market: {"USDT": D("100000000")}},
+        futures_limits=limits,
+    )
+    state.advance(1)
+    runner, url = await start_emulator(state)
+    client = BinanceRestClient("futures", url, "k", "s")
+    exchange = BinanceExchange(client)
+    rate_limited = 0
+    queries = 0
+    held_s = 0.0
+    try:
+        await exchange.instrument("BTCUSDT")  # exchangeInfo: the limiter learns the limit
+        request = OrderRequest(
+            "sus-1",
+            "BTCUSDT",
+            Side.BUY,
+            OrderType.LIMIT,
+            D("0.001"),
+            instrument.round_price(PRICE * D("0.9")),
+            TimeInForce.GTC,
+        )
+        assert isinstance((await exchange.place_order(request))[0], OrderAccepted)
+        started = sent = time.perf_counter()
+        deadline = started + seconds
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    sent = time.perf_counter()
+                    try:
+                        await exchange.query_order("BTCUSDT", "sus-1")
+                        queries += 1
+                    except RateLimited:
+                        rate_limited += 1
+                    held_s = max(held_s, time.perf_counter() - sent)
+        except TimeoutError:
+            held_s = max(held_s, deadline - sent)  # the call the deadline interrupted
+        elapsed = min(time.perf_counter(), deadline) - started
+    finally:
+        await exchange.aclose()
+        await runner.cleanup()
+    print(
+        f"futures sustained: {queries} order queries in {elapsed:.1f} s = "
+        f"{queries / elapsed:,.1f} queries/s (weight 1 each); emulator limit {weight_limit} "
+        f"weight/min = {weight_limit / 60:.1f}/s long-run; 429/418 answers: {rate_limited}; "
+        f"longest single call (limiter hold) {held_s:.1f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--reads", type=int, default=1000)
     parser.add_argument("--market", choices=["futures", "spot"], default="futures")
+    parser.add_argument("--sustained", type=float, metavar="SECONDS", default=None)
+    parser.add_argument("--weight-limit", type=int, default=600)
     args = parser.parse_args()
+    if args.sustained is not None:
+        asyncio.run(sustained_async(args.sustained, args.weight_limit))
+        return 0
     market = MarketType.USDM_FUTURES if args.market == "futures" else MarketType.SPOT
     asyncio.run(main_async(args.orders, market, args.reads))
     return 0

@@ -92,6 +92,8 @@ class ExchangeConfig:
     kind: ExchangeKind = "simulated"
     testnet: bool = True
     base_url: str | None = None
+    #: ms a signed request stays valid after its timestamp (Binance's recvWindow, max 60000).
+    recv_window: int = 5000
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,7 @@ def read_exchange(root: ConfigReader) -> ExchangeConfig:
         kind=cast(ExchangeKind, section.choice("kind", "simulated", ExchangeKind)),
         testnet=section.boolean("testnet", True),
         base_url=section.url("base_url"),
+        recv_window=section.integer("recv_window", 5000, 1, 60_000),
     )
     section.finish()
     return exchange

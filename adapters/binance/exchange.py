@@ -22,9 +22,12 @@ One :class:`BinanceExchange` serves one market (spot or USD-M futures) through o
   domain's modify quantity is the new *total*); such a modify is refused by Binance with
   -2011 and comes back as ``ModifyRejected``. Futures modify in place (``PUT
   /fapi/v1/order``).
-* **Futures conditional orders** now live in the Algo Order API (``POST
-  /fapi/v1/algoOrder``; ``/fapi/v1/order`` answers -4120). That API is not implemented:
-  STOP_MARKET / TAKE_PROFIT_MARKET on futures are refused locally, nothing is sent.
+* **Futures conditional orders** live in the Algo Order API (``/fapi/v1/order`` answers
+  -4120): STOP_MARKET / TAKE_PROFIT_MARKET go to ``POST /fapi/v1/algoOrder`` with
+  ``clientAlgoId`` = the client order id (``OrderAccepted`` carries the ``algoId``), are
+  cancelled by ``DELETE /fapi/v1/algoOrder`` and, when the order query does not know the
+  client id (-2013), queried by ``GET /fapi/v1/algoOrder``. Once triggered, the order they
+  create fills like any other and its trades are read from the trade history.
 
 Trade rows name orders only by exchange id, so the adapter remembers every
 order it sees (client id, side, type, exchange id) and looks up unknown ids with one query.
@@ -38,6 +41,7 @@ Collaborators: :mod:`adapters.binance.requests` builds the request parameters,
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 
 from adapters.binance.errors import (
@@ -55,8 +59,10 @@ from adapters.binance.known_orders import KnownOrders, OrderInfo
 from adapters.binance.order_events import OrderEvents
 from adapters.binance.outcomes import OutcomeResolver
 from adapters.binance.parsers import (
+    algo_triggered_order_id,
     canceled_client_ids,
     event_time,
+    parse_algo_order,
     parse_cancel_replace,
     parse_futures_balances,
     parse_order,
@@ -67,10 +73,13 @@ from adapters.binance.parsers import (
 from adapters.binance.rate_limits import rate_limits_from_exchange_info
 from adapters.binance.requests import (
     FUTURES,
+    FUTURES_ALGO_ORDER,
     SPOT,
     cancel_replace_params,
+    futures_algo_params,
     futures_modify_params,
     futures_order_params,
+    is_futures_algo,
     local_problem,
     spot_order_params,
 )
@@ -82,12 +91,13 @@ from domain.events import (
     ExecutionEvent,
     FundingPaid,
     ModifyRejected,
+    OrderAccepted,
     OrderCanceled,
     OrderRejected,
     RejectReason,
 )
 from domain.instruments import Instrument
-from domain.orders import Fill
+from domain.orders import Fill, OrderStatus
 
 _log = logging.getLogger(__name__)
 
@@ -187,8 +197,41 @@ class BinanceExchange:
                 weight=self._ep.w_query,
             )
         except UnknownOrder:
+            if self._futures:
+                return await self._query_algo(symbol, client_order_id)
             return None
         snapshot = parse_order(payload, self._market)
+        self._remember(snapshot)
+        return snapshot
+
+    async def _query_algo(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
+        """The futures algo order with this ``clientAlgoId``, or None (-2013).
+
+        A triggered one is reported as its triggered order when that can be read (under
+        the algo order's client id).
+        """
+        try:
+            payload = await self._client.signed(
+                "GET", FUTURES_ALGO_ORDER, (("clientAlgoId", client_order_id),), weight=1
+            )
+        except UnknownOrder:
+            return None
+        snapshot = parse_algo_order(payload, self._market)
+        triggered = algo_triggered_order_id(payload)
+        if triggered is not None and snapshot.status is OrderStatus.FILLED:
+            try:
+                order = await self._client.signed(
+                    "GET",
+                    self._ep.order,
+                    (("symbol", symbol), ("orderId", triggered)),
+                    weight=self._ep.w_query,
+                )
+            except UnknownOrder:
+                pass
+            else:
+                snapshot = replace(
+                    parse_order(order, self._market), client_order_id=client_order_id
+                )
         self._remember(snapshot)
         return snapshot
 
@@ -258,6 +301,8 @@ class BinanceExchange:
             code, message = refused
             reason = RejectReason.INVALID_REQUEST if code == -1121 else RejectReason.RANDOM_FAULT
             return [OrderRejected(cid, reason, code, message, self._now())]
+        if is_futures_algo(request, self._futures):
+            return await self._place_algo(request)
         params = futures_order_params(request) if self._futures else spot_order_params(request)
         try:
             payload = await self._client.signed(
@@ -268,6 +313,21 @@ class BinanceExchange:
         except UnknownOutcome as exc:
             return await self._outcomes.place(request, exc)
         return await self._events.from_answer(payload, accepted=True)
+
+    async def _place_algo(self, request: OrderRequest) -> list[ExecutionEvent]:
+        """A futures conditional order through ``POST /fapi/v1/algoOrder``."""
+        cid = request.client_order_id
+        try:
+            payload = await self._client.signed(
+                "POST", FUTURES_ALGO_ORDER, futures_algo_params(request), weight=1, orders=1
+            )
+        except ExchangeRejected as exc:
+            return [OrderRejected(cid, exc.reason, exc.code, exc.message, self._now())]
+        except UnknownOutcome as exc:
+            return await self._outcomes.place(request, exc)
+        snapshot = parse_algo_order(payload, self._market)
+        self._remember(snapshot)
+        return [OrderAccepted(cid, snapshot.exchange_order_id, event_time(payload, self._now()))]
 
     async def _prefetch_instrument(self, symbol: str) -> tuple[int, str] | None:
         """Load the instrument before sending, so no answer is lost to a failing read later.
@@ -284,8 +344,15 @@ class BinanceExchange:
 
     # ================================================================== cancel
     async def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
-        """Cancel one order; an unknown or closed order yields CancelRejected (-2011)."""
+        """Cancel one order; an unknown or closed order yields CancelRejected (-2011).
+
+        Futures conditional orders are cancelled in the Algo service: directly when the
+        order is known to be one, else after the order endpoint does not know it (-2011).
+        """
         cid = client_order_id
+        info = self._known.get(cid)
+        if self._futures and info is not None and info.order_type.is_conditional:
+            return await self._cancel_algo(symbol, cid, None)
         try:
             payload = await self._client.signed(
                 "DELETE",
@@ -293,6 +360,10 @@ class BinanceExchange:
                 (("symbol", symbol), ("origClientOrderId", cid)),
                 weight=self._ep.w_cancel,
             )
+        except UnknownOrder as exc:
+            if self._futures:
+                return await self._cancel_algo(symbol, cid, exc)
+            return [CancelRejected(cid, exc.reason, exc.code, exc.message, self._now())]
         except ExchangeRejected as exc:
             return [CancelRejected(cid, exc.reason, exc.code, exc.message, self._now())]
         except UnknownOutcome as exc:
@@ -304,6 +375,25 @@ class BinanceExchange:
             return canceled  # a foreign order type: the cancel itself succeeded
         self._remember(snapshot)
         return status_events(snapshot) or canceled
+
+    async def _cancel_algo(
+        self, symbol: str, cid: str, unknown: UnknownOrder | None
+    ) -> list[ExecutionEvent]:
+        """``DELETE /fapi/v1/algoOrder`` by ``clientAlgoId``.
+
+        ``unknown`` is the order endpoint's -2011 for this id, reported if the Algo service
+        does not know the id either.
+        """
+        try:
+            payload = await self._client.signed(
+                "DELETE", FUTURES_ALGO_ORDER, (("clientAlgoId", cid),), weight=1
+            )
+        except ExchangeRejected as exc:
+            first = unknown or exc
+            return [CancelRejected(cid, first.reason, first.code, first.message, self._now())]
+        except UnknownOutcome as exc:
+            return await self._outcomes.cancel(symbol, cid, exc)
+        return [OrderCanceled(cid, event_time(payload, self._now()))]
 
     async def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
         """Cancel every open order on ``symbol``; one event per order.

@@ -473,3 +473,65 @@ def parse_funding_income(
         position_quantity=position,
         timestamp=timestamp,
     )
+
+
+#: Futures ``algoStatus`` -> the order status it stands for (TRIGGERED/FINISHED: the
+#: triggered order's own status is more precise when it can be read).
+_ALGO_STATUSES = {
+    "NEW": OrderStatus.NEW,
+    "TRIGGERING": OrderStatus.NEW,
+    "TRIGGERED": OrderStatus.FILLED,
+    "FINISHED": OrderStatus.FILLED,
+    "CANCELED": OrderStatus.CANCELED,
+    "EXPIRED": OrderStatus.EXPIRED,
+    "REJECTED": OrderStatus.REJECTED,
+}
+
+
+def parse_algo_order(payload: Payload, market: MarketType) -> OrderSnapshot:
+    """A futures algo (conditional) order answer as an order snapshot.
+
+    The exchange order id is the ``algoId``; the client id the ``clientAlgoId``. A triggered
+    order counts as filled at ``actualPrice`` (its own order tells more, see
+    :func:`algo_triggered_order_id`).
+
+    Raises:
+        BinanceParseError: A required field is missing, or the type or status is unknown.
+    """
+    raw_type = payload.get("orderType") or payload.get("type")
+    order_type, _ = parse_order_type(str(raw_type or ""), None, market)
+    raw_status = text(payload, "algoStatus")
+    status = _ALGO_STATUSES.get(raw_status)
+    if status is None:
+        raise BinanceParseError(f"unknown algo status {raw_status!r}")
+    quantity = dec(payload, "quantity")
+    executed = quantity if status is OrderStatus.FILLED else ZERO
+    actual = dec(payload, "actualPrice", ZERO) if payload.get("actualPrice") else ZERO
+    reduce_only = payload.get("reduceOnly", False)
+    return OrderSnapshot(
+        client_order_id=text(payload, "clientAlgoId"),
+        exchange_order_id=integer(payload, "algoId"),
+        symbol=text(payload, "symbol"),
+        side=parse_side(text(payload, "side")),
+        order_type=order_type,
+        status=status,
+        quantity=quantity,
+        executed_quantity=executed,
+        executed_quote=executed * actual,
+        price=None,
+        stop_price=_positive_or_none(payload, "triggerPrice"),
+        time_in_force=None,
+        reduce_only=reduce_only is True or reduce_only == "true",
+        update_time=event_time(payload),
+    )
+
+
+def algo_triggered_order_id(payload: Payload) -> int | None:
+    """``actualOrderId`` of a triggered algo order (None before its trigger)."""
+    raw = payload.get("actualOrderId")
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or raw in ("", "0", 0):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None

@@ -58,18 +58,17 @@ FUTURES = Endpoints(
     w_exchange_info=1,
 )
 
-FUTURES_ALGO_ONLY = (
-    "local check, nothing sent: conditional orders (STOP_MARKET/TAKE_PROFIT_MARKET) on "
-    "USD-M futures must go through the Algo Order API (POST /fapi/v1/algoOrder; "
-    "/fapi/v1/order answers -4120 STOP_ORDER_SWITCH_ALGO), which this adapter does not "
-    "implement yet"
-)
+#: USD-M conditional orders live in the Algo service (``/fapi/v1/order`` answers -4120).
+FUTURES_ALGO_ORDER = "/fapi/v1/algoOrder"
+
+
+def is_futures_algo(request: OrderRequest, futures: bool) -> bool:
+    """True when the order must go through ``POST /fapi/v1/algoOrder``."""
+    return futures and request.order_type.is_conditional
 
 
 def local_problem(request: OrderRequest, futures: bool) -> tuple[int, str] | None:
     """Requests Binance would refuse that are cheaper to refuse here (code, message)."""
-    if futures and request.order_type.is_conditional:
-        return -4120, FUTURES_ALGO_ONLY
     if not futures and request.reduce_only:
         return -1106, "local check, nothing sent: parameter 'reduceOnly' is futures-only"
     return None
@@ -115,6 +114,25 @@ def futures_order_params(request: OrderRequest) -> list[tuple[str, Any]]:
         ("reduceOnly", True if request.reduce_only else None),
         ("newClientOrderId", request.client_order_id),
         ("newOrderRespType", "RESULT"),
+    ]
+
+
+def futures_algo_params(request: OrderRequest) -> list[tuple[str, Any]]:
+    """``POST /fapi/v1/algoOrder`` parameters of a futures STOP_MARKET / TAKE_PROFIT_MARKET.
+
+    A CONDITIONAL algo order triggered by the last (contract) price; its ``clientAlgoId``
+    is the client order id, which the triggered order's trades are traced back to.
+    """
+    return [
+        ("algoType", "CONDITIONAL"),
+        ("symbol", request.symbol),
+        ("side", request.side),
+        ("type", request.order_type),
+        ("quantity", request.quantity),
+        ("triggerPrice", request.stop_price),
+        ("workingType", "CONTRACT_PRICE"),
+        ("reduceOnly", True if request.reduce_only else None),
+        ("clientAlgoId", request.client_order_id),
     ]
 
 

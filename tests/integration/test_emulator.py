@@ -1164,3 +1164,87 @@ def test_duplicate_and_unknown_parameters() -> None:
         assert status == 400 and body["code"] == -1102 and "orderId" in body["msg"]
 
     run(test)
+
+
+# ---------------------------------------------------------------------- futures algo orders
+FUT_ALGO = {
+    "algoType": "CONDITIONAL",
+    "symbol": "BTCUSDT",
+    "side": "SELL",
+    "type": "STOP_MARKET",
+    "quantity": "0.001",
+    "triggerPrice": "29950",
+    "workingType": "CONTRACT_PRICE",
+    "clientAlgoId": "sl-1",
+}
+
+
+def test_futures_algo_orders_place_list_cancel_and_trigger() -> None:
+    async def test(emu: Emu) -> None:
+        await emu.advance()  # last price 30000
+        status, stop, _ = await emu.signed("POST", "/fapi/v1/algoOrder", FUT_ALGO)
+        assert status == 200, stop
+        assert stop["clientAlgoId"] == "sl-1" and stop["algoType"] == "CONDITIONAL"
+        assert (stop["orderType"], stop["side"], stop["algoStatus"]) == (
+            "STOP_MARKET",
+            "SELL",
+            "NEW",
+        )
+        assert stop["triggerPrice"] == "29950.00" and stop["quantity"] == "0.001"
+        take = {**FUT_ALGO, "type": "TAKE_PROFIT_MARKET", "triggerPrice": "30080"}
+        take["clientAlgoId"] = "tp-1"
+        status, tp, _ = await emu.signed("POST", "/fapi/v1/algoOrder", take)
+        assert status == 200 and tp["algoStatus"] == "NEW" and tp["algoId"] != stop["algoId"]
+        wrong = {**FUT_ALGO, "triggerPrice": "30050", "clientAlgoId": "sl-bad"}
+        status, body, _ = await emu.signed("POST", "/fapi/v1/algoOrder", wrong)
+        assert (status, body) == (400, {"code": -2021, "msg": "Order would immediately trigger."})
+        status, body, _ = await emu.signed(
+            "POST", "/fapi/v1/algoOrder", {**FUT_ALGO, "algoType": "VP", "clientAlgoId": "x"}
+        )
+        assert body["code"] == -1130
+        # Untriggered algo orders live in the Algo service only.
+        status, listed, _ = await emu.signed(
+            "GET", "/fapi/v1/openAlgoOrders", {"symbol": "BTCUSDT"}
+        )
+        assert [r["clientAlgoId"] for r in listed] == ["sl-1", "tp-1"]
+        status, opened, _ = await emu.signed("GET", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"})
+        assert opened == []
+        status, body, _ = await emu.signed(
+            "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "sl-1"}
+        )
+        assert body == {"code": -2013, "msg": "Order does not exist."}
+        status, body, _ = await emu.signed(
+            "DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "tp-1"}
+        )
+        assert body == {"code": -2011, "msg": "Unknown order sent."}
+        status, canceled, _ = await emu.signed(
+            "DELETE", "/fapi/v1/algoOrder", {"clientAlgoId": "tp-1"}
+        )
+        assert status == 200 and canceled["algoStatus"] == "CANCELED"
+        assert canceled["algoId"] == tp["algoId"]
+        status, body, _ = await emu.signed("DELETE", "/fapi/v1/algoOrder", {"algoId": tp["algoId"]})
+        assert body == {"code": -2011, "msg": "Unknown order sent."}
+        status, body, _ = await emu.signed("GET", "/fapi/v1/algoOrder", {"clientAlgoId": "nope"})
+        assert body == {"code": -2013, "msg": "Order does not exist."}
+        status, body, _ = await emu.signed("GET", "/fapi/v1/algoOrder", {})
+        assert body["code"] == -1102
+        await emu.advance()  # low 29900: the stop triggers and fills
+        status, done, _ = await emu.signed("GET", "/fapi/v1/algoOrder", {"algoId": stop["algoId"]})
+        assert status == 200 and done["algoStatus"] == "FINISHED"
+        order_id = int(done["actualOrderId"])
+        status, listed, _ = await emu.signed("GET", "/fapi/v1/openAlgoOrders")
+        assert listed == []
+        status, trades, _ = await emu.signed("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"})
+        assert [(t["orderId"], t["side"], t["qty"]) for t in trades] == [
+            (order_id, "SELL", "0.001")
+        ]
+        status, order, _ = await emu.signed(
+            "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "sl-1"}
+        )
+        assert (order["orderId"], order["status"], order["type"]) == (
+            order_id,
+            "FILLED",
+            "STOP_MARKET",
+        )
+
+    run(test)

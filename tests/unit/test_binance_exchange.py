@@ -111,6 +111,7 @@ class FakeBinance:
         self.next_order_id = 100
         self.next_trade_id = 5000
         self.weight = 0
+        self.algos: dict[str, dict[str, Any]] = {}  # futures algo orders by clientAlgoId
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> int:
@@ -230,7 +231,39 @@ class FakeBinance:
             return [r for r in self.income if r["time"] >= start]
         if path == "/fapi/v1/fundingRate":
             return self.funding_rates
+        if path == "/fapi/v1/algoOrder":
+            return self.algo(method, p)
         raise BinanceError(404, -1000, f"fake has no route {method} {path}")
+
+    def algo(self, method: str, p: dict[str, str]) -> dict[str, Any]:
+        """A minimal Algo service: place, query and cancel by clientAlgoId."""
+        if method == "POST":
+            self.next_order_id += 1
+            order = {
+                "algoId": 900_000 + self.next_order_id,
+                "clientAlgoId": p["clientAlgoId"],
+                "algoType": p["algoType"],
+                "orderType": p["type"],
+                "symbol": p["symbol"],
+                "side": p["side"],
+                "quantity": p["quantity"],
+                "triggerPrice": p["triggerPrice"],
+                "workingType": p["workingType"],
+                "reduceOnly": p.get("reduceOnly") == "true",
+                "algoStatus": "NEW",
+                "updateTime": self.now(),
+            }
+            self.algos[p["clientAlgoId"]] = order
+            return order
+        order = self.algos.get(p["clientAlgoId"])
+        if method == "GET":
+            if order is None:
+                raise BinanceError(400, -2013, "Order does not exist.")
+            return order
+        if order is None or order["algoStatus"] != "NEW":
+            raise BinanceError(400, -2011, "Unknown order sent.")
+        order["algoStatus"] = "CANCELED"
+        return order
 
     # ------------------------------------------------------------------ orders
     def new_order(self, p: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -567,7 +600,7 @@ def test_trades_of_orders_placed_elsewhere_are_named_by_a_lookup() -> None:
     assert [p for p in fresh.fake.requests("GET", "/api/v3/order") if "orderId" in p]
 
 
-def test_futures_reduce_only_is_sent_and_conditional_orders_are_refused_locally() -> None:
+def test_futures_reduce_only_is_sent_and_conditional_orders_go_to_the_algo_service() -> None:
     h = make("futures")
     h.run(lambda: h.exchange.place_order(limit(side=Side.SELL, price="51000", reduce_only=True)))
     [sent] = h.fake.requests("POST", "/fapi/v1/order")
@@ -575,11 +608,24 @@ def test_futures_reduce_only_is_sent_and_conditional_orders_are_refused_locally(
     stop = OrderRequest(
         "s1", SYMBOL, Side.SELL, OrderType.STOP_MARKET, D("0.01"), stop_price=D("45000")
     )
-    [rejected] = h.run(lambda: h.exchange.place_order(stop))
-    assert isinstance(rejected, OrderRejected)
-    assert rejected.code == -4120 and "algo" in rejected.message.lower()
-    assert rejected.reason is RejectReason.INVALID_REQUEST
-    assert len(h.fake.requests("POST", "/fapi/v1/order")) == 1  # nothing more was sent
+    [accepted] = h.run(lambda: h.exchange.place_order(stop))
+    assert isinstance(accepted, OrderAccepted) and accepted.client_order_id == "s1"
+    assert len(h.fake.requests("POST", "/fapi/v1/order")) == 1  # not sent as a regular order
+    [algo] = h.fake.requests("POST", "/fapi/v1/algoOrder")
+    assert algo["algoType"] == "CONDITIONAL" and algo["type"] == "STOP_MARKET"
+    assert (algo["clientAlgoId"], algo["triggerPrice"], algo["quantity"]) == ("s1", "45000", "0.01")
+    assert algo["workingType"] == "CONTRACT_PRICE" and "reduceOnly" not in algo
+    assert accepted.exchange_order_id == h.fake.algos["s1"]["algoId"]
+    snap = h.run(lambda: h.exchange.query_order(SYMBOL, "s1"))
+    assert snap is not None and snap.status is OrderStatus.NEW
+    assert snap.order_type is OrderType.STOP_MARKET and snap.stop_price == D("45000")
+    [canceled] = h.run(lambda: h.exchange.cancel_order(SYMBOL, "s1"))
+    assert isinstance(canceled, OrderCanceled)
+    assert h.fake.requests("DELETE", "/fapi/v1/order") == []  # known algo: straight there
+    [again] = h.run(lambda: h.exchange.cancel_order(SYMBOL, "s1"))
+    assert isinstance(again, CancelRejected) and again.code == -2011
+    snap = h.run(lambda: h.exchange.query_order(SYMBOL, "s1"))
+    assert snap is not None and snap.status is OrderStatus.CANCELED
 
 
 def test_spot_stop_is_sent_as_stop_loss() -> None:

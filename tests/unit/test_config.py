@@ -502,7 +502,12 @@ def test_defaults_of_the_operations_sections(
 
 def test_every_operations_option_can_be_set(tmp_path: Path) -> None:
     document = {
-        "exchange": {"kind": "binance", "testnet": False, "base_url": "http://127.0.0.1:8080"},
+        "exchange": {
+            "kind": "binance",
+            "testnet": False,
+            "base_url": "http://127.0.0.1:8080",
+            "recv_window": 10_000,
+        },
         "storage": {
             "data_dir": str(tmp_path / "var"),
             "database_url": "postgresql+psycopg://gridbot@localhost:5432/gridbot",
@@ -525,7 +530,7 @@ def test_every_operations_option_can_be_set(tmp_path: Path) -> None:
     }
     config = load_config(_write(tmp_path, document))
 
-    assert config.exchange == ExchangeConfig("binance", False, "http://127.0.0.1:8080")
+    assert config.exchange == ExchangeConfig("binance", False, "http://127.0.0.1:8080", 10_000)
     assert config.storage.data_dir == tmp_path / "var"
     assert config.database_url_resolved == "postgresql+psycopg://gridbot@localhost:5432/gridbot"
     assert config.credentials.secrets_file == "~/.gridbot/secrets.env"
@@ -561,11 +566,22 @@ def test_relative_log_file_is_inside_the_data_dir(tmp_path: Path) -> None:
         ("kind", "paper", "must be one of simulated, binance, got 'paper'"),
         ("base_url", "ftp://example.com", "must start with http:// or https://"),
         ("base_url", "localhost:8080", "must start with http:// or https://"),
+        ("recv_window", 0, "must be between 1 and 60000, got 0"),
+        ("recv_window", 60_001, "must be between 1 and 60000, got 60001"),
+        ("recv_window", 5000.5, "must be an integer"),
+        ("recv_window", True, "must be an integer"),
     ],
 )
 def test_bad_exchange_values(tmp_path: Path, key: str, value: Any, problem: str) -> None:
     path, message = _error(tmp_path, {"exchange": {key: value}})
     assert message == f"{path}: $.exchange.{key}: {problem}"
+
+
+def test_recv_window_bounds_are_inclusive_and_default_is_5000(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, {})).exchange.recv_window == 5000
+    for value in (1, 60_000):
+        config = load_config(_write(tmp_path, {"exchange": {"recv_window": value}}))
+        assert config.exchange.recv_window == value
 
 
 def test_https_base_url_is_accepted(tmp_path: Path) -> None:

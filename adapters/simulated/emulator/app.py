@@ -30,6 +30,7 @@ from aiohttp import web
 
 from adapters.simulated import rejections as rj
 from adapters.simulated.emulator import payloads as pl
+from adapters.simulated.emulator.futures_payloads import algo_order
 from adapters.simulated.emulator.state import EmulatorState, OrderMeta, TradeRecord, Venue
 from adapters.simulated.emulator.wire import (
     ApiError,
@@ -703,11 +704,11 @@ _FUTURES_ORDER_PARAMS = (
 )
 
 
-def _position_side(params: Mapping[str, str]) -> None:
+def _position_side(params: Mapping[str, str], hedge_mode: bool = False) -> None:
     side = params.get("positionSide", "BOTH")
     if side not in ("BOTH", "LONG", "SHORT"):
         raise ApiError(-4060, "Invalid position side.")
-    if side != "BOTH":
+    if side != "BOTH" or hedge_mode:  # hedge mode is recorded but not modelled
         raise ApiError(-4061, "Order's position side does not match user's setting.")
 
 
@@ -724,7 +725,7 @@ def _futures_new_order(call: Call) -> object:
         )
     if wire_type not in ("LIMIT", "MARKET"):
         raise ApiError(-1116, "Invalid orderType.")
-    _position_side(p)
+    _position_side(p, call.state.dual_side_position)
     if opt_bool(p, "closePosition"):
         raise not_required("closePosition")
     if p.get("priceMatch", "NONE") != "NONE":
@@ -763,7 +764,7 @@ def _futures_new_order(call: Call) -> object:
 def _futures_query_order(call: Call) -> object:
     venue = call.venue()
     meta = venue.lookup(*call.order_ref())
-    if meta is None:
+    if meta is None or venue.untriggered_algo(meta):
         raise _no_such_order()
     return pl.futures_order(venue, meta, _snapshot(venue, meta), query=True)
 
@@ -771,6 +772,8 @@ def _futures_query_order(call: Call) -> object:
 def _futures_cancel_order(call: Call) -> object:
     venue = call.venue()
     meta = _open_order(venue, call, _unknown_order_sent)
+    if venue.untriggered_algo(meta):
+        raise _unknown_order_sent()
     _cancel_one(call, venue, meta)
     return pl.futures_order(venue, meta, _snapshot(venue, meta))
 
@@ -799,6 +802,7 @@ def _futures_open_orders(call: Call) -> object:
         pl.futures_order(venue, meta, snap, query=True)
         for venue in call.venues()
         for meta, snap in venue.open_orders()
+        if not venue.untriggered_algo(meta)
     ]
 
 
@@ -818,6 +822,129 @@ def _futures_user_trades(call: Call) -> object:
     else:
         trades = _select_trades(call, venue, 7 * _DAY_MS, 168)
     return [pl.futures_trade(venue, t) for t in trades]
+
+
+# ----------------------------------------------------------------- futures algo orders
+_ALGO_PARAMS = (
+    "algoType",
+    "symbol",
+    "side",
+    "positionSide",
+    "type",
+    "timeInForce",
+    "quantity",
+    "price",
+    "triggerPrice",
+    "workingType",
+    "priceMatch",
+    "closePosition",
+    "priceProtect",
+    "reduceOnly",
+    "activatePrice",
+    "callbackRate",
+    "clientAlgoId",
+    "newOrderRespType",
+    "selfTradePreventionMode",
+    "goodTillDate",
+)
+#: Conditional types the simulator triggers itself (on the candle path).
+_ALGO_SIMULATED = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+
+
+def _unsupported() -> ApiError:
+    return ApiError(-1014, "Unsupported order combination.")
+
+
+def _futures_new_algo(call: Call) -> object:
+    """``POST /fapi/v1/algoOrder``: a CONDITIONAL STOP_MARKET / TAKE_PROFIT_MARKET.
+
+    The simulator holds it as its own stop order (same client id), which triggers and fills
+    on the candle path; a trigger on the wrong side of the last price is -2021.
+    """
+    p = call.params
+    venue = call.venue()
+    if req_str(p, "algoType") != "CONDITIONAL":
+        raise invalid_value("algoType")
+    side = _side(p)
+    wire_type = req_str(p, "type")
+    if wire_type not in _FUTURES_ALGO_TYPES:
+        raise ApiError(-1116, "Invalid orderType.")
+    if wire_type not in _ALGO_SIMULATED:
+        raise _unsupported()
+    _position_side(p)
+    if opt_bool(p, "closePosition") or opt_bool(p, "priceProtect"):
+        raise _unsupported()
+    if p.get("workingType", "CONTRACT_PRICE") != "CONTRACT_PRICE":
+        raise _unsupported()
+    if p.get("priceMatch", "NONE") != "NONE":
+        raise _unsupported()
+    for name in ("price", "activatePrice", "callbackRate", "goodTillDate"):
+        if name in p:
+            raise not_required(name)
+    quantity = req_decimal(p, "quantity")
+    trigger = req_decimal(p, "triggerPrice")
+    reduce_only = opt_bool(p, "reduceOnly") or False
+    cid = p.get("clientAlgoId") or call.new_id()
+    if not _FUTURES_CLIENT_ID_RE.match(cid):
+        raise ApiError(-4015, "Client order id is not valid.")
+    stp = _stp(p)
+    request = OrderRequest(
+        cid, venue.symbol, side, OrderType(wire_type), quantity, None, None, trigger, reduce_only
+    )
+    meta, _ = _place(call, venue, request, wire_type, "GTC", stp)
+    algo_id = venue.new_algo(meta.order_id)
+    return algo_order(venue, algo_id, meta, _snapshot(venue, meta), ack=True)
+
+
+def _find_algo(call: Call) -> tuple[Venue, int, OrderMeta] | None:
+    """The algo order named by ``algoId`` / ``clientAlgoId`` (newest first)."""
+    algo_id = opt_int(call.params, "algoId")
+    client_id = call.params.get("clientAlgoId") or None
+    if algo_id is None and client_id is None:
+        raise ApiError(
+            -1102, "Param 'algoId' or 'clientAlgoId' must be sent, but both were empty/null!"
+        )
+    for venue in call.venues():
+        for aid, order_id in reversed(venue.algo_orders.items()):
+            meta = venue.meta(order_id)
+            if meta is None or (algo_id is not None and aid != algo_id):
+                continue
+            if client_id is None or meta.client_order_id == client_id:
+                return venue, aid, meta
+    return None
+
+
+def _futures_query_algo(call: Call) -> object:
+    found = _find_algo(call)
+    if found is None:
+        raise _no_such_order()
+    venue, algo_id, meta = found
+    return algo_order(venue, algo_id, meta, _snapshot(venue, meta))
+
+
+def _futures_cancel_algo(call: Call) -> object:
+    found = _find_algo(call)
+    if found is None:
+        raise _unknown_order_sent()
+    venue, algo_id, meta = found
+    snap = venue.snapshot(meta)
+    if snap is None or not snap.status.is_open or snap.executed_quantity:
+        raise _unknown_order_sent()
+    _cancel_one(call, venue, meta)
+    return algo_order(venue, algo_id, meta, _snapshot(venue, meta))
+
+
+def _futures_open_algos(call: Call) -> object:
+    out: list[object] = []
+    for venue in call.venues():
+        for algo_id, order_id in venue.algo_orders.items():
+            meta = venue.meta(order_id)
+            snap = None if meta is None else venue.snapshot(meta)
+            if meta is None or snap is None:
+                continue
+            if snap.status.is_open and not snap.executed_quantity:
+                out.append(algo_order(venue, algo_id, meta, snap))
+    return out
 
 
 _INCOME_TYPES = frozenset(
@@ -891,6 +1018,46 @@ def _futures_leverage(call: Call) -> object:
         raise ApiError(-4028, f"Leverage {raw} is not valid")
     venue.set_leverage(leverage)
     return {"leverage": leverage, "maxNotionalValue": pl.MAX_NOTIONAL, "symbol": venue.symbol}
+
+
+def _has_position(venue: Venue) -> bool:
+    return any(pos.quantity != 0 for pos in venue.exchange.account().positions)
+
+
+def _position_mode(call: Call) -> object:
+    return {"dualSidePosition": call.state.dual_side_position}
+
+
+def _set_position_mode(call: Call) -> object:
+    """One-way <-> hedge, account-wide; only with no open orders and no positions."""
+    dual = opt_bool(call.params, "dualSidePosition")
+    if dual is None:
+        raise mandatory("dualSidePosition")
+    if dual == call.state.dual_side_position:
+        raise ApiError(-4059, "No need to change position side.")
+    venues = call.state.venues_of(FUTURES)
+    if any(venue.open_orders() for venue in venues):
+        raise ApiError(-4067, "Position side cannot be changed if there exists open orders.")
+    if any(_has_position(venue) for venue in venues):
+        raise ApiError(-4068, "Position side cannot be changed if there exists position.")
+    call.state.dual_side_position = dual
+    return {"code": 200, "msg": "success"}
+
+
+def _set_margin_type(call: Call) -> object:
+    """CROSSED / ISOLATED per symbol (recorded only; margin figures stay cross-margin)."""
+    venue = call.venue()
+    margin_type = req_str(call.params, "marginType")
+    if margin_type not in ("CROSSED", "ISOLATED"):
+        raise invalid_value("marginType")
+    if margin_type == venue.margin_type:
+        raise ApiError(-4046, "No need to change margin type.")
+    if venue.open_orders():
+        raise ApiError(-4047, "Margin type cannot be changed if there exists open orders.")
+    if _has_position(venue):
+        raise ApiError(-4048, "Margin type cannot be changed if there exists position.")
+    venue.margin_type = margin_type
+    return {"code": 200, "msg": "success"}
 
 
 def _premium_index(call: Call) -> object:
@@ -1071,6 +1238,43 @@ def endpoints() -> list[Endpoint]:
             params=_signed(*trades),
         ),
         Endpoint(
+            "POST",
+            "/fapi/v1/algoOrder",
+            FUTURES,
+            _futures_new_algo,
+            0,
+            signed=True,
+            new_order=True,
+            params=_signed(*_ALGO_PARAMS),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v1/algoOrder",
+            FUTURES,
+            _futures_query_algo,
+            1,
+            signed=True,
+            params=_signed("symbol", "algoId", "clientAlgoId"),
+        ),
+        Endpoint(
+            "DELETE",
+            "/fapi/v1/algoOrder",
+            FUTURES,
+            _futures_cancel_algo,
+            1,
+            signed=True,
+            params=_signed("symbol", "algoId", "clientAlgoId"),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v1/openAlgoOrders",
+            FUTURES,
+            _futures_open_algos,
+            lambda p: 1 if "symbol" in p else 40,
+            signed=True,
+            params=_signed("symbol", "algoType"),
+        ),
+        Endpoint(
             "GET",
             "/fapi/v1/income",
             FUTURES,
@@ -1114,6 +1318,33 @@ def endpoints() -> list[Endpoint]:
             1,
             signed=True,
             params=_signed("symbol", "leverage"),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v1/positionSide/dual",
+            FUTURES,
+            _position_mode,
+            30,
+            signed=True,
+            params=_signed(),
+        ),
+        Endpoint(
+            "POST",
+            "/fapi/v1/positionSide/dual",
+            FUTURES,
+            _set_position_mode,
+            1,
+            signed=True,
+            params=_signed("dualSidePosition"),
+        ),
+        Endpoint(
+            "POST",
+            "/fapi/v1/marginType",
+            FUTURES,
+            _set_margin_type,
+            1,
+            signed=True,
+            params=_signed("symbol", "marginType"),
         ),
     ]
 

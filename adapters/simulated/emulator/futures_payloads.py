@@ -280,3 +280,59 @@ def premium_index(venue: Venue, rate: Decimal, next_funding: int, now: int) -> d
         "nextFundingTime": next_funding,
         "time": now,
     }
+
+
+#: Algo status of the simulated stop order behind an algo order (its own status).
+_ALGO_STATUS = {
+    OrderStatus.NEW: "NEW",
+    OrderStatus.PARTIALLY_FILLED: "TRIGGERED",
+    OrderStatus.FILLED: "FINISHED",
+    OrderStatus.CANCELED: "CANCELED",
+    OrderStatus.EXPIRED: "EXPIRED",
+    OrderStatus.REJECTED: "REJECTED",
+}
+
+
+def algo_order(
+    venue: Venue, algo_id: int, meta: OrderMeta, snap: OrderSnapshot, *, ack: bool = False
+) -> dict[str, object]:
+    """A futures algo (conditional) order as ``/fapi/v1/algoOrder`` reports it.
+
+    ``ack`` reports it as placed (``NEW``, nothing triggered). Once its stop triggered, the
+    triggered order's id and average price are ``actualOrderId`` / ``actualPrice``.
+    """
+    p = Places(venue.instrument)
+    status = "NEW" if ack else _ALGO_STATUS.get(snap.status, snap.status.value)
+    triggered = status in ("TRIGGERED", "FINISHED")
+    return {
+        "algoId": algo_id,
+        "clientAlgoId": meta.client_order_id,
+        "algoType": "CONDITIONAL",
+        "orderType": meta.wire_type,
+        "symbol": venue.symbol,
+        "side": snap.side.value,
+        "positionSide": "BOTH",
+        "timeInForce": "GTC",
+        "quantity": fmt(snap.quantity, p.qty),
+        "algoStatus": status,
+        "actualOrderId": str(meta.order_id) if triggered else "",
+        "actualPrice": fmt(_avg(snap), p.quote) if triggered else "0.00",
+        "triggerPrice": fmt(snap.stop_price, p.price),
+        "price": fmt(ZERO, p.price),
+        "icebergQuantity": None,
+        "tpTriggerPrice": "0.000",
+        "tpPrice": "0.000",
+        "slTriggerPrice": "0.000",
+        "slPrice": "0.000",
+        "tpOrderType": "",
+        "selfTradePreventionMode": meta.stp_mode,
+        "workingType": "CONTRACT_PRICE",
+        "priceMatch": "NONE",
+        "closePosition": False,
+        "priceProtect": False,
+        "reduceOnly": snap.reduce_only,
+        "createTime": meta.created,
+        "updateTime": meta.created if ack else max(meta.created, snap.update_time),
+        "triggerTime": snap.update_time if triggered else 0,
+        "goodTillDate": 0,
+    }

@@ -127,6 +127,9 @@ class Venue:
         self.market = instrument.market
         self.symbol = instrument.symbol
         self.leverage = leverage
+        #: Futures margin type as set by ``POST /fapi/v1/marginType`` (recorded only: the
+        #: margin figures stay cross-margin).
+        self.margin_type = "CROSSED"
         self.position = Position(instrument.symbol)  # futures: realized PnL per trade
         self.trades: deque[TradeRecord] = deque(maxlen=_RECORD_RETENTION)
         self.income: deque[IncomeRecord] = deque(maxlen=_RECORD_RETENTION)
@@ -138,6 +141,26 @@ class Venue:
         self._pending: dict[str, _Pending] = {}
         self._tran_ids = itertools.count(1)
         self.updated = 0
+        #: Futures algo (conditional) orders: algoId -> orderId of the simulated stop order.
+        self.algo_orders: dict[int, int] = {}
+        self._algo_ids = itertools.count(1_000_000_001)
+
+    def new_algo(self, order_id: int) -> int:
+        """Register the simulated order behind a new algo order; its ``algoId``."""
+        algo_id = next(self._algo_ids)
+        self.algo_orders[algo_id] = order_id
+        return algo_id
+
+    def untriggered_algo(self, meta: OrderMeta) -> bool:
+        """True when ``meta`` is an algo order's simulated stop that never triggered.
+
+        Binance keeps such orders in the Algo service: the regular order endpoints do not
+        see them (open, cancelled or expired) unless they triggered.
+        """
+        if meta.order_id not in self.algo_orders.values():
+            return False
+        snap = self.snapshot(meta)
+        return snap is None or not snap.executed_quantity
 
     # ------------------------------------------------------------- commands
     def place(
@@ -397,6 +420,9 @@ class EmulatorState:
                 futures_limits or RateLimits.futures(), True, real_ms
             ),
         }
+        #: Futures position mode (``/fapi/v1/positionSide/dual``): False = one-way. Hedge mode
+        #: is recorded, but every new order is then refused with -4061 (not modelled).
+        self.dual_side_position = False
         self.venues: dict[tuple[MarketType, str], Venue] = {}
         for inst in instruments:
             key = (inst.market, inst.symbol)
