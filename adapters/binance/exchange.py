@@ -27,7 +27,10 @@ One :class:`BinanceExchange` serves one market (spot or USD-M futures) through o
   ``clientAlgoId`` = the client order id (``OrderAccepted`` carries the ``algoId``), are
   cancelled by ``DELETE /fapi/v1/algoOrder`` and, when the order query does not know the
   client id (-2013), queried by ``GET /fapi/v1/algoOrder``. Once triggered, the order they
-  create fills like any other and its trades are read from the trade history.
+  create fills like any other and its trades are read from the trade history. Untriggered
+  ones are listed by ``open_orders`` too (``GET /fapi/v1/openAlgoOrders``: exchange id =
+  algoId, stop price = triggerPrice) and ``cancel_all_orders`` also cancels them (``DELETE
+  /fapi/v1/algoOpenOrders``; the regular cancel-all leaves them alone).
 
 Trade rows name orders only by exchange id, so the adapter remembers every
 order it sees (client id, side, type, exchange id) and looks up unknown ids with one query.
@@ -74,6 +77,8 @@ from adapters.binance.rate_limits import rate_limits_from_exchange_info
 from adapters.binance.requests import (
     FUTURES,
     FUTURES_ALGO_ORDER,
+    FUTURES_CANCEL_ALGO_ORDERS,
+    FUTURES_OPEN_ALGO_ORDERS,
     SPOT,
     cancel_replace_params,
     futures_algo_params,
@@ -240,7 +245,30 @@ class BinanceExchange:
 
         Orders of types the bot never places (trailing stops, stop-limits...) cannot be
         represented as snapshots; they are skipped with a warning (they are not ours).
+        Futures: the untriggered conditional (algo) orders follow the regular ones.
         """
+        out = await self._open_regular(symbol)
+        if self._futures:
+            out += await self._open_algos(symbol)
+        return out
+
+    async def _open_algos(self, symbol: str) -> list[OrderSnapshot]:
+        """Futures untriggered algo orders on ``symbol`` (``GET /fapi/v1/openAlgoOrders``)."""
+        rows = await self._client.signed(
+            "GET", FUTURES_OPEN_ALGO_ORDERS, (("symbol", symbol),), weight=1
+        )
+        out: list[OrderSnapshot] = []
+        for row in rows:
+            try:
+                snapshot = parse_algo_order(row, self._market)
+            except BinanceParseError as exc:
+                _log.warning("skipping open algo order %s: %s", row.get("clientAlgoId"), exc)
+                continue
+            self._remember(snapshot)
+            out.append(snapshot)
+        return out
+
+    async def _open_regular(self, symbol: str) -> list[OrderSnapshot]:
         rows = await self._client.signed(
             "GET", self._ep.open_orders, (("symbol", symbol),), weight=self._ep.w_open_orders
         )
@@ -402,32 +430,42 @@ class BinanceExchange:
         bulk cancel's own answer does not name them (futures answers only "done") or its
         outcome is unknown: each order not reported cancelled is then queried.
         """
-        before = await self.open_orders(symbol)
+        regular = await self._open_regular(symbol)
+        algos = await self._open_algos(symbol) if self._futures else []
+        before = regular + algos
         if not before:
             return []
-        path = "/fapi/v1/allOpenOrders" if self._futures else "/api/v3/openOrders"
-        reported: list[tuple[str, int]] = []
-        failure: BinanceError | None = None
-        try:
-            payload = await self._client.signed("DELETE", path, (("symbol", symbol),), weight=1)
-        except UnknownOrder:
-            pass  # spot -2011: nothing left to cancel (filled meanwhile); queries tell
-        except ExchangeRejected as exc:
-            now = self._now()
-            return [
-                CancelRejected(s.client_order_id, exc.reason, exc.code, exc.message, now)
-                for s in before
-            ]
-        except UnknownOutcome as exc:
-            failure = exc
-        else:
+        events: list[ExecutionEvent] = []
+        done: set[str] = set()
+        failed: dict[str, BinanceError] = {}
+        bulk = [(regular, "/fapi/v1/allOpenOrders" if self._futures else "/api/v3/openOrders")]
+        bulk.append((algos, FUTURES_CANCEL_ALGO_ORDERS))
+        for snaps, path in bulk:
+            if not snaps:
+                continue
+            try:
+                payload = await self._client.signed("DELETE", path, (("symbol", symbol),), weight=1)
+            except UnknownOrder:
+                continue  # spot -2011: nothing left to cancel (filled meanwhile); queries tell
+            except ExchangeRejected as exc:
+                now = self._now()
+                for s in snaps:
+                    events.append(
+                        CancelRejected(s.client_order_id, exc.reason, exc.code, exc.message, now)
+                    )
+                    done.add(s.client_order_id)
+                continue
+            except UnknownOutcome as exc:
+                failed |= {s.client_order_id: exc for s in snaps}
+                continue
             if isinstance(payload, list):
                 reported = canceled_client_ids(payload)
-        events: list[ExecutionEvent] = [OrderCanceled(cid, ts) for cid, ts in reported]
-        done = {cid for cid, _ in reported}
+                events += [OrderCanceled(cid, ts) for cid, ts in reported]
+                done |= {cid for cid, _ in reported}
         for snap in before:
             if snap.client_order_id in done:
                 continue
+            failure = failed.get(snap.client_order_id)
             if failure is not None:
                 cause = UnknownOutcome(failure.code, failure.message)
                 events += await self._outcomes.cancel(symbol, snap.client_order_id, cause)

@@ -60,6 +60,9 @@ FUTURES = Endpoints(
 
 #: USD-M conditional orders live in the Algo service (``/fapi/v1/order`` answers -4120).
 FUTURES_ALGO_ORDER = "/fapi/v1/algoOrder"
+#: Untriggered conditional orders of a symbol: list (GET) / cancel all (DELETE).
+FUTURES_OPEN_ALGO_ORDERS = "/fapi/v1/openAlgoOrders"
+FUTURES_CANCEL_ALGO_ORDERS = "/fapi/v1/algoOpenOrders"
 
 
 def is_futures_algo(request: OrderRequest, futures: bool) -> bool:

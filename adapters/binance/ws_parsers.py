@@ -11,8 +11,16 @@ the REST resync the live shell runs after reconnects, so refusing to guess (a fi
 zero price, an order without a client id) is always safer than inventing a value.
 
 Event types the bot knows but does not consume (``TRADE_LITE`` duplicates
-``ORDER_TRADE_UPDATE``; ``ALGO_UPDATE``, balance and position pushes are re-read over
-REST) parse to a :class:`UserEvents` with no events, so they are not reported as errors.
+``ORDER_TRADE_UPDATE``; balance and position pushes are re-read over REST) parse to a
+:class:`UserEvents` with no events, so they are not reported as errors.
+
+Futures ``ALGO_UPDATE`` (conditional orders, reference section 8) reports the algo order
+itself, named by ``caid`` (the client id the adapter sent as ``clientAlgoId``) and ``aid``:
+``NEW`` -> ``OrderAccepted`` (exchange id = ``aid``), ``CANCELED`` -> ``OrderCanceled``,
+``EXPIRED`` -> ``OrderExpired``, ``REJECTED`` -> ``OrderRejected`` (message ``rm``).
+``TRIGGERING`` / ``TRIGGERED`` / ``FINISHED`` produce nothing by themselves: the order
+created at trigger time (``ai``) sends its own ``ORDER_TRADE_UPDATE`` NEW / TRADE, and
+those carry the fills.
 """
 
 from __future__ import annotations
@@ -296,7 +304,6 @@ _REJECT_REASONS = {
 _PASSIVE_EVENTS = frozenset(
     {
         "TRADE_LITE",
-        "ALGO_UPDATE",
         "MARGIN_CALL",
         "ACCOUNT_CONFIG_UPDATE",
         "outboundAccountPosition",
@@ -369,6 +376,31 @@ def _order_events(
         reason = _REJECT_REASONS.get(raw_reason, RejectReason.INVALID_REQUEST)
         return (OrderRejected(cid, reason, 0, raw_reason or "REJECTED", ts),)
     raise StreamMessageError(f"unknown execution type {exec_type!r}", o)
+
+
+#: ``ALGO_UPDATE`` statuses that are steps of the trigger, not order events (module doc).
+_ALGO_TRIGGER_STEPS = frozenset({"TRIGGERING", "TRIGGERED", "FINISHED"})
+
+
+def _algo_events(o: Payload, event_time: int) -> tuple[ExecutionEvent, ...]:
+    """Futures ``ALGO_UPDATE.o`` -> execution events of the conditional order (module doc)."""
+    status = _text(o, "X")
+    cid = str(o.get("caid") or "")
+    if not cid:
+        raise StreamMessageError("algo update without a client algo id", o)
+    ts = event_time
+    if status == "NEW":
+        return (OrderAccepted(cid, _int(o, "aid"), ts),)
+    if status == "CANCELED":
+        return (OrderCanceled(cid, ts),)
+    if status == "EXPIRED":
+        return (OrderExpired(cid, ts),)
+    if status == "REJECTED":
+        message = str(o.get("rm") or "") or "REJECTED"
+        return (OrderRejected(cid, RejectReason.INVALID_REQUEST, 0, message, ts),)
+    if status in _ALGO_TRIGGER_STEPS:
+        return ()
+    raise StreamMessageError(f"unknown algo status {status!r}", o)
 
 
 def _closing(cid: str, status: str, ts: int) -> tuple[ExecutionEvent, ...]:
@@ -457,6 +489,8 @@ def parse_user_data(
         events = _order_events(_obj(event, "o"), event_time, symbol_assets, spot=False)
     elif event_type == "executionReport":
         events = _order_events(event, event_time, symbol_assets, spot=True)
+    elif event_type == "ALGO_UPDATE":
+        events = _algo_events(_obj(event, "o"), _int(event, "T", 0) or event_time)
     elif event_type == "ACCOUNT_UPDATE":
         reason = _obj(event, "a").get("m")
         events = _funding(event, margin_asset) if reason == "FUNDING_FEE" else ()

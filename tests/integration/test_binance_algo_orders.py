@@ -18,7 +18,7 @@ from adapters.simulated.emulator.state import EmulatorState
 from application.ports.exchange import OrderRequest
 from bootstrap.instruments import builtin_instrument
 from domain.candles import Candle
-from domain.enums import MarketType, OrderType, Side
+from domain.enums import MarketType, OrderType, Side, TimeInForce
 from domain.events import (
     CancelRejected,
     ExecutionEvent,
@@ -166,3 +166,67 @@ def test_algo_stop_opening_a_position_fills_and_is_found_by_a_fresh_adapter() ->
     assert [(f.client_order_id, f.side, f.quantity) for f in fills] == [
         ("sl-2", Side.SELL, D("0.010"))
     ]
+
+
+def test_open_orders_and_cancel_all_cover_untriggered_algo_orders() -> None:
+    async def scenario() -> None:
+        state = EmulatorState(
+            [FUT], KEY, SECRET, CANDLES, balances={MarketType.USDM_FUTURES: {"USDT": D("100000")}}
+        )
+        state.advance(1)  # last price 50,000
+        runner, url = await start_emulator(state)
+        exchange = BinanceExchange(BinanceRestClient("futures", url, KEY, SECRET))
+        try:
+            limit = OrderRequest(
+                "bid-1",
+                "BTCUSDT",
+                Side.BUY,
+                OrderType.LIMIT,
+                D("0.010"),
+                D("49000.0"),
+                TimeInForce.GTC,
+            )
+            assert "OrderAccepted" in _types(await exchange.place_order(limit)), limit
+            stop = OrderRequest(
+                "sl-2",
+                "BTCUSDT",
+                Side.SELL,
+                OrderType.STOP_MARKET,
+                D("0.010"),
+                None,
+                None,
+                D("49500.0"),
+            )
+            [accepted] = await exchange.place_order(stop)
+            assert isinstance(accepted, OrderAccepted)
+            listed = {s.client_order_id: s for s in await exchange.open_orders("BTCUSDT")}
+            assert set(listed) == {"bid-1", "sl-2"}
+            algo = listed["sl-2"]
+            assert (algo.exchange_order_id, algo.order_type, algo.stop_price) == (
+                accepted.exchange_order_id,
+                OrderType.STOP_MARKET,
+                D("49500.0"),
+            )
+
+            # Binance's regular cancel-all leaves the algo order alone.
+            await exchange._client.signed(
+                "DELETE", "/fapi/v1/allOpenOrders", (("symbol", "BTCUSDT"),), weight=1
+            )
+            left = [s.client_order_id for s in await exchange.open_orders("BTCUSDT")]
+            assert left == ["sl-2"]
+
+            # The adapter's cancel-all also cancels the algo orders.
+            await exchange.place_order(limit._replace(client_order_id="bid-2"))
+            events = await exchange.cancel_all_orders("BTCUSDT")
+            assert sorted(e.client_order_id for e in events if isinstance(e, OrderCanceled)) == [
+                "bid-2",
+                "sl-2",
+            ]
+            assert await exchange.open_orders("BTCUSDT") == []
+            snap = await exchange.query_order("BTCUSDT", "sl-2")
+            assert snap is not None and snap.status is OrderStatus.CANCELED
+        finally:
+            await exchange.aclose()
+            await runner.cleanup()
+
+    asyncio.run(scenario())

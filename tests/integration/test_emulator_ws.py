@@ -498,3 +498,61 @@ def test_funding_sends_account_update_with_balance_only() -> None:
         assert [b["a"] for b in update["a"]["B"]] == ["USDT"]
 
     run(test, make_state(candles=candles))
+
+
+def test_algo_order_reports_algo_updates_only_until_it_triggers() -> None:
+    async def test(c: Client) -> None:
+        await c.advance()  # last price 30000
+        ws = await c.ws(f"/private/ws/{await c.listen_key()}")
+        algo = {
+            "algoType": "CONDITIONAL",
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "STOP_MARKET",
+            "quantity": "0.001",
+            "triggerPrice": "30050",
+            "clientAlgoId": "stop-1",
+        }
+        status, body = await c.signed("POST", "/fapi/v1/algoOrder", algo)
+        assert status == 200, body
+        new = await recv(ws)
+        assert new["e"] == "ALGO_UPDATE"
+        assert (new["o"]["caid"], new["o"]["X"], new["o"]["aid"]) == (
+            "stop-1",
+            "NEW",
+            body["algoId"],
+        )
+        take_profit = {**algo, "type": "TAKE_PROFIT_MARKET", "side": "SELL"}
+        take_profit.update(triggerPrice="30200", clientAlgoId="tp-1")
+        status, body = await c.signed("POST", "/fapi/v1/algoOrder", take_profit)
+        assert status == 200, body
+        assert (await recv(ws))["o"]["X"] == "NEW"
+        status, body = await c.signed(
+            "DELETE", "/fapi/v1/algoOrder", {"symbol": "BTCUSDT", "clientAlgoId": "tp-1"}
+        )
+        assert status == 200, body
+        canceled = await recv(ws)
+        assert (canceled["e"], canceled["o"]["caid"], canceled["o"]["X"]) == (
+            "ALGO_UPDATE",
+            "tp-1",
+            "CANCELED",
+        )
+        await c.advance()  # high 30010: the stop stays untriggered and silent
+        await no_message(ws)
+        await c.advance()  # high 30100 crosses 30050: the stop fires and fills
+        seen: list[tuple[str, str]] = []
+        while not seen or seen[-1] != ("ALGO_UPDATE", "FINISHED"):
+            message = await recv(ws)
+            if message["e"] == "ALGO_UPDATE":
+                seen.append(("ALGO_UPDATE", message["o"]["X"]))
+            elif message["e"] == "ORDER_TRADE_UPDATE":
+                seen.append(("ORDER_TRADE_UPDATE", message["o"]["x"]))
+            else:
+                seen.append((message["e"], ""))
+        triggered = seen.index(("ALGO_UPDATE", "TRIGGERED"))
+        order_new = seen.index(("ORDER_TRADE_UPDATE", "NEW"))
+        trade = seen.index(("ORDER_TRADE_UPDATE", "TRADE"))
+        assert triggered < order_new < trade < len(seen) - 1
+        assert ("ORDER_TRADE_UPDATE", "NEW") not in seen[:triggered]
+
+    run(test)

@@ -177,6 +177,8 @@ class FakeBinance:
             return self.cancel(self.find(p, open_only=True, code=-2011))
         if (method, path) == ("GET", f"{pre}/openOrders"):
             return [o for o in self.orders.values() if o["status"] in ("NEW", "PARTIALLY_FILLED")]
+        if (method, path) == ("GET", "/fapi/v1/openAlgoOrders"):
+            return []  # this fake holds no conditional orders
         if (method, path) == ("DELETE", "/api/v3/openOrders"):
             open_ = [o for o in self.orders.values() if o["status"] == "NEW"]
             if not open_:

@@ -257,8 +257,14 @@ USER_EVENTS: dict[str, tuple[Any, ...] | None] = {
     FU + "nautilus-py__ws_futures_algo_update_finished_canceled.json": (),
     FU + "nautilus-py__ws_futures_algo_update_triggered.json": (),
     FU + "nautilus-py__ws_futures_algo_update_triggering.json": (),
-    FU + "nautilus-rs__algo_update_canceled.json": (),
-    FU + "nautilus-rs__algo_update_new.json": (),
+    # ALGO_UPDATE: trigger steps carry nothing (the triggered order's ORDER_TRADE_UPDATE
+    # carries the fills); NEW / CANCELED name the algo order by caid / aid.
+    FU + "nautilus-rs__algo_update_canceled.json": (
+        OrderCanceled("Q5xaq5EGKgXXa0fD7fs0Ip", 1750515742297),
+    ),
+    FU + "nautilus-rs__algo_update_new.json": (
+        OrderAccepted("Q5xaq5EGKgXXa0fD7fs0Ip", 2148719, 1750515742297),
+    ),
     FU + "nautilus-py__ws_futures_trade_lite.json": (),
     FU + "nautilus-rs__trade_lite.json": (),
     FU + "nautilus-rs__account_update.json": (),  # reason ORDER, not FUNDING_FEE
@@ -642,3 +648,33 @@ def test_malformed_kline_values() -> None:
         parse_market_message(json.dumps(payload))
     with pytest.raises(StreamMessageError):
         parse_market_message('{"e":"kline","E":1,"s":"X"}')
+
+
+def _algo_frame(status: str, **extra: object) -> str:
+    payload = json.loads(raw(FU + "nautilus-rs__algo_update_new.json"))
+    payload["o"]["X"] = status
+    payload["o"].update(extra)
+    return json.dumps(payload)
+
+
+def test_algo_update_expired_and_rejected() -> None:
+    cid, ts = "Q5xaq5EGKgXXa0fD7fs0Ip", 1750515742297
+    msg = parse_user_data(_algo_frame("EXPIRED"), ASSETS)
+    assert isinstance(msg, UserEvents)
+    assert msg.events == (OrderExpired(cid, ts),)
+    msg = parse_user_data(_algo_frame("REJECTED"), ASSETS)
+    assert isinstance(msg, UserEvents)
+    (rejected,) = msg.events
+    assert isinstance(rejected, OrderRejected)
+    assert (rejected.client_order_id, rejected.message) == (cid, "Reduce Only reject")
+
+
+def test_algo_update_trigger_steps_are_silent_and_unknown_status_errors() -> None:
+    for status in ("TRIGGERING", "TRIGGERED", "FINISHED"):
+        msg = parse_user_data(_algo_frame(status), ASSETS)
+        assert isinstance(msg, UserEvents)
+        assert msg.events == ()
+    with pytest.raises(StreamMessageError):
+        parse_user_data(_algo_frame("BOGUS"), ASSETS)
+    with pytest.raises(StreamMessageError):
+        parse_user_data(_algo_frame("NEW", caid=""), ASSETS)

@@ -172,7 +172,14 @@ def _events_for(events: Iterable[ExecutionEvent], cid: str) -> list[ExecutionEve
 
 
 def _place(
-    call: Call, venue: Venue, request: OrderRequest, wire_type: str, tif: str, stp: str
+    call: Call,
+    venue: Venue,
+    request: OrderRequest,
+    wire_type: str,
+    tif: str,
+    stp: str,
+    *,
+    algo: bool = False,
 ) -> tuple[OrderMeta, list[Fill]]:
     """Place an order; the order's own rejection becomes the Binance error answer.
 
@@ -180,7 +187,7 @@ def _place(
     Binance backend timeout does: the client must find out by querying.
     """
     unknown = call.state.take_fault("unknown_after_place")
-    events = venue.place(request, wire_type, tif, stp)
+    events = venue.place(request, wire_type, tif, stp, algo=algo)
     call.state.notify(venue, events)
     if unknown:
         raise ApiError(-1007, _UNKNOWN_STATUS, status=503)
@@ -891,8 +898,9 @@ def _futures_new_algo(call: Call) -> object:
     request = OrderRequest(
         cid, venue.symbol, side, OrderType(wire_type), quantity, None, None, trigger, reduce_only
     )
-    meta, _ = _place(call, venue, request, wire_type, "GTC", stp)
-    algo_id = venue.new_algo(meta.order_id)
+    meta, _ = _place(call, venue, request, wire_type, "GTC", stp, algo=True)
+    algo_id = venue.algo_of(meta.order_id)
+    assert algo_id is not None
     return algo_order(venue, algo_id, meta, _snapshot(venue, meta), ack=True)
 
 
@@ -945,6 +953,37 @@ def _futures_open_algos(call: Call) -> object:
             if snap.status.is_open and not snap.executed_quantity:
                 out.append(algo_order(venue, algo_id, meta, snap))
     return out
+
+
+def _futures_cancel_all_algos(call: Call) -> object:
+    """``DELETE /fapi/v1/algoOpenOrders``: cancel the symbol's untriggered algo orders."""
+    venue = call.venue()
+    call.state.notify(venue, venue.cancel_algos())
+    return {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+
+def _futures_all_algos(call: Call) -> object:
+    """``GET /fapi/v1/allAlgoOrders``: the symbol's algo orders, any status, oldest first.
+
+    ``algoId`` starts the list at that id; ``startTime`` / ``endTime`` bound the creation
+    time; ``limit`` (default 500, max 1000) keeps the first ones.
+    """
+    p = call.params
+    venue = call.venue()
+    from_id = opt_int(p, "algoId")
+    start, end = opt_int(p, "startTime"), opt_int(p, "endTime")
+    out: list[object] = []
+    for algo_id, order_id in venue.algo_orders.items():
+        meta = venue.meta(order_id)
+        snap = None if meta is None else venue.snapshot(meta)
+        if meta is None or snap is None:
+            continue
+        if from_id is not None and algo_id < from_id:
+            continue
+        if (start is not None and meta.created < start) or (end is not None and meta.created > end):
+            continue
+        out.append(algo_order(venue, algo_id, meta, snap))
+    return out[: _limit(p, 500, 1000)]
 
 
 _INCOME_TYPES = frozenset(
@@ -1273,6 +1312,24 @@ def endpoints() -> list[Endpoint]:
             lambda p: 1 if "symbol" in p else 40,
             signed=True,
             params=_signed("symbol", "algoType"),
+        ),
+        Endpoint(
+            "DELETE",
+            "/fapi/v1/algoOpenOrders",
+            FUTURES,
+            _futures_cancel_all_algos,
+            1,
+            signed=True,
+            params=_signed("symbol"),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v1/allAlgoOrders",
+            FUTURES,
+            _futures_all_algos,
+            5,
+            signed=True,
+            params=_signed("symbol", "algoId", "startTime", "endTime", "page", "limit"),
         ),
         Endpoint(
             "GET",

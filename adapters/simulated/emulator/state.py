@@ -116,6 +116,7 @@ class _Pending:
     wire_type: str
     time_in_force: str
     stp_mode: str
+    algo: bool = False
 
 
 class Venue:
@@ -143,13 +144,23 @@ class Venue:
         self.updated = 0
         #: Futures algo (conditional) orders: algoId -> orderId of the simulated stop order.
         self.algo_orders: dict[int, int] = {}
+        self._algo_of_order: dict[int, int] = {}
         self._algo_ids = itertools.count(1_000_000_001)
 
-    def new_algo(self, order_id: int) -> int:
-        """Register the simulated order behind a new algo order; its ``algoId``."""
+    def _new_algo(self, order_id: int) -> int:
+        """Register the simulated order behind a new algo order; its ``algoId``.
+
+        Done when the order is recorded as accepted, so listeners (the user-data stream)
+        already see it as an algo order in the events of its placement.
+        """
         algo_id = next(self._algo_ids)
         self.algo_orders[algo_id] = order_id
+        self._algo_of_order[order_id] = algo_id
         return algo_id
+
+    def algo_of(self, order_id: int) -> int | None:
+        """The ``algoId`` of the algo order behind simulated order ``order_id``, if any."""
+        return self._algo_of_order.get(order_id)
 
     def untriggered_algo(self, meta: OrderMeta) -> bool:
         """True when ``meta`` is an algo order's simulated stop that never triggered.
@@ -157,18 +168,28 @@ class Venue:
         Binance keeps such orders in the Algo service: the regular order endpoints do not
         see them (open, cancelled or expired) unless they triggered.
         """
-        if meta.order_id not in self.algo_orders.values():
+        if meta.order_id not in self._algo_of_order:
             return False
         snap = self.snapshot(meta)
         return snap is None or not snap.executed_quantity
 
     # ------------------------------------------------------------- commands
     def place(
-        self, request: OrderRequest, wire_type: str, time_in_force: str, stp_mode: str = "NONE"
+        self,
+        request: OrderRequest,
+        wire_type: str,
+        time_in_force: str,
+        stp_mode: str = "NONE",
+        *,
+        algo: bool = False,
     ) -> list[ExecutionEvent]:
-        """Forward a new order, remembering its wire details for when it is accepted."""
+        """Forward a new order, remembering its wire details for when it is accepted.
+
+        ``algo``: the order stands for a futures algo (conditional) order; it gets its
+        ``algoId`` when accepted (:meth:`algo_of`).
+        """
         self._keep_closed(request.client_order_id)
-        self._pending[request.client_order_id] = _Pending(wire_type, time_in_force, stp_mode)
+        self._pending[request.client_order_id] = _Pending(wire_type, time_in_force, stp_mode, algo)
         return self.record(self.exchange.place_order(request))
 
     def modify(
@@ -184,8 +205,26 @@ class Venue:
         return self.record(self.exchange.cancel_order(self.symbol, client_order_id))
 
     def cancel_all(self) -> list[ExecutionEvent]:
-        """Forward a cancel-all."""
-        return self.record(self.exchange.cancel_all_orders(self.symbol))
+        """Forward a cancel-all of the regular orders.
+
+        Untriggered algo orders live in Binance's Algo service, which the regular cancel-all
+        (``DELETE /fapi/v1/allOpenOrders``) leaves alone: when there are any, the other
+        open orders are cancelled one by one instead.
+        """
+        if not any(self.untriggered_algo(meta) for meta, _ in self.open_orders()):
+            return self.record(self.exchange.cancel_all_orders(self.symbol))
+        return self._cancel_each(lambda meta: not self.untriggered_algo(meta))
+
+    def cancel_algos(self) -> list[ExecutionEvent]:
+        """Cancel every open untriggered algo order (``DELETE /fapi/v1/algoOpenOrders``)."""
+        return self._cancel_each(self.untriggered_algo)
+
+    def _cancel_each(self, chosen: Callable[[OrderMeta], bool]) -> list[ExecutionEvent]:
+        events: list[ExecutionEvent] = []
+        for meta, _ in self.open_orders():
+            if chosen(meta):
+                events += self.cancel(meta.client_order_id)
+        return events
 
     def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
         """Feed one closed candle."""
@@ -283,6 +322,8 @@ class Venue:
             pending.stp_mode,
         )
         self._orders[meta.order_id] = meta
+        if pending.algo:
+            self._new_algo(meta.order_id)
         self._order_of_client[cid] = meta.order_id
         while len(self._orders) > _RECORD_RETENTION:
             _, old = self._orders.popitem(last=False)

@@ -7,6 +7,14 @@ Futures: one listenKey per account (``POST/PUT/DELETE /fapi/v1/listenKey``), val
 or funding, ``ACCOUNT_UPDATE`` (m = ORDER / FUNDING_FEE). Expiry sends
 ``listenKeyExpired`` and closes the connection.
 
+Futures algo (conditional) orders report through ``ALGO_UPDATE`` as on Binance: ``NEW`` on
+placement, ``CANCELED`` / ``EXPIRED`` while untriggered, and no ``ORDER_TRADE_UPDATE`` for
+the untriggered order. When its stop fires: ``TRIGGERING``, ``TRIGGERED`` (``ai`` = the
+triggered order's id), then the triggered order's ``ORDER_TRADE_UPDATE`` NEW and TRADE(s),
+then ``FINISHED`` (``ap`` / ``aq`` = its average price and executed quantity) once that
+order is done. Deviation: the simulator's triggered order is the stop order itself, so it
+keeps the algo's client id and the ``STOP_MARKET`` / ``TAKE_PROFIT_MARKET`` type.
+
 Spot: the WS API at ``/ws-api/v3``; ``userDataStream.subscribe.signature`` (HMAC over the
 alphabetically sorted params, as the WS API signs) starts a subscription and events arrive
 as ``{"subscriptionId": N, "event": {...}}``: ``executionReport`` (x = NEW / TRADE /
@@ -140,6 +148,8 @@ class _Progress:
     executed: Decimal = ZERO
     quote: Decimal = ZERO
     status: OrderStatus = OrderStatus.NEW
+    #: Algo orders: the stop has fired (ALGO_UPDATE TRIGGERED was sent), at this time.
+    triggered_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +359,8 @@ class UserStreams:
             if not self._futures:
                 return
             out = [self._funding_update(venue, f) for f in funding]
-            out += [self._order_trade_update(e) for e in execs]
+            for e in execs:
+                out += self._futures_order_messages(e)
             fills = [e for e in execs if e.fill is not None]
             if fills:
                 out.append(self._account_update(venue, "ORDER", fills[-1].timestamp))
@@ -419,6 +430,70 @@ class UserStreams:
         return item
 
     # ..................................................................... futures
+    def _futures_order_messages(self, e: _Exec) -> list[dict[str, object]]:
+        """ORDER_TRADE_UPDATE of a regular order; ALGO_UPDATE steps of an algo order."""
+        algo_id = e.venue.algo_of(e.meta.order_id)
+        if algo_id is None:
+            return [self._order_trade_update(e)]
+        prog = e.progress
+        out: list[dict[str, object]] = []
+        if prog.triggered_at is None:
+            if e.fill is None:
+                status = _ALGO_STATUS.get(e.exec_type)
+                return [] if status is None else [self._algo_update(e, algo_id, status)]
+            prog.triggered_at = e.timestamp
+            out.append(self._algo_update(e, algo_id, "TRIGGERING"))
+            out.append(self._algo_update(e, algo_id, "TRIGGERED"))
+            fresh = _Progress(prog.quantity, prog.price)
+            out.append(
+                self._order_trade_update(_Exec(e.venue, e.meta, fresh, "NEW", "NEW", e.timestamp))
+            )
+        out.append(self._order_trade_update(e))
+        if OrderStatus(e.status).is_terminal:
+            out.append(self._algo_update(e, algo_id, "FINISHED"))
+        return out
+
+    def _algo_update(self, e: _Exec, algo_id: int, status: str) -> dict[str, object]:
+        """A futures ``ALGO_UPDATE`` (field names and shapes as captured, reference §8)."""
+        venue, meta, prog = e.venue, e.meta, e.progress
+        price_p, qty_p, quote_p = _places(venue)
+        snap = venue.snapshot(meta)
+        fired = status in ("TRIGGERED", "FINISHED")
+        avg = prog.quote / prog.executed if prog.executed and status == "FINISHED" else ZERO
+        executed = prog.executed if status == "FINISHED" else ZERO
+        order: dict[str, object] = {
+            "caid": meta.client_order_id,
+            "aid": algo_id,
+            "at": "CONDITIONAL",
+            "o": meta.wire_type,
+            "s": venue.symbol,
+            "S": snap.side.value if snap else "BUY",
+            "ps": "BOTH",
+            "f": "GTC",
+            "q": fmt(prog.quantity, qty_p),
+            "X": status,
+            "ai": str(meta.order_id) if fired else "",
+        }
+        if status != "TRIGGERING":
+            order["ap"] = fmt(avg, quote_p)
+            order["aq"] = fmt(executed, qty_p)
+            order["act"] = "MARKET" if fired else "0"
+        order.update(
+            {
+                "tp": fmt(snap.stop_price if snap else None, price_p),
+                "p": "0",
+                "V": meta.stp_mode,
+                "wt": "CONTRACT_PRICE",
+                "pm": "NONE",
+                "cp": False,
+                "pP": False,
+                "R": bool(snap and snap.reduce_only),
+                "tt": prog.triggered_at or 0,
+                "gtd": 0,
+            }
+        )
+        return {"e": "ALGO_UPDATE", "T": e.timestamp, "E": e.timestamp, "o": order}
+
     def _order_trade_update(self, e: _Exec) -> dict[str, object]:
         venue, meta, prog = e.venue, e.meta, e.progress
         price_p, qty_p, quote_p = _places(venue)
@@ -577,6 +652,11 @@ class UserStreams:
             {"a": a, "f": fmt(f, _MONEY), "l": fmt(lk, _MONEY)} for a, (f, lk) in totals.items()
         ]
         return {"e": "outboundAccountPosition", "E": ts, "u": ts, "B": rows}
+
+
+#: Execution type of an untriggered algo order's simulated stop -> its ALGO_UPDATE status
+#: (an AMENDMENT cannot happen: the Algo service has no modify).
+_ALGO_STATUS = {"NEW": "NEW", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}
 
 
 def _param_text(value: object) -> str:
