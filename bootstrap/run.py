@@ -165,7 +165,8 @@ def _trade(
     journal.record_equity(now, account.equity(mark))
     journal.record_snapshot(now, _snapshot(session, exchange, mark))
     out.write(
-        f"stopped after {processed:,} candles: equity {account.equity(mark)}, position "
+        f"stopped after {processed:,} candles: equity "
+        f"{account.equity(mark).quantize(Decimal('0.00000001'))}, position "
         f"{account.position.quantity}, {len(session.open_orders())} open orders; "
         f"journal {journal.engine.url}, log {config.log_path}\n"
     )
