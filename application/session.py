@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from application.account_state import rebuild_account
@@ -31,7 +32,9 @@ from application.ports.repository import OrderRepository
 from application.reconciliation import Reconciler, ReconciliationReport, UnknownOrderPolicy
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
-from domain.commands import Command
+from domain.commands import CancelAllOrders, Command, PlaceOrder
+from domain.enums import OrderType, Side
+from domain.errors import FilterViolation
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 from domain.orders import Order
@@ -40,8 +43,19 @@ from domain.strategy import Strategy
 
 ZERO = Decimal(0)
 _ACCOUNT_KEY = "account.initial"
-__all__ = ["TradingSession", "rebuild_account"]
+__all__ = ["FlattenReport", "TradingSession", "rebuild_account"]
 _STRATEGY_KEY = "strategy"
+
+
+@dataclass(frozen=True)
+class FlattenReport:
+    """What :meth:`TradingSession.flatten` did and what the exchange says afterwards."""
+
+    canceled: int
+    closed_quantity: Decimal
+    exchange_position: Decimal
+    still_open: tuple[str, ...]
+    flat: bool
 
 
 class TradingSession:
@@ -85,6 +99,7 @@ class TradingSession:
         self._unknown = unknown_orders
         self._risk = risk
         self._execution: ExecutionService | None = None
+        self._deciding = True
         self.last_decided_candle: int | None = None
 
     @property
@@ -169,7 +184,9 @@ class TradingSession:
             with self._repo.transaction():
                 prepared: list[PreparedRequest] = []
                 for applied, order in execution.apply([event]):
-                    prepared += self._decide(self._strategy.on_execution(applied, order, execution))
+                    if self._deciding:
+                        commands = self._strategy.on_execution(applied, order, execution)
+                        prepared += self._decide(commands)
                 self._checkpoint()
             for answer in execution.send_raw(prepared):
                 queue.extend(answer)
@@ -206,6 +223,63 @@ class TradingSession:
     def _send(self, prepared: list[PreparedRequest]) -> None:
         answers = self.execution.send_raw(prepared)
         self.process_events(event for answer in answers for event in answer)
+
+    def flatten(self, keep_base: Decimal = ZERO) -> FlattenReport:
+        """Cancel every open order of ours and close the position, then ask the exchange.
+
+        Futures: a reduce-only MARKET order for the whole position. Spot: a MARKET sell of
+        the base the bot holds beyond ``keep_base`` (the starting holding, which is the
+        user's, not the bot's). Each step goes through the journal like any decision.
+
+        Returns:
+            What was done and whether the exchange confirms the account is flat.
+        """
+        execution = self.execution
+        inst = self._instrument
+        self._deciding = False  # the strategy is not asked again: it would re-open the book
+        canceled = len(execution.open_orders)
+        self._command([CancelAllOrders(inst.symbol)])
+        account = execution.account
+        closing: Decimal = ZERO
+        order: PlaceOrder | None = None
+        if inst.is_futures and account.position.quantity:
+            quantity = account.position.quantity
+            side = Side.SELL if quantity > ZERO else Side.BUY
+            closing = abs(quantity)
+            order = PlaceOrder(
+                inst.symbol, side, OrderType.MARKET, closing, reduce_only=True, tag="flatten"
+            )
+        elif not inst.is_futures and account.base_balance > keep_base:
+            try:
+                closing = inst.round_quantity(account.base_balance - keep_base, OrderType.MARKET)
+            except FilterViolation:
+                closing = ZERO  # dust below one lot cannot be sold
+            if closing:
+                order = PlaceOrder(inst.symbol, Side.SELL, OrderType.MARKET, closing, tag="flatten")
+        if order is not None:
+            self._command([order])
+        snapshot = self._exchange.account()
+        position = sum((p.quantity for p in snapshot.positions if p.symbol == inst.symbol), ZERO)
+        still_open = [o.client_order_id for o in self._exchange.open_orders(inst.symbol)]
+        ours = [cid for cid in still_open if parse_sequence(self._prefix, cid) is not None]
+        flat = not ours and (not inst.is_futures or not position)
+        report = FlattenReport(canceled, closing, position, tuple(ours), flat)
+        self._sink.emit(
+            "flatten",
+            self._clock.now_ms(),
+            canceled=canceled,
+            closed=closing,
+            position=position,
+            still_open=len(ours),
+            flat=flat,
+        )
+        return report
+
+    def _command(self, commands: Sequence[Command]) -> None:
+        with self._repo.transaction():
+            prepared = self._decide(commands)
+            self._checkpoint()
+        self._send(prepared)
 
     def open_orders(self) -> list[Order]:
         """Open orders as the session knows them."""

@@ -43,6 +43,7 @@ from bootstrap.config_sections import (
     LogLevel,
     ReconciliationConfig,
     RiskConfig,
+    ShutdownConfig,
     SimulationConfig,
     StorageConfig,
     StrategyConfig,
@@ -56,6 +57,7 @@ from bootstrap.config_sections import (
     read_market,
     read_reconciliation,
     read_risk,
+    read_shutdown,
     read_simulation,
     read_storage,
     read_strategy,
@@ -76,6 +78,7 @@ __all__ = [
     "LoggingConfig",
     "ReconciliationConfig",
     "RiskConfig",
+    "ShutdownConfig",
     "SimulationConfig",
     "StorageConfig",
     "StrategyConfig",
@@ -119,6 +122,7 @@ class AppConfig:
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
+    shutdown: ShutdownConfig = field(default_factory=ShutdownConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     @property
@@ -187,6 +191,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     credentials = read_credentials(root)
     risk = read_risk(root)
     reconciliation = read_reconciliation(root)
+    shutdown = read_shutdown(root)
     logging = read_logging(root)
     root.finish()
     return AppConfig(
@@ -203,6 +208,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         credentials=credentials,
         risk=risk,
         reconciliation=reconciliation,
+        shutdown=shutdown,
         logging=logging,
     )
 

@@ -134,6 +134,13 @@ class ReconciliationConfig:
 
 
 @dataclass(frozen=True)
+class ShutdownConfig:
+    """``shutdown`` section: what a stop (SIGINT / SIGTERM) does before the process exits."""
+
+    flatten_on_exit: bool = True
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """``logging`` section: the JSON-lines event log (see ``AppConfig.log_path``)."""
 
@@ -349,6 +356,14 @@ def read_reconciliation(root: ConfigReader) -> ReconciliationConfig:
     policy = section.choice("unknown_orders", "cancel", UnknownOrderPolicy)
     section.finish()
     return ReconciliationConfig(unknown_orders=cast(UnknownOrderPolicy, policy))
+
+
+def read_shutdown(root: ConfigReader) -> ShutdownConfig:
+    """``shutdown`` section."""
+    section = root.section("shutdown")
+    shutdown = ShutdownConfig(flatten_on_exit=section.boolean("flatten_on_exit", True))
+    section.finish()
+    return shutdown
 
 
 def read_logging(root: ConfigReader) -> LoggingConfig:

@@ -25,7 +25,7 @@ from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
-from application.session import TradingSession
+from application.session import FlattenReport, TradingSession
 from bootstrap.config import AppConfig
 from bootstrap.containers import (
     PeekedCandles,
@@ -38,17 +38,25 @@ from bootstrap.instruments import builtin_instrument
 from bootstrap.secrets import load_credentials
 
 EXIT_REFUSED = 3
+EXIT_NOT_FLAT = 4
+EXIT_ABORTED = 130
 EQUITY_EVERY_MS = 3_600_000  # one equity point per hour of market time
 ZERO = Decimal(0)
 
 
+class _Abort(BaseException):
+    """A second SIGINT / SIGTERM: leave at once (every step is already journaled)."""
+
+
 class _StopFlag:
-    """Set by SIGINT / SIGTERM: the loop finishes the candle in hand, then stops."""
+    """The first SIGINT / SIGTERM stops after the candle in hand; a second one aborts."""
 
     def __init__(self) -> None:
         self.stop = False
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop:
+            raise _Abort
         self.stop = True
 
 
@@ -138,6 +146,7 @@ def _trade(
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     interval = 60.0 / args.speed if args.speed > 0 else 0.0
     processed = 0
+    flattened: FlattenReport | None = None
     try:
         next_at = time.monotonic()
         for candle in candles:
@@ -156,6 +165,12 @@ def _trade(
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+        if stop.stop and config.shutdown.flatten_on_exit:
+            # Stop deciding; cancel, close reduce-only, confirm flat from the exchange.
+            flattened = session.flatten(keep_base=_starting_base(config, session))
+    except _Abort:
+        out.write(f"aborted after {processed:,} candles; state is in the journal\n")
+        return EXIT_ABORTED
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -170,7 +185,24 @@ def _trade(
         f"{account.position.quantity}, {len(session.open_orders())} open orders; "
         f"journal {journal.engine.url}, log {config.log_path}\n"
     )
+    if flattened is not None:
+        out.write(
+            f"flattened: {flattened.canceled} open orders cancelled, "
+            f"{flattened.closed_quantity} closed; exchange position "
+            f"{flattened.exchange_position}, "
+            + ("flat confirmed by the exchange" if flattened.flat else "NOT FLAT")
+            + "\n"
+        )
+        return 0 if flattened.flat else EXIT_NOT_FLAT
     return 0
+
+
+def _starting_base(config: AppConfig, session: TradingSession) -> Decimal:
+    """Spot base the account started with: the user's, so flattening never sells it."""
+    instrument = session.execution.instrument
+    if instrument.is_futures:
+        return ZERO
+    return config.initial_balances.get(instrument.base_asset, ZERO)
 
 
 def _snapshot(session: TradingSession, exchange: SimulatedExchange, mark: Decimal) -> str:

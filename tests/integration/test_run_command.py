@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -114,6 +115,67 @@ def test_sigterm_stops_cleanly_with_state_persisted(tmp_path: Path) -> None:
     assert process.returncode == 0, err
     assert "stopped after" in out
     assert "stopped after 2,000 candles" not in out  # it stopped early, on the signal
+    assert "flat confirmed by the exchange" in out
+    # The journal alone says the same: no open order, no position.
+    from adapters.persistence.factory import open_journal
+    from application.session import rebuild_account
+    from bootstrap.instruments import builtin_instrument
+    from domain.enums import MarketType
+
+    journal = open_journal(f"sqlite:///{tmp_path / 'data' / 'gridbot.db'}")
+    try:
+        assert journal.open_orders() == []
+        instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
+        account = rebuild_account(journal, instrument, Decimal("10000"))
+        assert account.position.quantity == 0
+    finally:
+        journal.engine.dispose()
+
+
+def _start(tmp_path: Path, config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(config), "--speed", "3000"],
+        cwd=ROOT,
+        env=_env(tmp_path / "data"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_a_fill(tmp_path: Path) -> None:
+    log = tmp_path / "data" / "gridbot.log"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (log.exists() and "fill" in log.read_text()):
+        time.sleep(0.1)  # waiting on a real subprocess, not on simulated time
+
+
+def test_flatten_on_exit_false_keeps_the_book(tmp_path: Path) -> None:
+    config = tmp_path / "keep.json"
+    config.write_text(
+        json.dumps(
+            {"backtest": {"generated": {"minutes": 2000}}, "shutdown": {"flatten_on_exit": False}}
+        )
+    )
+    process = _start(tmp_path, config)
+    _wait_for_a_fill(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped after" in out and "flattened" not in out
+    assert ", 0 open orders" not in out  # the grid was left resting
+
+
+def test_a_second_signal_ends_the_run_without_a_traceback(tmp_path: Path) -> None:
+    process = _start(tmp_path, _config(tmp_path))
+    _wait_for_a_fill(tmp_path)
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    # 130 when the second signal lands before the flatten finished, 0 when after it.
+    assert process.returncode in (0, 130), err
+    assert "Traceback" not in err
+    assert ("aborted after" in out) == (process.returncode == 130)
 
 
 def test_run_records_the_run_equity_curve_and_a_final_snapshot(tmp_path: Path) -> None:

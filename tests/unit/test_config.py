@@ -24,6 +24,7 @@ from bootstrap.config import (
     LoggingConfig,
     ReconciliationConfig,
     RiskConfig,
+    ShutdownConfig,
     SimulationConfig,
     StorageConfig,
     StrategyConfig,
@@ -731,6 +732,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "credentials": CredentialsConfig,
     "risk": RiskConfig,
     "reconciliation": ReconciliationConfig,
+    "shutdown": ShutdownConfig,
     "logging": LoggingConfig,
 }
 
@@ -775,3 +777,11 @@ def test_template_has_no_secrets() -> None:
     document = _template()
     assert document["credentials"]["secrets_file"] is None
     assert "BINANCE_API_KEY" in text  # says where the key goes instead
+
+
+def test_shutdown_flatten_on_exit_defaults_true_and_must_be_a_boolean(tmp_path: Path) -> None:
+    assert parse_config({}, "c.json").shutdown == ShutdownConfig(flatten_on_exit=True)
+    config = parse_config({"shutdown": {"flatten_on_exit": False}}, "c.json")
+    assert config.shutdown.flatten_on_exit is False
+    with pytest.raises(ConfigError, match=r"\$\.shutdown\.flatten_on_exit: must be true or false"):
+        parse_config({"shutdown": {"flatten_on_exit": "yes"}}, "c.json")
