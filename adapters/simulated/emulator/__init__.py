@@ -1,7 +1,7 @@
 """A Binance-compatible REST emulator over the simulated exchange (loopback only).
 
 It lets the real Binance adapter be tested end to end, signatures, rate limits, error codes
-and faults included, without a network or a testnet account. See :mod:`.app` for the routes
+and faults included, without a network or a testnet account. See :mod:`.app` for the request pipeline and the route table (the handlers are in the ``*_routes`` modules)
 and the ``/_emulator`` control endpoints.
 """
 
