@@ -1,8 +1,9 @@
-"""A Binance-compatible REST emulator over the simulated exchange (loopback only).
+"""A Binance-compatible REST and WebSocket emulator over the simulated exchange (loopback only).
 
 It lets the real Binance adapter be tested end to end, signatures, rate limits, error codes
-and faults included, without a network or a testnet account. See :mod:`.app` for the request pipeline and the route table (the handlers are in the ``*_routes`` modules)
-and the ``/_emulator`` control endpoints.
+and faults included, without a network or a testnet account. :mod:`.app` holds the request
+pipeline and the route table; the handlers live in the ``*_routes`` modules, the
+``/_emulator`` control endpoints in :mod:`.control_routes`.
 """
 
 from adapters.simulated.emulator.app import STATE_KEY, create_app, endpoints
