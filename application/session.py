@@ -203,8 +203,7 @@ class TradingSession:
             prepared = self._decide(self._strategy.on_candle(candle, execution))
             self.last_decided_candle = candle.open_time
             self._checkpoint()
-        answers = execution.send_raw(prepared)
-        self.process_events(event for answer in answers for event in answer)
+        self._send(prepared)
 
     # ------------------------------------------------------------------ helpers
     def _decide(self, commands: Sequence[Command]) -> list[PreparedRequest]:
