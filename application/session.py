@@ -99,7 +99,9 @@ class TradingSession:
         self._unknown = unknown_orders
         self._risk = risk
         self._execution: ExecutionService | None = None
+        self._ids: ClientOrderIdSequence | None = None
         self._deciding = True
+        self._fresh_strategy = strategy.snapshot()
         self.last_decided_candle: int | None = None
 
     @property
@@ -150,24 +152,54 @@ class TradingSession:
         )
         execution.restore_open_orders(repo.open_orders())
         self._execution = execution
+        self._ids = ids
         state = repo.load_state(_STRATEGY_KEY)
         if state is not None:
             saved = json.loads(state)
             self._strategy.restore(saved["strategy"])
             self.last_decided_candle = saved["last_candle"]
+        return self.resync(accept_exchange_state)
+
+    def resync(self, accept_exchange_state: bool = False) -> ReconciliationReport:
+        """Reconcile with the exchange again (start-up, and after every stream reconnect).
+
+        Fills and cancels missed while the stream was down are applied exactly once; the
+        strategy answers them (unless paused), and its orders go out only once the exchange
+        and the journal agree.
+
+        Raises:
+            ReconciliationFailed: The exchange and the journal disagree (fail closed).
+        """
+        execution = self.execution
+        assert self._ids is not None
+        repo = self._repo
         reconciler = Reconciler(
-            self._exchange, execution, repo, ids, self._sink, self._clock, self._unknown
+            self._exchange, execution, repo, self._ids, self._sink, self._clock, self._unknown
         )
         held: list[PreparedRequest] = []
         report, applied = reconciler.run(accept_exchange_state)
-        # The strategy answers what reconciliation found; its orders go out only now that the
-        # exchange and the journal agree.
         with repo.transaction():
-            for event, order in applied:
-                held += self._decide(self._strategy.on_execution(event, order, execution))
+            if self._deciding:
+                for event, order in applied:
+                    held += self._decide(self._strategy.on_execution(event, order, execution))
             self._checkpoint()
         self._send(held)
         return report
+
+    @property
+    def deciding(self) -> bool:
+        """Whether the strategy is asked on candles and fills (False while paused)."""
+        return self._deciding
+
+    def set_deciding(self, deciding: bool) -> None:
+        """Pause (False) or resume (True) the strategy; orders and fills are still applied."""
+        self._deciding = deciding
+
+    def reset_strategy(self) -> None:
+        """Forget the strategy's state (after a flatten, it builds a new book from scratch)."""
+        with self._repo.transaction():
+            self._strategy.restore(self._fresh_strategy)
+            self._checkpoint()
 
     def _next_sequence(self) -> int:
         sequences = [parse_sequence(self._prefix, cid) for cid in self._repo.order_ids()]
@@ -199,6 +231,8 @@ class TradingSession:
         """Decide on a closed candle (journaling the decision), then send it."""
         execution = self.execution
         execution.mark_price = candle.close
+        if not self._deciding:
+            return
         with self._repo.transaction():
             prepared = self._decide(self._strategy.on_candle(candle, execution))
             self.last_decided_candle = candle.open_time

@@ -50,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     run = sub.add_parser(
         "run",
-        help="trade on the configured exchange (simulated for now), resuming from the journal",
+        help="trade on the configured exchange (simulated, Binance or the emulator), "
+        "resuming from the journal",
     )
     run.add_argument("--config", help="JSON config file (default: the embedded default config)")
     run.add_argument("--data", help="kline file or directory the simulated exchange replays")
@@ -65,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         "--accept-exchange-state",
         action="store_true",
         help="start even if the exchange's balances/position differ from the journal's",
+    )
+    run.add_argument(
+        "--standby",
+        action="store_true",
+        help="reconcile, then wait for the control plane's Start before trading",
     )
     emu = sub.add_parser(
         "emulator",

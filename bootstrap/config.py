@@ -34,7 +34,9 @@ from typing import Any
 from bootstrap.config_reader import ConfigError, ConfigReader
 from bootstrap.config_sections import (
     DATA_DIR_ENV,
+    GRPC_ADDRESS_ENV,
     BacktestConfig,
+    ControlConfig,
     CredentialsConfig,
     ExchangeConfig,
     ExchangeKind,
@@ -51,6 +53,7 @@ from bootstrap.config_sections import (
     read_account,
     read_backtest,
     read_bot,
+    read_control,
     read_credentials,
     read_exchange,
     read_logging,
@@ -66,10 +69,12 @@ from domain.enums import MarketType
 
 __all__ = [
     "DATA_DIR_ENV",
+    "GRPC_ADDRESS_ENV",
     "SECRET_KEYS",
     "AppConfig",
     "BacktestConfig",
     "ConfigError",
+    "ControlConfig",
     "CredentialsConfig",
     "ExchangeConfig",
     "ExchangeKind",
@@ -124,6 +129,7 @@ class AppConfig:
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     shutdown: ShutdownConfig = field(default_factory=ShutdownConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
 
     @property
     def database_url_resolved(self) -> str:
@@ -193,6 +199,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     reconciliation = read_reconciliation(root)
     shutdown = read_shutdown(root)
     logging = read_logging(root)
+    control = read_control(root, environ)
     root.finish()
     return AppConfig(
         source=source,
@@ -210,6 +217,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         reconciliation=reconciliation,
         shutdown=shutdown,
         logging=logging,
+        control=control,
     )
 
 

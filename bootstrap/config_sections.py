@@ -94,6 +94,32 @@ class ExchangeConfig:
     base_url: str | None = None
     #: ms a signed request stays valid after its timestamp (Binance's recvWindow, max 60000).
     recv_window: int = 5000
+    #: WebSocket base (market streams, futures user data); None = derived from base_url or
+    #: Binance's host for the market and testnet setting.
+    ws_url: str | None = None
+    #: Futures: leverage set on the symbol at start-up, and the margin type.
+    leverage: int = 1
+    margin_type: Literal["CROSSED", "ISOLATED"] = "CROSSED"
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """``control`` section: the gRPC control plane served by ``gridbot run``."""
+
+    enabled: bool = True
+    #: host:port; ``GRIDBOT_GRPC_ADDRESS`` overrides it.
+    address: str = "127.0.0.1:50051"
+    #: Serving on a non-loopback address without TLS needs this explicit consent.
+    allow_insecure_remote: bool = False
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    #: Client CA bundle: set it to require client certificates (mutual TLS).
+    tls_client_ca_file: str | None = None
+    #: File holding the bearer token when ``GRIDBOT_API_TOKEN`` is not set; None = a
+    #: random token written to ``<data_dir>/api-token`` (mode 0600) on first start.
+    token_file: str | None = None
+    #: Telemetry events kept for clients that reconnect.
+    telemetry_buffer: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -284,9 +310,53 @@ def read_exchange(root: ConfigReader) -> ExchangeConfig:
         testnet=section.boolean("testnet", True),
         base_url=section.url("base_url"),
         recv_window=section.integer("recv_window", 5000, 1, 60_000),
+        ws_url=_ws_url(section, "ws_url"),
+        leverage=section.integer("leverage", 1, 1, 125),
+        margin_type=cast(
+            Literal["CROSSED", "ISOLATED"],
+            section.string("margin_type", "CROSSED", ("CROSSED", "ISOLATED")),
+        ),
     )
     section.finish()
     return exchange
+
+
+def _ws_url(section: ConfigReader, key: str) -> str | None:
+    value = section.optional_string(key)
+    if value is not None and not value.startswith(("ws://", "wss://")):
+        section.fail(f"{section.path}.{key}", "must start with ws:// or wss://")
+    return value
+
+
+_ADDRESS = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+#: Environment variable that overrides ``control.address``.
+GRPC_ADDRESS_ENV = "GRIDBOT_GRPC_ADDRESS"
+
+
+def read_control(root: ConfigReader, environ: Mapping[str, str]) -> ControlConfig:
+    """``control`` section; ``GRIDBOT_GRPC_ADDRESS`` in ``environ`` overrides the address."""
+    section = root.section("control")
+    address = section.string("address", "127.0.0.1:50051")
+    address = environ.get(GRPC_ADDRESS_ENV) or address
+    match = _ADDRESS.match(address)
+    if match is None or not 0 <= int(match.group(2)) < 65536:
+        section.fail(f"{section.path}.address", f"must be host:port, got {address!r}")
+    control = ControlConfig(
+        enabled=section.boolean("enabled", True),
+        address=address,
+        allow_insecure_remote=section.boolean("allow_insecure_remote", False),
+        tls_cert_file=section.optional_string("tls_cert_file"),
+        tls_key_file=section.optional_string("tls_key_file"),
+        tls_client_ca_file=section.optional_string("tls_client_ca_file"),
+        token_file=section.optional_string("token_file"),
+        telemetry_buffer=section.integer("telemetry_buffer", 10_000, 100, 10_000_000),
+    )
+    if (control.tls_cert_file is None) != (control.tls_key_file is None):
+        section.fail(f"{section.path}", "tls_cert_file and tls_key_file go together")
+    if control.tls_client_ca_file is not None and control.tls_cert_file is None:
+        section.fail(f"{section.path}.tls_client_ca_file", "mutual TLS needs tls_cert_file too")
+    section.finish()
+    return control
 
 
 def read_storage(root: ConfigReader, environ: Mapping[str, str]) -> StorageConfig:

@@ -1,42 +1,50 @@
-"""``gridbot run``: the trading session on the configured exchange, crash-safe.
+"""``gridbot run``: the live shell around the decision core, crash-safe and steerable.
 
-Today the exchange is the in-process simulated exchange replaying the configured kline file or
-the built-in generated market, at a chosen speed; the Binance adapter plugs in here later. The
-journal (SQLite in the data directory by default) and the JSON-lines event log live in the
-data directory, so a stopped or killed bot resumes from where it was: it rebuilds its state
-from the journal and reconciles with the exchange before it trades again, and refuses to
-trade while they disagree unless the operator passes ``--accept-exchange-state``.
+The composition root for live and paper trading: it wires the configured venue (the
+in-process simulated exchange, or the Binance adapter against Binance, its testnet or the
+emulator), the journal (SQLite in the data directory by default), the JSON-lines event
+log, telemetry and the gRPC control plane, then
+
+1. rebuilds the bot's state from the journal and reconciles with the exchange (refusing
+   to trade while they disagree, unless ``--accept-exchange-state``);
+2. trades on every closed 1m candle with the same decision core as the backtest, on the
+   main thread, one input at a time (:mod:`bootstrap.engine_loop`), while I/O and the
+   control plane run on an asyncio loop thread;
+3. stops on SIGINT / SIGTERM or the control plane's Stop: no new decisions, cancel our
+   orders, close the position reduce-only, confirm flat from the exchange, persist,
+   exit 0. A second signal exits at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
+import logging
 import time
 import uuid
-from dataclasses import replace
 from decimal import Decimal
-from types import FrameType
 from typing import TextIO
 
+from adapters.control_api.server import ControlServer, InsecureRemoteAddress
 from adapters.logging.jsonl_sink import JsonLinesSink
+from adapters.logging.python_logging import forward_python_logging
+from adapters.logging.telemetry_sink import TelemetrySink
 from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
-from adapters.simulated.exchange import SimulatedExchange
+from application.live_engine import EngineIdentity, LiveEngine
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
 from application.session import FlattenReport, TradingSession
+from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
-from bootstrap.containers import (
-    PeekedCandles,
-    candle_source,
-    pre_trade_risk,
-    simulation_settings,
-    static_grid,
-)
-from bootstrap.instruments import builtin_instrument
-from bootstrap.secrets import load_credentials
+from bootstrap.containers import pre_trade_risk, static_grid
+from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
+from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
+from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
+from bootstrap.loop_thread import LoopThread
+from bootstrap.secrets import load_credentials, require_credentials
+from domain.candles import Candle
 
+EXIT_FAILED = 1
 EXIT_REFUSED = 3
 EXIT_NOT_FLAT = 4
 EXIT_ABORTED = 130
@@ -44,39 +52,22 @@ EQUITY_EVERY_MS = 3_600_000  # one equity point per hour of market time
 ZERO = Decimal(0)
 
 
-class _Abort(BaseException):
-    """A second SIGINT / SIGTERM: leave at once (every step is already journaled)."""
-
-
-class _StopFlag:
-    """The first SIGINT / SIGTERM stops after the candle in hand; a second one aborts."""
-
-    def __init__(self) -> None:
-        self.stop = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if self.stop:
-            raise _Abort
-        self.stop = True
-
-
 def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Start (rebuild + reconcile), then trade every candle until the data ends or a signal.
+    """Start (rebuild + reconcile), trade until the data ends, a signal or a Stop.
 
     Returns:
-        0 after a clean stop, 3 when reconciliation refuses to trade.
+        0 after a clean stop, 1 when the engine failed, 3 when reconciliation refuses to
+        trade, 4 when a flatten could not confirm the account flat, 130 on abort.
     """
-    if config.exchange.kind != "simulated":
-        err.write(
-            "gridbot: config error: $.exchange.kind: only 'simulated' is available in this "
-            "release (the Binance adapter is not built yet)\n"
-        )
-        return 2
-    credentials = load_credentials(config)
+    credentials = (
+        require_credentials(config)
+        if config.exchange.kind == "binance"
+        else load_credentials(config)
+    )
     secrets = credentials.secret_values() if credentials is not None else ()
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:12]
-    sink = JsonLinesSink(
+    log = JsonLinesSink(
         config.log_path,
         run_id,
         secrets=secrets,
@@ -84,39 +75,46 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
         backups=config.logging.backups,
         level=config.logging.level,
     )
+    hub = TelemetryHub(config.control.telemetry_buffer)
+    sink = FanOutSink(log, TelemetrySink(hub, secrets))
+    io = LoopThread()
     journal = open_journal(config.database_url_resolved)
+    venue: LiveVenue | None = None
+    server: ControlServer | None = None
+    unhook = forward_python_logging(sink, lambda: time.time_ns() // 1_000_000)
     try:
-        candles = PeekedCandles(candle_source(config, args.data))
-        instrument = builtin_instrument(config.market, config.symbol)
-        # The in-process simulated account is new on every run; its ids continue after the
-        # journal's, as a real exchange's ids only ever grow.
-        settings = replace(simulation_settings(config), first_id=journal.last_trade_id() + 1)
-        exchange = SimulatedExchange(instrument, dict(config.initial_balances), settings)
-        session = TradingSession(
-            exchange,
-            instrument,
-            journal,
-            static_grid(config),
-            config.client_order_id_prefix,
-            sink,
-            exchange,
-            dict(config.initial_balances),
-            UnknownOrderPolicy(config.reconciliation.unknown_orders),
-            pre_trade_risk(config, instrument),
-        )
-        first = candles.first
+        if config.exchange.kind == "binance":
+            assert credentials is not None
+            venue = binance_venue(config, credentials, io)
+        else:
+            venue = simulated_venue(
+                config, args.data, journal.last_trade_id() + 1, args.speed, args.max_candles
+            )
+        unhook()
+        unhook = forward_python_logging(sink, venue.clock.now_ms)
+        engine = _engine(config, venue, journal, sink, run_id, args)
+        loop = EngineLoop(engine)
+        if config.control.enabled:
+            try:
+                token, token_source = resolve_token(config)
+                server = serve_control(
+                    io, EngineGateway(loop, hub, config_json(config)), config, token, run_id
+                )
+            except (TokenError, InsecureRemoteAddress, OSError) as exc:
+                err.write(f"gridbot: control plane: {exc}\n")
+                return 2
+            host = config.control.address.rsplit(":", 1)[0]
+            out.write(f"control plane: {host}:{server.port} (token from {token_source})\n")
+            out.flush()
         journal.start_run(
-            first.open_time if first is not None else 0,
+            venue.first_open_time,
             config.client_order_id_prefix,
             config.symbol,
             config.market.value,
-            config.source,
+            venue.source,
         )
         try:
-            report = session.start(
-                accept_exchange_state=args.accept_exchange_state,
-                reference_price=first.open if first is not None else ZERO,
-            )
+            report = engine.start(args.accept_exchange_state, venue.reference_price)
         except ReconciliationFailed as exc:
             err.write(f"gridbot: {exc}\n")
             return EXIT_REFUSED
@@ -125,62 +123,110 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
             f"sent, {len(report.missed_fills)} missed fills applied, "
             f"{len(report.differences)} differences"
             + (" (exchange state accepted)" if report.differences else "")
-            + "\n"
+            + f"; {engine.state}\n"
         )
-        return _trade(session, exchange, candles, args, config, journal, out)
+        out.flush()
+        return _trade(loop, venue, journal, config, out, err)
     finally:
+        unhook()
+        if server is not None:
+            io.run(server.stop(), timeout=10)
+        if venue is not None:
+            venue.stop()
+            try:
+                venue.close()
+            except Exception as exc:
+                err.write(f"gridbot: closing the exchange connection: {exc}\n")
+        io.stop()
         journal.engine.dispose()
-        sink.close()
+        log.close()
+
+
+def _engine(
+    config: AppConfig,
+    venue: LiveVenue,
+    journal: SqlJournal,
+    sink: FanOutSink,
+    run_id: str,
+    args: argparse.Namespace,
+) -> LiveEngine:
+    instrument = venue.instrument
+    session = TradingSession(
+        venue.exchange,
+        instrument,
+        journal,
+        static_grid(config),
+        config.client_order_id_prefix,
+        sink,
+        venue.clock,
+        venue.initial_balances,
+        UnknownOrderPolicy(config.reconciliation.unknown_orders),
+        pre_trade_risk(config, instrument),
+    )
+    keep_base = ZERO
+    if not instrument.is_futures:
+        keep_base = venue.initial_balances.get(instrument.base_asset, ZERO)
+    return LiveEngine(
+        session,
+        sink,
+        venue.clock,
+        EngineIdentity(run_id, venue.name, config.market.value, instrument.symbol),
+        replay=venue.replay,
+        keep_base=keep_base,
+        flatten_on_exit=config.shutdown.flatten_on_exit,
+        standby=args.standby,
+        max_leverage=config.risk.max_leverage,
+        kill_switch=config.risk.kill_switch,
+    )
 
 
 def _trade(
-    session: TradingSession,
-    exchange: SimulatedExchange,
-    candles: PeekedCandles,
-    args: argparse.Namespace,
-    config: AppConfig,
+    loop: EngineLoop,
+    venue: LiveVenue,
     journal: SqlJournal,
+    config: AppConfig,
     out: TextIO,
+    err: TextIO,
 ) -> int:
-    stop = _StopFlag()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    interval = 60.0 / args.speed if args.speed > 0 else 0.0
-    processed = 0
+    engine = loop.engine
+
+    def on_candle(candle: Candle) -> None:
+        engine.on_candle(candle)
+        if candle.open_time % EQUITY_EVERY_MS == 0:
+            journal.record_equity(
+                candle.close_time + 1, engine.session.execution.account.equity(candle.close)
+            )
+
+    restore = loop.install_signals()
     flattened: FlattenReport | None = None
     try:
-        next_at = time.monotonic()
-        for candle in candles:
-            if stop.stop or (args.max_candles and processed >= args.max_candles):
-                break
-            session.observe_price(candle.close)
-            session.process_events(exchange.on_candle(candle))
-            session.on_candle(candle)
-            processed += 1
-            if candle.open_time % EQUITY_EVERY_MS == 0:
-                journal.record_equity(
-                    candle.close_time + 1, session.execution.account.equity(candle.close)
-                )
-            if interval:
-                next_at += interval
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-        if stop.stop and config.shutdown.flatten_on_exit:
-            # Stop deciding; cancel, close reduce-only, confirm flat from the exchange.
-            flattened = session.flatten(keep_base=_starting_base(config, session))
-    except _Abort:
-        out.write(f"aborted after {processed:,} candles; state is in the journal\n")
+        venue.start(loop, on_candle)
+        try:
+            loop.run()
+        except Exception as exc:
+            logging.getLogger("gridbot").exception("engine failed")
+            err.write(
+                f"gridbot: engine failed: {type(exc).__name__}: {exc}; state is in the journal\n"
+            )
+            return EXIT_FAILED
+        venue.stop()
+        loop.drain()
+        if not engine.stop_requested:
+            engine.stop_flatten = False  # the data ended: keep the book as it is
+        flattened = engine.finish()
+    except Aborted:
+        out.write(f"aborted after {engine.candles:,} candles; state is in the journal\n")
         return EXIT_ABORTED
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        restore()
+    session = engine.session
     account = session.execution.account
-    mark = exchange.last_price or ZERO
-    now = exchange.now_ms()
+    mark = venue.last_price() or (engine.last_candle.close if engine.last_candle else ZERO)
+    now = venue.clock.now_ms()
     journal.record_equity(now, account.equity(mark))
-    journal.record_snapshot(now, _snapshot(session, exchange, mark))
+    journal.record_snapshot(now, _snapshot(engine, venue, mark))
     out.write(
-        f"stopped after {processed:,} candles: equity "
+        f"stopped after {engine.candles:,} candles: equity "
         f"{account.equity(mark).quantize(Decimal('0.00000001'))}, position "
         f"{account.position.quantity}, {len(session.open_orders())} open orders; "
         f"journal {journal.engine.url}, log {config.log_path}\n"
@@ -197,18 +243,11 @@ def _trade(
     return 0
 
 
-def _starting_base(config: AppConfig, session: TradingSession) -> Decimal:
-    """Spot base the account started with: the user's, so flattening never sells it."""
-    instrument = session.execution.instrument
-    if instrument.is_futures:
-        return ZERO
-    return config.initial_balances.get(instrument.base_asset, ZERO)
-
-
-def _snapshot(session: TradingSession, exchange: SimulatedExchange, mark: Decimal) -> str:
+def _snapshot(engine: LiveEngine, venue: LiveVenue, mark: Decimal) -> str:
     """Balances and position as the bot and the exchange see them, for the journal."""
+    session = engine.session
     account = session.execution.account
-    venue = exchange.account()
+    snapshot = venue.exchange.account()
     return json.dumps(
         {
             "mark_price": str(mark),
@@ -222,10 +261,10 @@ def _snapshot(session: TradingSession, exchange: SimulatedExchange, mark: Decima
                 "equity": str(account.equity(mark)),
             },
             "exchange": {
-                "balances": {a: [str(f), str(lk)] for a, (f, lk) in venue.balances.items()},
+                "balances": {a: [str(f), str(lk)] for a, (f, lk) in snapshot.balances.items()},
                 "positions": [
                     {"symbol": p.symbol, "quantity": str(p.quantity), "entry": str(p.entry_price)}
-                    for p in venue.positions
+                    for p in snapshot.positions
                 ],
             },
             "open_orders": len(session.open_orders()),

@@ -34,3 +34,9 @@ def shared_data() -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _control_plane_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``gridbot run`` serves its control plane; tests never collide on the default port."""
+    monkeypatch.setenv("GRIDBOT_GRPC_ADDRESS", "127.0.0.1:0")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from bootstrap.config import (
     AppConfig,
     BacktestConfig,
     ConfigError,
+    ControlConfig,
     CredentialsConfig,
     ExchangeConfig,
     GeneratedMarketConfig,
@@ -734,6 +736,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "reconciliation": ReconciliationConfig,
     "shutdown": ShutdownConfig,
     "logging": LoggingConfig,
+    "control": ControlConfig,
 }
 
 
@@ -785,3 +788,33 @@ def test_shutdown_flatten_on_exit_defaults_true_and_must_be_a_boolean(tmp_path: 
     assert config.shutdown.flatten_on_exit is False
     with pytest.raises(ConfigError, match=r"\$\.shutdown\.flatten_on_exit: must be true or false"):
         parse_config({"shutdown": {"flatten_on_exit": "yes"}}, "c.json")
+
+
+# --------------------------------------------------------------------------- control plane
+def test_grpc_address_env_overrides_the_config() -> None:
+    data = {"control": {"address": "127.0.0.1:6000"}}
+    assert parse_config(data, "c.json", {}).control.address == "127.0.0.1:6000"
+    env = {"GRIDBOT_GRPC_ADDRESS": "0.0.0.0:7000"}
+    assert parse_config(data, "c.json", env).control.address == "0.0.0.0:7000"
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"address": "nohostport"}, "$.control.address: must be host:port"),
+        ({"address": "127.0.0.1:70000"}, "$.control.address: must be host:port"),
+        ({"tls_cert_file": "c.pem"}, "tls_cert_file and tls_key_file go together"),
+        ({"tls_client_ca_file": "ca.pem"}, "mutual TLS needs tls_cert_file"),
+        ({"telemetry_buffer": 5}, "$.control.telemetry_buffer"),
+    ],
+)
+def test_bad_control_section_is_refused(section: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_config({"control": section}, "c.json", {})
+
+
+def test_exchange_ws_url_must_be_a_websocket_url() -> None:
+    with pytest.raises(ConfigError, match=re.escape("$.exchange.ws_url: must start with ws://")):
+        parse_config({"exchange": {"ws_url": "http://x"}}, "c.json", {})
+    config = parse_config({"exchange": {"ws_url": "ws://127.0.0.1:9", "leverage": 5}}, "c", {})
+    assert (config.exchange.ws_url, config.exchange.leverage) == ("ws://127.0.0.1:9", 5)

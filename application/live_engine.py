@@ -1,0 +1,363 @@
+"""The live engine: one trading session steered by an operator, one input at a time.
+
+The same decision core as the backtest (a :class:`~application.session.TradingSession`
+around the strategy) plus what a long-running service needs: a state the operator can
+change (pause, resume, flatten, start, stop), a status view, and telemetry. It is
+synchronous and single-threaded on purpose: the live shell feeds it candles, exchange
+events, resyncs and control commands one after another from a queue, so there is never
+more than one writer of the journal and no decision races another.
+
+States::
+
+    STANDBY --start--> RUNNING --pause--> PAUSED --resume--> RUNNING
+       any --flatten--> FLATTENED --start--> RUNNING
+       any --stop--> STOPPING --(shell finishes: flatten if asked)--> STOPPED
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from application.ports.clock import Clock
+from application.ports.event_sink import EventSink
+from application.ports.exchange import ReplayVenue
+from application.reconciliation import ReconciliationReport
+from application.session import FlattenReport, TradingSession
+from domain.candles import Candle
+from domain.events import ExecutionEvent
+from domain.orders import Order
+from domain.performance import DrawdownTracker
+from domain.risk import worst_case_exposure
+
+ZERO = Decimal(0)
+
+
+class BotState(StrEnum):
+    """What the bot does with the next candle."""
+
+    STANDBY = "STANDBY"  # reconciled, waiting for Start
+    RUNNING = "RUNNING"  # deciding on every closed candle
+    PAUSED = "PAUSED"  # no new decisions; open orders stay, fills are recorded
+    FLATTENED = "FLATTENED"  # nothing open, no decisions until Start
+    STOPPING = "STOPPING"  # a stop was requested; the shell is finishing
+    STOPPED = "STOPPED"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """Answer to an operator command."""
+
+    state: BotState
+    changed: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class EngineIdentity:
+    """What this engine trades, for status and telemetry."""
+
+    run_id: str
+    exchange: str
+    market: str
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    """Exact PnL figures in the quote asset."""
+
+    realized: Decimal
+    unrealized: Decimal
+    fees: Decimal
+    funding: Decimal
+    equity: Decimal
+    peak_equity: Decimal
+    drawdown: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    """Where the bot stands against its risk limits."""
+
+    level: str
+    kill_switch: bool
+    leverage: Decimal
+    max_leverage: Decimal | None
+    blocked_orders: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConvictionView:
+    """The latest ensemble output, when a signal model runs."""
+
+    open_time: int
+    long: float
+    short: float
+    regime: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """Everything ``GetStatus`` reports, as the engine knows it right now."""
+
+    state: BotState
+    identity: EngineIdentity
+    last_candle_open_time: int
+    last_price: Decimal
+    candles_processed: int
+    position_quantity: Decimal
+    entry_price: Decimal
+    realized_pnl: Decimal
+    funding: Decimal
+    open_orders: tuple[Order, ...]
+    balances: tuple[tuple[str, Decimal], ...]
+    pnl: PnlView
+    risk: RiskView
+    conviction: ConvictionView | None
+    started_at_ms: int
+
+
+class LiveEngine:
+    """Drives a :class:`TradingSession` from live inputs and operator commands.
+
+    Args:
+        session: The trading session (not started yet).
+        sink: Structured events (state changes, candles, PnL).
+        clock: Time source.
+        identity: Run id, exchange, market and symbol.
+        replay: The in-process venue when it is a replaying simulator: it must see each
+            candle before the strategy does (its fills happen inside the candle); ``None``
+            for a real exchange, whose events arrive on their own.
+        keep_base: Spot base the account started with; flattening never sells it.
+        flatten_on_exit: Default of a stop request that does not say whether to flatten.
+        standby: Start in STANDBY (wait for the operator's Start) instead of RUNNING.
+        max_leverage: The configured leverage cap, for the status view.
+        kill_switch: Whether the risk limits' kill switch is on.
+    """
+
+    def __init__(
+        self,
+        session: TradingSession,
+        sink: EventSink,
+        clock: Clock,
+        identity: EngineIdentity,
+        *,
+        replay: ReplayVenue | None = None,
+        keep_base: Decimal = ZERO,
+        flatten_on_exit: bool = True,
+        standby: bool = False,
+        max_leverage: Decimal | None = None,
+        kill_switch: bool = False,
+    ) -> None:
+        self.session = session
+        self._sink = sink
+        self._clock = clock
+        self.identity = identity
+        self._replay = replay
+        self._keep_base = keep_base
+        self.flatten_on_exit = flatten_on_exit
+        self._initial_state = BotState.STANDBY if standby else BotState.RUNNING
+        self.state = BotState.STOPPED
+        self._max_leverage = max_leverage
+        self._kill_switch = kill_switch
+        self.candles = 0
+        self.last_candle: Candle | None = None
+        self.stop_flatten = flatten_on_exit
+        self.started_at_ms = 0
+        self._drawdown: DrawdownTracker | None = None
+        self.conviction: ConvictionView | None = None
+        self.stop_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(
+        self, accept_exchange_state: bool = False, reference_price: Decimal = ZERO
+    ) -> ReconciliationReport:
+        """Rebuild from the journal and reconcile; then RUNNING (or STANDBY).
+
+        Raises:
+            ReconciliationFailed: The exchange and the journal disagree.
+        """
+        self.started_at_ms = self._clock.now_ms()
+        report = self.session.start(accept_exchange_state, reference_price)
+        account = self.session.execution.account
+        self._drawdown = DrawdownTracker(account.initial_equity)
+        self._set_state(self._initial_state, "started")
+        return report
+
+    @property
+    def stop_requested(self) -> bool:
+        """A stop was asked for (by a signal or the operator)."""
+        return self.state in (BotState.STOPPING, BotState.STOPPED)
+
+    # ------------------------------------------------------------------ inputs
+    def on_candle(self, candle: Candle) -> None:
+        """One closed 1m candle: the venue sees it first (replay), then the strategy."""
+        session = self.session
+        if self._replay is not None:
+            session.observe_price(candle.close)
+            session.process_events(self._replay.on_candle(candle))
+        self.last_candle = candle
+        self.candles += 1
+        if self.state is BotState.RUNNING:
+            session.on_candle(candle)
+        else:
+            session.observe_price(candle.close)
+        execution = session.execution
+        account = execution.account
+        equity = account.equity(candle.close)
+        assert self._drawdown is not None
+        self._drawdown.observe(equity)
+        self._sink.emit(
+            "candle",
+            candle.close_time,
+            open_time=candle.open_time,
+            open=candle.open,
+            high=candle.high,
+            low=candle.low,
+            close=candle.close,
+            volume=candle.volume,
+        )
+        self._sink.emit(
+            "pnl",
+            candle.close_time,
+            equity=equity,
+            realized=account.position.realized_pnl,
+            unrealized=account.position.unrealized_pnl(candle.close),
+            fees=account.fees_quote,
+            funding=account.position.funding,
+            position=account.position.quantity,
+        )
+
+    def on_events(self, events: Iterable[ExecutionEvent]) -> None:
+        """Exchange events that arrived on their own (the user-data stream)."""
+        self.session.process_events(events)
+
+    def resync(self) -> ReconciliationReport:
+        """Reconcile after a stream reconnect, before any newer candle is decided.
+
+        Raises:
+            ReconciliationFailed: The exchange and the journal disagree.
+        """
+        return self.session.resync()
+
+    # ------------------------------------------------------------------ commands
+    def start_trading(self) -> CommandResult:
+        """STANDBY / FLATTENED -> RUNNING (after a flatten the book is built anew)."""
+        if self.state is BotState.RUNNING:
+            return CommandResult(self.state, False, "already running")
+        if self.state is BotState.PAUSED:
+            return CommandResult(self.state, False, "paused: use resume")
+        if self.stop_requested:
+            return CommandResult(self.state, False, "stopping")
+        if self.state is BotState.FLATTENED:
+            self.session.reset_strategy()
+        return self._set_state(BotState.RUNNING, "start")
+
+    def pause(self) -> CommandResult:
+        """RUNNING -> PAUSED: no new decisions; open orders stay and fills are recorded."""
+        if self.state is BotState.PAUSED:
+            return CommandResult(self.state, False, "already paused")
+        if self.state is not BotState.RUNNING:
+            return CommandResult(self.state, False, f"not running ({self.state})")
+        return self._set_state(BotState.PAUSED, "pause")
+
+    def resume(self) -> CommandResult:
+        """PAUSED -> RUNNING."""
+        if self.state is BotState.RUNNING:
+            return CommandResult(self.state, False, "already running")
+        if self.state is not BotState.PAUSED:
+            return CommandResult(self.state, False, f"not paused ({self.state})")
+        return self._set_state(BotState.RUNNING, "resume")
+
+    def flatten(self) -> FlattenReport:
+        """Cancel every open order of ours, close the position, confirm with the exchange.
+
+        Leaves the engine FLATTENED (or STOPPING if a stop was already requested).
+        """
+        report = self.session.flatten(keep_base=self._keep_base)
+        if not self.stop_requested:
+            self._set_state(BotState.FLATTENED, "flatten")
+        return report
+
+    def request_stop(self, flatten: bool | None = None) -> CommandResult:
+        """Ask the shell to stop after the current input (flattening first if asked)."""
+        if self.stop_requested:
+            return CommandResult(self.state, False, "already stopping")
+        self.stop_flatten = self.flatten_on_exit if flatten is None else flatten
+        self.session.set_deciding(False)
+        result = self._set_state(
+            BotState.STOPPING, "stop" + (" with flatten" if self.stop_flatten else "")
+        )
+        for listener in self.stop_listeners:
+            listener()
+        return result
+
+    def finish(self) -> FlattenReport | None:
+        """The shell's last step: flatten if the stop asked for it; then STOPPED."""
+        report = self.session.flatten(keep_base=self._keep_base) if self.stop_flatten else None
+        self._set_state(BotState.STOPPED, "stopped")
+        return report
+
+    def _set_state(self, state: BotState, reason: str) -> CommandResult:
+        previous = self.state
+        self.state = state
+        self.session.set_deciding(state is BotState.RUNNING)
+        self._sink.emit(
+            "state", self._clock.now_ms(), state=state, previous=previous, reason=reason
+        )
+        return CommandResult(state, state is not previous, reason)
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> StatusView:
+        """A consistent snapshot (call it on the engine's thread)."""
+        session = self.session
+        execution = session.execution
+        account = execution.account
+        position = account.position
+        last = self.last_candle
+        mark = last.close if last is not None else (execution.mark_price or ZERO)
+        equity = account.equity(mark)
+        tracker = self._drawdown
+        peak = tracker.peak if tracker is not None else equity
+        drawdown = (peak - equity) / peak if peak > 0 and equity < peak else ZERO
+        orders = tuple(session.open_orders())
+        exposure = max(worst_case_exposure(position.quantity, orders, mark)) if mark else ZERO
+        leverage = (exposure / equity).quantize(Decimal("0.0001")) if equity > 0 else ZERO
+        balances: list[tuple[str, Decimal]] = [(execution.instrument.quote_asset, account.cash)]
+        if not account.is_futures:
+            balances.append((execution.instrument.base_asset, account.base_balance))
+        level = "KILL_SWITCH" if self._kill_switch else "NORMAL"
+        return StatusView(
+            state=self.state,
+            identity=self.identity,
+            last_candle_open_time=last.open_time if last is not None else 0,
+            last_price=mark,
+            candles_processed=self.candles,
+            position_quantity=position.quantity,
+            entry_price=position.entry_price,
+            realized_pnl=position.realized_pnl,
+            funding=position.funding,
+            open_orders=orders,
+            balances=tuple(balances),
+            pnl=PnlView(
+                realized=position.realized_pnl,
+                unrealized=position.unrealized_pnl(mark) if mark else ZERO,
+                fees=account.fees_quote,
+                funding=position.funding,
+                equity=equity,
+                peak_equity=peak,
+                drawdown=drawdown,
+            ),
+            risk=RiskView(
+                level=level,
+                kill_switch=self._kill_switch,
+                leverage=leverage,
+                max_leverage=self._max_leverage,
+                blocked_orders=execution.stats.risk_blocks,
+            ),
+            conviction=self.conviction,
+            started_at_ms=self.started_at_ms,
+        )
