@@ -49,16 +49,34 @@ def rebuild_account(
     return account
 
 
-def save_checkpoint(repository: OrderRepository, account: AccountProjection) -> None:
-    """Record ``account`` as the new starting point for every later rebuild."""
+def save_checkpoint(
+    repository: OrderRepository,
+    account: AccountProjection,
+    after_trade_id: int | None = None,
+    after_funding: int | None = None,
+) -> None:
+    """Record ``account`` as the new starting point for every later rebuild.
+
+    Args:
+        repository: The journal.
+        account: The account as it stands now.
+        after_trade_id: Trades up to this id are already in ``account`` (default: the
+            journal's last); a first start on an account with history passes the
+            exchange's last trade id, so that history is never applied again.
+        after_funding: Likewise for funding settlement times (ms).
+    """
     payments = repository.funding_payments()
     position = account.position
+    if after_trade_id is None:
+        after_trade_id = repository.last_trade_id()
+    if after_funding is None:
+        after_funding = payments[-1].timestamp if payments else -1
     repository.save_state(
         CHECKPOINT_KEY,
         json.dumps(
             {
-                "after_trade_id": repository.last_trade_id(),
-                "after_funding": payments[-1].timestamp if payments else -1,
+                "after_trade_id": after_trade_id,
+                "after_funding": after_funding,
                 "cash": str(account.cash),
                 "base_balance": str(account.base_balance),
                 "fees_quote": str(account.fees_quote),
@@ -88,3 +106,12 @@ def _restore(account: AccountProjection, saved: dict[str, object]) -> tuple[int,
     position.fees = dec("fees")
     position.funding = dec("funding")
     return int(str(saved["after_trade_id"])), int(str(saved["after_funding"]))
+
+
+def checkpoint_marks(repository: OrderRepository) -> tuple[int, int]:
+    """Trade id and funding time the stored checkpoint already covers (-1, -1 if none)."""
+    stored = repository.load_state(CHECKPOINT_KEY)
+    if stored is None:
+        return -1, -1
+    saved = json.loads(stored)
+    return int(saved["after_trade_id"]), int(saved["after_funding"])

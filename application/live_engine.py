@@ -24,7 +24,7 @@ from enum import StrEnum
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ReplayVenue
-from application.reconciliation import ReconciliationReport
+from application.reconciliation import ReconciliationFailed, ReconciliationReport
 from application.session import FlattenReport, TradingSession
 from domain.candles import Candle
 from domain.events import ExecutionEvent
@@ -235,12 +235,21 @@ class LiveEngine:
         """Exchange events that arrived on their own (the user-data stream)."""
         self.session.process_events(events)
 
-    def resync(self) -> ReconciliationReport:
+    def resync(self, attempts: int = 3) -> ReconciliationReport:
         """Reconcile after a stream reconnect, before any newer candle is decided.
 
+        While trading, a fill can land between reading the trade history and reading the
+        balances, so one disagreement is not yet proof of a real difference: each new
+        attempt reads the history again (applying what arrived meanwhile) before comparing.
+
         Raises:
-            ReconciliationFailed: The exchange and the journal disagree.
+            ReconciliationFailed: They still disagree after ``attempts`` tries.
         """
+        for attempt in range(1, attempts):
+            try:
+                return self.session.resync()
+            except ReconciliationFailed:
+                self._sink.emit("reconciliation.retry", self._clock.now_ms(), attempt=attempt)
         return self.session.resync()
 
     # ------------------------------------------------------------------ commands

@@ -23,13 +23,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from application.account_state import rebuild_account
+from application.account_state import rebuild_account, save_checkpoint
 from application.execution import ExecutionService, PreparedRequest
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort
 from application.ports.repository import OrderRepository
 from application.reconciliation import Reconciler, ReconciliationReport, UnknownOrderPolicy
+from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
 from domain.commands import CancelAllOrders, Command, PlaceOrder
@@ -146,6 +147,8 @@ class TradingSession:
             Decimal(initial["base"]),
             Decimal(initial["price"]),
         )
+        if stored is None:
+            self._baseline(account)
         ids = ClientOrderIdSequence(self._prefix, self._next_sequence())
         execution = ExecutionService(
             self._exchange, inst, account, ids, repo, self._sink, self._clock, self._risk
@@ -200,6 +203,24 @@ class TradingSession:
         with self._repo.transaction():
             self._strategy.restore(self._fresh_strategy)
             self._checkpoint()
+
+    def _baseline(self, account: AccountProjection) -> None:
+        """First start on an account with history: that history is already in the balances.
+
+        The starting balances are what the exchange holds now, so trades and funding that
+        happened before this first start (a previous install, manual trading) must never be
+        applied on top of them: a checkpoint marks them as covered.
+        """
+        symbol = self._instrument.symbol
+        trades = self._exchange.trades_since(symbol, 0)
+        funding = self._exchange.funding_since(symbol, -1)
+        if trades or funding:
+            save_checkpoint(
+                self._repo,
+                account,
+                after_trade_id=max(f.trade_id for f in trades) if trades else 0,
+                after_funding=max(p.timestamp for p in funding) if funding else -1,
+            )
 
     def _next_sequence(self) -> int:
         sequences = [parse_sequence(self._prefix, cid) for cid in self._repo.order_ids()]

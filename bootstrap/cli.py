@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=0.0, help="candles per second (0: advance on command)"
     )
     emu.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
+    emu.add_argument(
+        "--wall-clock-auth",
+        action="store_true",
+        help="check request timestamps against the wall clock instead of the replay clock "
+        "(needed by a long-running client when replaying faster than real time)",
+    )
     emu.add_argument("--api-key", default=None, help="API key (default: $BINANCE_API_KEY)")
     emu.add_argument("--api-secret", default=None, help="API secret (default: $BINANCE_API_SECRET)")
     return parser
@@ -265,6 +271,7 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
             candles,
             balances=balances,
             settings=simulation_settings(config),
+            wall_clock_auth=args.wall_clock_auth,
         )
     except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:
         return _user_error(exc, config.source, err)

@@ -39,6 +39,7 @@ from bootstrap.instruments import builtin_instrument
 from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import Credentials
 from domain.candles import Candle
+from domain.events import FundingPaid
 from domain.instruments import Instrument
 
 ZERO = Decimal(0)
@@ -222,9 +223,18 @@ def binance_venue(config: AppConfig, credentials: Credentials, io: LoopThread) -
             await asyncio.wrap_future(loop.submit(engine.resync))
 
         async def on_user(message: object) -> None:
-            if isinstance(message, UserEvents) and message.events:
-                events = list(message.events)
+            if not isinstance(message, UserEvents) or not message.events:
+                return
+            # Cross-margin funding updates name no symbol (Binance sends the balance only):
+            # the income history says which symbol paid what, and a resync reads it.
+            unattributed = [
+                e for e in message.events if isinstance(e, FundingPaid) and not e.symbol
+            ]
+            events = [e for e in message.events if not isinstance(e, FundingPaid) or e.symbol]
+            if events:
                 loop.post(lambda: engine.on_events(events))
+            if unattributed:
+                loop.post(engine.resync)
 
         feed = BinanceCandleFeed(
             client,

@@ -44,6 +44,7 @@ from adapters.simulated.emulator.wire import (
     invalid_value,
     not_required,
     opt_bool,
+    opt_int,
     req_decimal,
     req_str,
 )
@@ -209,6 +210,33 @@ def _premium_index(call: Call) -> object:
     return entries[0] if "symbol" in call.params else entries
 
 
+def _funding_rate(call: Call) -> object:
+    """``GET /fapi/v1/fundingRate``: the settlements this account took part in.
+
+    Binance lists every settlement of the symbol; the emulator knows the rate and mark
+    price of the ones it applied to a position, which are the ones an income row can
+    refer to (what the adapter looks up).
+    """
+    params = call.params
+    start = opt_int(params, "startTime")
+    end = opt_int(params, "endTime")
+    limit = _limit(params, 100, 1000)
+    rows: list[dict[str, object]] = []
+    for venue in call.venues():
+        for time, rate, mark in venue.funding_rates:
+            if (start is None or time >= start) and (end is None or time <= end):
+                rows.append(
+                    {
+                        "symbol": venue.symbol,
+                        "fundingTime": time,
+                        "fundingRate": format(rate, "f"),
+                        "markPrice": format(mark, "f"),
+                    }
+                )
+    rows.sort(key=lambda r: int(str(r["fundingTime"])))
+    return rows[:limit] if start is not None or end is None else rows[-limit:]
+
+
 def futures_endpoints() -> list[Endpoint]:
     """The futures market-data, order and trade routes, with their weights (reference 4.2)."""
     order_ref = ORDER_REF_PARAMS
@@ -218,6 +246,7 @@ def futures_endpoints() -> list[Endpoint]:
         Endpoint("GET", "/fapi/v1/time", FUTURES, _time),
         Endpoint("GET", "/fapi/v1/exchangeInfo", FUTURES, _exchange_info),
         Endpoint("GET", "/fapi/v1/klines", FUTURES, _klines, _futures_klines_weight),
+        Endpoint("GET", "/fapi/v1/fundingRate", FUTURES, _funding_rate),
         Endpoint(
             "GET",
             "/fapi/v1/premiumIndex",

@@ -134,6 +134,8 @@ class Venue:
         self.position = Position(instrument.symbol)  # futures: realized PnL per trade
         self.trades: deque[TradeRecord] = deque(maxlen=_RECORD_RETENTION)
         self.income: deque[IncomeRecord] = deque(maxlen=_RECORD_RETENTION)
+        #: Funding settlements applied here: (funding time, rate, mark price).
+        self.funding_rates: deque[tuple[int, Decimal, Decimal]] = deque(maxlen=_RECORD_RETENTION)
         self._orders: OrderedDict[int, OrderMeta] = OrderedDict()
         self._order_of_client: dict[str, int] = {}
         # Final state of closed orders whose client id was reused (cancel-replace keeps the
@@ -305,6 +307,7 @@ class Venue:
                 self._pending.pop(event.client_order_id, None)
             elif isinstance(event, FundingPaid):
                 self._income("FUNDING_FEE", event.amount, event.timestamp, "")
+                self.funding_rates.append((event.timestamp, event.rate, event.mark_price))
             ts = getattr(event, "timestamp", None)
             if isinstance(ts, int):
                 self.updated = max(self.updated, ts)

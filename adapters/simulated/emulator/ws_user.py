@@ -554,10 +554,11 @@ class UserStreams:
                 total += v.exchange.account().balances.get(asset, (ZERO, ZERO))[0]
         return total
 
-    def _balance_row(self, venue: Venue) -> dict[str, object]:
+    def _balance_row(self, venue: Venue, change: Decimal = ZERO) -> dict[str, object]:
+        """A balance entry; ``bc`` is the change that is not trading (funding)."""
         asset = venue.instrument.quote_asset
         wallet = fmt(self._wallets(asset), _MONEY)
-        return {"a": asset, "wb": wallet, "cw": wallet, "bc": "0"}
+        return {"a": asset, "wb": wallet, "cw": wallet, "bc": fmt(change, _MONEY)}
 
     def _account_update(self, venue: Venue, reason: str, ts: int) -> dict[str, object]:
         price_p, qty_p, _ = _places(venue)
@@ -589,7 +590,7 @@ class UserStreams:
             "e": "ACCOUNT_UPDATE",
             "E": paid.timestamp,
             "T": paid.timestamp,
-            "a": {"m": "FUNDING_FEE", "B": [self._balance_row(venue)], "P": []},
+            "a": {"m": "FUNDING_FEE", "B": [self._balance_row(venue, paid.amount)], "P": []},
         }
 
     # ........................................................................ spot
