@@ -49,6 +49,9 @@ ZERO = Decimal(0)
 #: (a division can leave more digits): a difference below one unit of the 8th decimal is
 #: the exchange's display rounding, not a missing event.
 BALANCE_TOLERANCE = Decimal("0.00000001")
+#: Fills journaled this long before the newest one are known to have no unseen
+#: predecessor (stream delays are seconds); everything after is read again and deduplicated.
+SETTLE_MS = 600_000
 
 
 class UnknownOrderPolicy(StrEnum):
@@ -175,9 +178,11 @@ class Reconciler:
                 applied += self._apply(OrderAccepted(cid, snap.exchange_order_id, now))
         # (b) fills and funding the journal missed.
         covered_trade, covered_funding = checkpoint_marks(self._repo)
-        after_trade = max(self._repo.last_trade_id(), covered_trade)
+        after_trade = max(self._repo.settled_trade_id(SETTLE_MS), covered_trade)
         for fill in self._exchange.trades_since(symbol, after_trade):
             known = self._repo.get_order(fill.client_order_id)
+            if known is not None and fill.trade_id in known.trade_ids:
+                continue  # already booked (read again from before the settled mark)
             if known is None:
                 if not self._ids.is_ours(fill.client_order_id):
                     report.foreign_fills.append(fill.trade_id)

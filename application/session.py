@@ -29,7 +29,12 @@ from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort
 from application.ports.repository import OrderRepository
-from application.reconciliation import Reconciler, ReconciliationReport, UnknownOrderPolicy
+from application.reconciliation import (
+    Reconciler,
+    ReconciliationFailed,
+    ReconciliationReport,
+    UnknownOrderPolicy,
+)
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
@@ -293,11 +298,24 @@ class TradingSession:
         self._deciding = False  # the strategy is not asked again: it would re-open the book
         canceled = len(execution.open_orders)
         self._command([CancelAllOrders(inst.symbol)])
+        # Fills can still be on their way (the user-data stream) when the book is cancelled:
+        # read the exchange's history now, so the close is sized on every fill.
+        try:
+            self.resync()
+        except ReconciliationFailed as exc:
+            self._sink.emit("flatten.mismatch", self._clock.now_ms(), detail=str(exc))
         account = execution.account
         closing: Decimal = ZERO
         order: PlaceOrder | None = None
-        if inst.is_futures and account.position.quantity:
-            quantity = account.position.quantity
+        venue_position = ZERO
+        if inst.is_futures:
+            # The exchange's position is the truth a reduce-only close must match.
+            snapshot = self._exchange.account()
+            venue_position = sum(
+                (p.quantity for p in snapshot.positions if p.symbol == inst.symbol), ZERO
+            )
+        if inst.is_futures and venue_position:
+            quantity = venue_position
             side = Side.SELL if quantity > ZERO else Side.BUY
             closing = abs(quantity)
             order = PlaceOrder(

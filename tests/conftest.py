@@ -37,6 +37,14 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _control_plane_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``gridbot run`` serves its control plane; tests never collide on the default port."""
+def _control_plane_on_a_free_port(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gridbot run`` serves its control plane; tests never collide on the default port.
+
+    The config tests see the real environment: they check the defaults themselves.
+    """
+    if request.module.__name__.endswith("test_config"):
+        monkeypatch.delenv("GRIDBOT_GRPC_ADDRESS", raising=False)
+        return
     monkeypatch.setenv("GRIDBOT_GRPC_ADDRESS", "127.0.0.1:0")

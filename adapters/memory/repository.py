@@ -102,6 +102,13 @@ class InMemoryOrderRepository:
         """Highest trade id ever recorded (kept even when the fill itself was forgotten)."""
         return self._max_trade_id
 
+    def settled_trade_id(self, margin_ms: int) -> int:
+        """See :meth:`OrderRepository.settled_trade_id` (over the fills still retained)."""
+        if not self._fills:
+            return 0
+        cutoff = max(f.timestamp for f in self._fills) - margin_ms
+        return max((f.trade_id for f in self._fills if f.timestamp <= cutoff), default=0)
+
     def add_funding(self, event: FundingPaid) -> bool:
         """Record a funding settlement once per (symbol, time)."""
         key = (event.symbol, event.timestamp)

@@ -278,6 +278,15 @@ class SqlJournal:
         with self._tx() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(fills.c.trade_id), 0))) or 0)
 
+    def settled_trade_id(self, margin_ms: int) -> int:
+        """See :meth:`OrderRepository.settled_trade_id`."""
+        newest = select(func.max(fills.c.timestamp)).scalar_subquery()
+        query = select(func.coalesce(func.max(fills.c.trade_id), 0)).where(
+            fills.c.timestamp <= newest - margin_ms
+        )
+        with self._tx() as conn:
+            return int(conn.scalar(query) or 0)
+
     def add_funding(self, event: FundingPaid) -> bool:
         """Record a funding settlement; False if that (symbol, time) was already recorded."""
         with self._tx() as conn:

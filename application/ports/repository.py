@@ -51,6 +51,15 @@ class OrderRepository(Protocol):
         """The highest recorded trade id (0 when none)."""
         ...
 
+    def settled_trade_id(self, margin_ms: int) -> int:
+        """Highest trade id among fills at least ``margin_ms`` older than the newest fill.
+
+        Fills reach the bot out of trade-id order (an order's own answer can overtake the
+        user-data stream), so the highest id is no proof that every lower one was seen;
+        fills old enough before the newest one are. 0 when there is none.
+        """
+        ...
+
     def add_funding(self, event: FundingPaid) -> bool:
         """Record a funding settlement; False if that (symbol, time) was already recorded."""
         ...

@@ -340,6 +340,18 @@ def test_fills_are_unique_by_trade_id_and_sorted(repo: OrderRepository) -> None:
     assert repo.last_trade_id() == 30
 
 
+def test_settled_trade_id_ignores_fills_near_the_newest(repo: OrderRepository) -> None:
+    repo.add_order(limit("gb-1", quantity="1"))
+    assert repo.settled_trade_id(600_000) == 0
+    # (trade id, time): ids out of time order, as when an answer overtakes the stream.
+    for trade_id, at in ((5, 0), (9, 100_000), (7, 650_000), (12, 700_000), (11, 1_000_000)):
+        assert repo.add_fill(fill(trade_id, "gb-1")._replace(timestamp=T0 + at))
+    # Newest fill at +1,000,000: settled are the fills at or before +400,000.
+    assert repo.settled_trade_id(600_000) == 9
+    assert repo.settled_trade_id(0) == 12
+    assert repo.settled_trade_id(2_000_000) == 0
+
+
 def test_large_trade_ids_fit(repo: OrderRepository) -> None:
     repo.add_order(limit("gb-1", quantity="1"))
     big = 9_007_199_254_740_993  # above 2**53: no float would hold it

@@ -56,7 +56,9 @@ def test_every_call_needs_the_token_but_health_does_not(tmp_path: Path) -> None:
         answers = list(reflect.ServerReflectionInfo(iter([request]), metadata=auth(), timeout=10))
         names = {s.name for s in answers[0].list_services_response.service}
         assert "gridbot.v1.ControlService" in names and "grpc.health.v1.Health" in names
-        config = json.loads(bot.stub().GetConfig(pb.GetConfigRequest(), metadata=auth()).config_json)
+        config = json.loads(
+            bot.stub().GetConfig(pb.GetConfigRequest(), metadata=auth()).config_json
+        )
         assert config["symbol"] == "BTCUSDT" and config["control"]["address"] == "127.0.0.1:0"
         assert TOKEN not in json.dumps(config)
 

@@ -50,6 +50,18 @@ class RunningBot:
                 raise AssertionError(f"condition not reached; last status:\n{status}")
             time.sleep(0.1)
 
+    def wait_line(self, text: str, timeout: float = 30.0) -> str:
+        """The first output line containing ``text`` (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            if self.process.poll() is not None and not any(text in x for x in self.lines):
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line with {text!r}:\n{self.output}")
+
     def wait_exit(self, timeout: float = 60.0) -> int:
         return self.process.wait(timeout)
 

@@ -29,7 +29,7 @@ def _loop() -> tuple[EngineLoop, _Engine]:
 
 
 def test_inputs_run_in_order_on_the_consumer_thread_and_results_come_back() -> None:
-    loop, engine = _loop()
+    loop, _ = _loop()
     seen: list[tuple[str, int]] = []
     consumer = threading.get_ident()
     loop.post(lambda: seen.append(("a", threading.get_ident())))

@@ -149,7 +149,7 @@ def test_stop_flattens_only_when_asked(flatten: bool, expect_flat: bool) -> None
 
 
 def test_stop_without_argument_uses_the_configured_default() -> None:
-    engine, _, _, candles = _engine()
+    engine, _, _, _ = _engine()
     engine.flatten_on_exit = False
     engine.request_stop()
     assert engine.stop_flatten is False

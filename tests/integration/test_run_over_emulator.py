@@ -1,0 +1,139 @@
+"""``gridbot run`` through the real Binance adapter against the emulator, both as processes.
+
+The live loop end to end: exchangeInfo, futures set-up, the kline and user-data streams,
+reconciliation on start, kill -9 and restart without a difference, and a SIGTERM that
+leaves the exchange flat — checked against the emulator's own books over REST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from adapters.binance.rest import BinanceRestClient
+from tests.support.running_bot import ROOT, running_bot
+
+KEY = "emu-key-3b1d"
+SECRET = "emu-secret-90af"
+_URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
+
+
+@contextmanager
+def _emulator(data: Path, speed: int) -> Iterator[str]:
+    env = {**os.environ, "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "emulator",
+            "--data",
+            str(data),
+            "--speed",
+            str(speed),
+            "--wall-clock-auth",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = _URL.search(line)
+        assert match, line + process.stdout.read()
+        threading.Thread(target=process.stdout.read, daemon=True).start()
+        yield match.group(1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _rest(url: str, market: str, method: str, path: str, params: tuple[Any, ...] = ()) -> Any:
+    async def call() -> Any:
+        client = BinanceRestClient(market, url, KEY, SECRET)  # type: ignore[arg-type]
+        try:
+            await client.sync_time()
+            return await client.signed(method, path, params, weight=5)  # type: ignore[arg-type]
+        finally:
+            await client.aclose()
+
+    return asyncio.run(call())
+
+
+def _config(url: str, market: str) -> dict[str, Any]:
+    return {
+        "market": {"type": market, "symbol": "BTCUSDT"},
+        "exchange": {"kind": "binance", "base_url": url, "leverage": 3},
+        "strategy": {"levels": 5, "spacing": 0.001, "quote_per_level": 200},
+    }
+
+
+def _env() -> dict[str, str]:
+    return {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
+
+
+def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_path: Path) -> None:
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    with _emulator(data, speed=40) as url:
+        config = _config(url, "USDM_FUTURES")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            first = bot.wait_for(
+                lambda s: s.candles_processed >= 60 and len(s.open_orders) >= 5, timeout=60
+            )
+            assert first.exchange == "binance" and first.state == "RUNNING"
+            bot.process.send_signal(signal.SIGKILL)
+            bot.wait_exit()
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            assert "0 differences" in bot.wait_line("reconciled:")
+            bot.wait_for(lambda s: s.candles_processed >= 60 and s.open_orders, timeout=60)
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        positions = _rest(url, "futures", "GET", "/fapi/v2/positionRisk", (("symbol", "BTCUSDT"),))
+        assert all(Decimal(p["positionAmt"]) == 0 for p in positions)
+        assert _rest(url, "futures", "GET", "/fapi/v1/openOrders", (("symbol", "BTCUSDT"),)) == []
+        trades = _rest(url, "futures", "GET", "/fapi/v1/userTrades", (("symbol", "BTCUSDT"),))
+        balance = _rest(url, "futures", "GET", "/fapi/v2/balance")
+    with sqlite3.connect(tmp_path / "data" / "gridbot.db") as db:
+        fills = db.execute(
+            "select trade_id, quantity, price from fills order by trade_id"
+        ).fetchall()
+        snapshot = db.execute("select payload from snapshots order by id desc limit 1").fetchone()
+    assert len(fills) == len(trades) > 0
+    assert [(int(t), Decimal(q), Decimal(p)) for t, q, p in fills] == [
+        (t["id"], Decimal(t["qty"]), Decimal(t["price"])) for t in trades
+    ]
+    wallet = next(Decimal(b["balance"]) for b in balance if b["asset"] == "USDT")
+    bot_cash = Decimal(__import__("json").loads(snapshot[0])["bot"]["cash"])
+    assert abs(wallet - bot_cash) <= Decimal("0.00000001")
+
+
+def test_spot_live_loop_trades_over_the_ws_api_and_stops_flat(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    data = shared_data / "klines" / "spot" / "BTCUSDT" / "BTCUSDT-1m-2025-06.csv.gz"
+    with _emulator(data, speed=40) as url:
+        config = _config(url, "SPOT")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_for(lambda s: s.candles_processed >= 60 and len(s.open_orders) >= 3, 60)
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        assert _rest(url, "spot", "GET", "/api/v3/openOrders", (("symbol", "BTCUSDT"),)) == []
