@@ -200,8 +200,10 @@ class StreamConnection(Generic[T]):
                     break
                 if self._on_connected is not None:
                     await asyncio.wait_for(self._on_connected(ws), self.connect_timeout)
-                if connected_before and self._on_reconnected is not None:
-                    await self._on_reconnected()
+                if connected_before:
+                    log.info("stream %s reconnected (connection %d)", url, self.connections)
+                    if self._on_reconnected is not None:
+                        await self._on_reconnected()
                 connected_before = True
                 await self._session(ws)
             except asyncio.CancelledError:

@@ -8,6 +8,7 @@ leaves the exchange flat — checked against the emulator's own books over REST.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -77,6 +79,12 @@ def _rest(url: str, market: str, method: str, path: str, params: tuple[Any, ...]
     return asyncio.run(call())
 
 
+def _fault(url: str, name: str) -> None:
+    request = urllib.request.Request(f"{url}/_emulator/fault?name={name}", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
 def _config(url: str, market: str) -> dict[str, Any]:
     return {
         "market": {"type": market, "symbol": "BTCUSDT"},
@@ -102,7 +110,10 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
             bot.wait_exit()
         with running_bot(tmp_path, config, args=(), env=_env()) as bot:
             assert "0 differences" in bot.wait_line("reconciled:")
-            bot.wait_for(lambda s: s.candles_processed >= 60 and s.open_orders, timeout=60)
+            bot.wait_for(lambda s: s.candles_processed >= 30 and s.open_orders, timeout=60)
+            _fault(url, "ws_drop")  # every WebSocket of the bot is cut
+            before = bot.status().candles_processed
+            bot.wait_for(lambda s: s.candles_processed >= before + 30, timeout=60)
             bot.process.send_signal(signal.SIGTERM)
             assert bot.wait_exit() == 0, bot.output
         assert "flat confirmed by the exchange" in bot.output
@@ -120,8 +131,15 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
     assert [(int(t), Decimal(q), Decimal(p)) for t, q, p in fills] == [
         (t["id"], Decimal(t["qty"]), Decimal(t["price"])) for t in trades
     ]
+    log = [json.loads(line) for line in (tmp_path / "data" / "gridbot.log").open()]
+    reconnects = [r for r in log if "reconnected" in str(r.get("message", ""))]
+    assert len(reconnects) >= 2, "the kline and user-data streams did not log reconnecting"
+    after = log.index(reconnects[0])
+    assert any(r["event"] == "reconciliation" for r in log[after:]), "no resync after reconnect"
+    logged_fills = {r["trade_id"] for r in log if r["event"] == "fill"}
+    assert logged_fills == {int(t) for t, _, _ in fills}, "a fill without its log line"
     wallet = next(Decimal(b["balance"]) for b in balance if b["asset"] == "USDT")
-    bot_cash = Decimal(__import__("json").loads(snapshot[0])["bot"]["cash"])
+    bot_cash = Decimal(json.loads(snapshot[0])["bot"]["cash"])
     assert abs(wallet - bot_cash) <= Decimal("0.00000001")
 
 
