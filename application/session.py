@@ -49,8 +49,11 @@ from domain.strategy import Strategy
 
 ZERO = Decimal(0)
 _ACCOUNT_KEY = "account.initial"
+#: Journal keys of the starting balances and of the strategy state (with the last candle).
+ACCOUNT_KEY = _ACCOUNT_KEY
 __all__ = ["FlattenReport", "TradingSession", "rebuild_account"]
 _STRATEGY_KEY = "strategy"
+STRATEGY_KEY = _STRATEGY_KEY
 
 
 @dataclass(frozen=True)

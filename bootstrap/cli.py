@@ -58,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--speed",
         type=float,
-        default=0.0,
-        help="replay speed: 1 = real time, 60 = a candle a second, 0 = as fast as possible",
+        default=60.0,
+        help="simulated exchange: replay speed, 1 = real time, 60 = a candle a second "
+        "(default), 0 = as fast as possible",
     )
     run.add_argument("--max-candles", type=int, default=0, help="stop after N candles (0: all)")
     run.add_argument(

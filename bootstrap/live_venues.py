@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -29,8 +30,13 @@ from adapters.binance.signing import HmacSha256Signer
 from adapters.binance.urls import binance_urls
 from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi, SpotUserDataStream
 from adapters.binance.ws_parsers import UserEvents
+from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
+from application.account_state import rebuild_account
 from application.ports.exchange import AccountSnapshot, ExchangePort, ReplayVenue
+from application.ports.market_data import CandleGap, HistoricalCandles
+from application.session import ACCOUNT_KEY as _ACCOUNT_KEY
+from application.session import STRATEGY_KEY as _STRATEGY_KEY
 from bootstrap.blocking_exchange import BlockingExchange
 from bootstrap.config import AppConfig
 from bootstrap.containers import PeekedCandles, candle_source, simulation_settings
@@ -129,14 +135,50 @@ class ReplayPacer:
             self._slots.release()
 
 
+def _resume(journal: SqlJournal, instrument: Instrument) -> tuple[dict[str, Decimal], int] | None:
+    """Balances and last candle to resume a paper account from, when the journal allows it.
+
+    The in-process simulated exchange keeps nothing between runs. When the journal ends flat
+    with no open order (a stop that flattened), the account is just balances: the new
+    simulated account starts with them and the replay continues after the last candle.
+    Otherwise (a kill, or a stop that kept the book) it cannot be recreated, and start-up
+    reconciliation reports the difference.
+    """
+    stored = journal.load_state(_ACCOUNT_KEY)
+    if stored is None or journal.open_orders():
+        return None
+    initial = json.loads(stored)
+    account = rebuild_account(
+        journal,
+        instrument,
+        Decimal(initial["cash"]),
+        Decimal(initial["base"]),
+        Decimal(initial["price"]),
+    )
+    if account.position.quantity and instrument.is_futures:
+        return None
+    balances = {instrument.quote_asset: account.cash}
+    if not instrument.is_futures:
+        balances[instrument.base_asset] = account.base_balance
+    state = journal.load_state(_STRATEGY_KEY)
+    last = json.loads(state).get("last_candle") if state is not None else None
+    return balances, int(last) if last is not None else -1
+
+
 def simulated_venue(
-    config: AppConfig, data: str | None, first_trade_id: int, speed: float, max_candles: int
+    config: AppConfig, data: str | None, journal: SqlJournal, speed: float, max_candles: int
 ) -> LiveVenue:
-    """The in-process simulated exchange and its replay."""
-    candles = PeekedCandles(candle_source(config, data))
+    """The in-process simulated exchange and its replay (resuming a flat paper account)."""
     instrument = builtin_instrument(config.market, config.symbol)
-    settings = replace(simulation_settings(config), first_id=first_trade_id)
-    exchange = SimulatedExchange(instrument, dict(config.initial_balances), settings)
+    balances = dict(config.initial_balances)
+    source = candle_source(config, data)
+    resume = _resume(journal, instrument)
+    if resume is not None:
+        balances, last = resume
+        source = _after(source, last)
+    candles = PeekedCandles(source)
+    settings = replace(simulation_settings(config), first_id=journal.last_trade_id() + 1)
+    exchange = SimulatedExchange(instrument, dict(balances), settings)
     first = candles.first
     venue = LiveVenue(
         name="simulated",
@@ -163,6 +205,25 @@ def simulated_venue(
     venue.start = start
     venue.stop = stop
     return venue
+
+
+class _After:
+    """A candle source without the candles up to ``last_open_time`` (already traded)."""
+
+    def __init__(self, source: HistoricalCandles, last_open_time: int) -> None:
+        self._source = source
+        self._last = last_open_time
+        self.symbol = source.symbol
+
+    def gaps(self) -> list[CandleGap]:
+        return self._source.gaps()
+
+    def __iter__(self) -> Iterator[Candle]:
+        return (c for c in self._source if c.open_time > self._last)
+
+
+def _after(source: HistoricalCandles, last_open_time: int) -> HistoricalCandles:
+    return _After(source, last_open_time) if last_open_time >= 0 else source
 
 
 # ---------------------------------------------------------------------------- binance

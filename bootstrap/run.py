@@ -87,9 +87,7 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
             assert credentials is not None
             venue = binance_venue(config, credentials, io)
         else:
-            venue = simulated_venue(
-                config, args.data, journal.last_trade_id() + 1, args.speed, args.max_candles
-            )
+            venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
         engine = _engine(config, venue, journal, sink, run_id, args)

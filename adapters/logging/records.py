@@ -35,9 +35,11 @@ WARNING_MARKERS = (
     "retry",
 )
 #: High-volume events, DEBUG so that the default INFO log stays readable: market data
-#: (``candle``, ``tick``, ``book``), keep-alives (``heartbeat``) and anything under ``debug``.
+#: (``candle``, ``tick``, ``book``), the per-candle ``pnl`` mark (telemetry carries it; the
+#: journal keeps an hourly equity curve), keep-alives (``heartbeat``) and anything under
+#: ``debug``.
 #: Matched on the first dotted segment: ``candle.closed`` and ``tick`` are DEBUG.
-DEBUG_SEGMENTS = frozenset({"candle", "tick", "book", "heartbeat", "debug"})
+DEBUG_SEGMENTS = frozenset({"candle", "pnl", "tick", "book", "heartbeat", "debug"})
 
 #: Field names whose value is never written, whatever it holds.
 SENSITIVE_KEY = re.compile(

@@ -35,7 +35,17 @@ def _config(tmp_path: Path) -> Path:
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(_config(tmp_path)), *args],
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "run",
+            "--config",
+            str(_config(tmp_path)),
+            "--speed",
+            "0",
+            *args,
+        ],
         cwd=ROOT,
         env=_env(tmp_path / "data"),
         capture_output=True,
