@@ -18,7 +18,7 @@ def test_quick_start_has_exactly_two_commands() -> None:
     commands = _readme_commands()
     assert len(commands) == 2, commands
     run_bot, run_tests = commands
-    assert "gridbot backtest" in run_bot and "pip install" in run_bot
+    assert "gridbot run" in run_bot and "pip install" in run_bot
     assert "pytest" in run_tests and "[dev]" in run_tests
 
 
