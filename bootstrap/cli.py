@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
         help="start even if the exchange's balances/position differ from the journal's",
     )
     run.add_argument(
+        "--console",
+        action="store_true",
+        help="also print every event as a readable line on stderr (logging.console)",
+    )
+    run.add_argument(
         "--standby",
         action="store_true",
         help="reconcile, then wait for the control plane's Start before trading",

@@ -174,6 +174,8 @@ class LoggingConfig:
     level: LogLevel = "INFO"
     max_bytes: int = 10_485_760
     backups: int = 5
+    #: Also print each event as one readable line on stderr (``gridbot run --console``).
+    console: bool = False
 
 
 # ------------------------------------------------------------------------------ readers
@@ -444,6 +446,7 @@ def read_logging(root: ConfigReader) -> LoggingConfig:
         level=cast(LogLevel, section.choice("level", "INFO", LogLevel)),
         max_bytes=section.integer("max_bytes", 10_485_760, 1024),
         backups=section.integer("backups", 5, 0, 100),
+        console=section.boolean("console", False),
     )
     section.finish()
     return logging

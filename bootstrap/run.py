@@ -20,12 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 import uuid
 from decimal import Decimal
-from typing import TextIO
+from typing import Any, TextIO
 
 from adapters.control_api.server import ControlServer, InsecureRemoteAddress
+from adapters.logging.console import HumanConsoleSink
 from adapters.logging.jsonl_sink import JsonLinesSink
 from adapters.logging.python_logging import forward_python_logging
 from adapters.logging.telemetry_sink import TelemetrySink
@@ -76,7 +78,10 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
         level=config.logging.level,
     )
     hub = TelemetryHub(config.control.telemetry_buffer)
-    sink = FanOutSink(log, TelemetrySink(hub, secrets))
+    sinks: list[Any] = [log, TelemetrySink(hub, secrets)]
+    if config.logging.console or getattr(args, "console", False):
+        sinks.append(HumanConsoleSink(sys.stderr, level=config.logging.level, secrets=secrets))
+    sink = FanOutSink(*sinks)
     io = LoopThread()
     journal = open_journal(config.database_url_resolved)
     venue: LiveVenue | None = None

@@ -224,3 +224,12 @@ def test_trades_after_an_accepted_restart_are_all_journaled(tmp_path: Path) -> N
     # The second, fresh simulated account's fills continue the trade ids: none is mistaken
     # for a duplicate of the first run's, so every fill event has its fill row.
     assert len({f.trade_id for f in fills}) == len(fills) == events
+
+
+def test_console_option_prints_readable_lines(tmp_path: Path) -> None:
+    result = _run(tmp_path, "--max-candles", "120", "--console")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if " order.submit " in line]
+    assert lines, result.stderr[-2000:]
+    assert lines[0].split()[1] == "INFO" and "client_order_id=" in lines[0]
+    assert API_KEY not in result.stderr and API_SECRET not in result.stderr
