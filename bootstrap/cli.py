@@ -78,6 +78,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reconcile, then wait for the control plane's Start before trading",
     )
+    val = sub.add_parser(
+        "validate",
+        help="the Phase A validation run: the bot as a process through the Binance adapter "
+        "against the emulator, with faults and kills, checked against the emulator's books",
+    )
+    # --- validate arguments (owned by bootstrap/validation) ---
+    val.add_argument("--hours", type=float, default=48.0, help="market hours to cover")
+    val.add_argument("--market", choices=("spot", "futures"), default="futures")
+    val.add_argument("--seed", type=int, default=0, help="seed of the fault and kill schedule")
+    val.add_argument("--data", help="kline file or directory (default: real BTCUSDT data)")
+    val.add_argument("--kills", type=int, default=20, help="SIGKILL + restart count")
+    val.add_argument("--out", help="report directory (default: validation-<market>-<seed>)")
+    # --- end validate arguments ---
     emu = sub.add_parser(
         "emulator",
         help="serve a Binance-compatible REST API on 127.0.0.1 over the simulated exchange",
@@ -294,6 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args, sys.stdout, sys.stderr)
     if args.command == "emulator":
         return emulator_command(args, sys.stderr)
+    if args.command == "validate":
+        from bootstrap.validation.command import run_validation
+
+        return run_validation(args, sys.stdout, sys.stderr)
     parser.error(f"unknown command {args.command}")
     return EXIT_CONFIG_ERROR
 
