@@ -21,6 +21,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from application.live_engine import BotState, CommandResult, LiveEngine, StatusView
+from application.ports.control import ControlUnavailable
 from application.session import FlattenReport
 from application.telemetry import TelemetryHub
 
@@ -32,8 +33,12 @@ class Aborted(BaseException):
     """A second SIGINT / SIGTERM: leave at once (state is in the journal)."""
 
 
-class StopRequested(RuntimeError):
+class StopRequested(ControlUnavailable):
     """The bot is stopping; the command was not run."""
+
+
+class NotReady(ControlUnavailable):
+    """The engine is still starting (rebuilding and reconciling): ask again shortly."""
 
 
 class EngineLoop:
@@ -44,6 +49,8 @@ class EngineLoop:
         self._inputs: queue.Queue[tuple[Any, Future[Any] | None]] = queue.Queue()
         self.signaled = 0
         self.ended = False
+        #: True while :meth:`run` consumes inputs (commands are refused before and after).
+        self.accepting = False
 
     # ------------------------------------------------------------------ producers
     def post(self, action: Callable[[], object]) -> None:
@@ -87,6 +94,13 @@ class EngineLoop:
                 journal holds every completed step).
         """
         engine = self.engine
+        self.accepting = True
+        try:
+            self._consume(engine)
+        finally:
+            self.accepting = False
+
+    def _consume(self, engine: LiveEngine) -> None:
         while True:
             if self.signaled and not engine.stop_requested:
                 engine.request_stop()
@@ -131,6 +145,10 @@ class EngineGateway:
         self._config_json = config_json
 
     async def _call(self, action: Callable[[], T]) -> T:
+        if not self._loop.accepting:
+            if self._engine.stop_requested:
+                raise StopRequested("the bot is stopping")
+            raise NotReady("the bot is starting: reconciling with the exchange; ask again")
         return await asyncio.wrap_future(self._loop.submit(action))
 
     async def start(self) -> CommandResult:

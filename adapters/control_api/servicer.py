@@ -16,13 +16,17 @@ from adapters.control_api.messages import (
     status_message,
     telemetry_event,
 )
-from application.ports.control import ControlPlane
+from application.ports.control import ControlPlane, ControlUnavailable
 from application.telemetry import KINDS
 from proto.gridbot.v1 import control_pb2 as pb
 from proto.gridbot.v1 import control_pb2_grpc as pb_grpc
 
 #: Records read from the hub per wake-up of a telemetry stream.
 _BATCH = 500
+
+
+async def _unavailable(context: aio.ServicerContext, exc: ControlUnavailable) -> None:
+    await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
 
 class ControlServicer(pb_grpc.ControlServiceServicer):
@@ -43,37 +47,61 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         self, request: pb.StartRequest, context: aio.ServicerContext
     ) -> pb.CommandReply:
         """Begin trading."""
-        return command_reply(await self._plane.start())
+        try:
+            return command_reply(await self._plane.start())
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
 
     async def Stop(self, request: pb.StopRequest, context: aio.ServicerContext) -> pb.CommandReply:
         """Graceful stop (flattening when asked or configured)."""
         flatten = request.flatten if request.HasField("flatten") else None
-        return command_reply(await self._plane.stop(flatten))
+        try:
+            return command_reply(await self._plane.stop(flatten))
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
 
     async def Pause(
         self, request: pb.PauseRequest, context: aio.ServicerContext
     ) -> pb.CommandReply:
         """No new decisions."""
-        return command_reply(await self._plane.pause())
+        try:
+            return command_reply(await self._plane.pause())
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
 
     async def Resume(
         self, request: pb.ResumeRequest, context: aio.ServicerContext
     ) -> pb.CommandReply:
         """Lift a pause."""
-        return command_reply(await self._plane.resume())
+        try:
+            return command_reply(await self._plane.resume())
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
 
     async def Flatten(
         self, request: pb.FlattenRequest, context: aio.ServicerContext
     ) -> pb.FlattenReply:
         """Cancel our orders and close the position."""
-        state, report = await self._plane.flatten()
+        try:
+            state, report = await self._plane.flatten()
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
         return flatten_reply(state, report)
 
     async def GetStatus(
         self, request: pb.GetStatusRequest, context: aio.ServicerContext
     ) -> pb.Status:
         """The status snapshot."""
-        view = await self._plane.status()
+        try:
+            view = await self._plane.status()
+        except ControlUnavailable as exc:
+            await _unavailable(context, exc)
+            raise
         return status_message(view, self._plane.telemetry.latest_seq)
 
     async def GetConfig(

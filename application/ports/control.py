@@ -14,6 +14,10 @@ from application.session import FlattenReport
 from application.telemetry import TelemetryHub
 
 
+class ControlUnavailable(RuntimeError):
+    """The bot cannot take commands right now (still reconciling, or stopping)."""
+
+
 class ControlPlane(Protocol):
     """Operator commands, status, configuration and telemetry of one running bot."""
 

@@ -94,3 +94,21 @@ def test_install_signals_restores_previous_handlers() -> None:
     assert signal.getsignal(signal.SIGTERM) == loop.on_signal
     restore()
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_gateway_refuses_commands_before_the_loop_runs_and_while_stopping() -> None:
+    import asyncio
+
+    from application.ports.control import ControlUnavailable
+    from application.telemetry import TelemetryHub
+    from bootstrap.engine_loop import EngineGateway, NotReady
+
+    loop, engine = _loop()
+    gateway = EngineGateway(loop, TelemetryHub(), "{}")
+    with pytest.raises(NotReady):
+        asyncio.run(gateway.pause())
+    engine.stop_requested = True
+    with pytest.raises(StopRequested) as stopping:
+        asyncio.run(gateway.status())
+    assert isinstance(stopping.value, ControlUnavailable)
+    assert gateway.config_json() == "{}" and gateway.telemetry.latest_seq == 0
