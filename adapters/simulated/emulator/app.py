@@ -1,9 +1,10 @@
 """The Binance REST surface of the emulator: spot ``/api/v3`` and USD-M ``/fapi``.
 
-Every route goes through one pipeline, in Binance's order: IP ban (418), queued faults,
-request weight (429, then 418 for clients that keep going), parameter parsing, API key
-(-2014/-2015, HTTP 401), HMAC signature over the raw query string + body (-1022), timing
-window (-1021), the order-rate limit for new orders (-1015; cancel-replace with
+Every route goes through one pipeline: first the request listeners (``EmulatorState.admit``,
+a validation run's hook, which may drop the request), then in Binance's order: IP ban (418),
+queued faults, request weight (429, then 418 for clients that keep going), parameter parsing,
+API key (-2014/-2015, HTTP 401), HMAC signature over the raw query string + body (-1022),
+timing window (-1021), the order-rate limit for new orders (-1015; cancel-replace with
 ``orderRateLimitExceededMode=CANCEL_ONLY`` answers it itself), then the endpoint. Every
 answer carries ``X-MBX-USED-WEIGHT-1M``; order endpoints add ``X-MBX-ORDER-COUNT-*``.
 
@@ -95,6 +96,13 @@ def _wrap(
         ip = request.remote or "unknown"
         headers: dict[str, str] = {}
         try:
+            if not state.admit(ep.method, ep.path, ep.new_order):
+                raise ApiError(
+                    -1007,
+                    "Timeout waiting for response from backend server. Send status unknown; "
+                    "execution status unknown.",
+                    status=503,
+                )
             limiter.check_ban(ip)
             delay = state.take_delay_ms()
             if delay:
@@ -143,6 +151,8 @@ def _wrap(
                 "msg": "An unknown error occured while processing the request.",
             }
             status = 500
+        code = payload.get("code") if status != 200 and isinstance(payload, dict) else None
+        state.answered(ep.method, ep.path, status, code if isinstance(code, int) else None)
         headers["X-MBX-USED-WEIGHT-1M"] = str(limiter.used_weight(ip))
         if ep.new_order:
             headers.update(limiter.order_headers())

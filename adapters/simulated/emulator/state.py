@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from adapters.simulated.emulator.audit import VenueAudit
 from adapters.simulated.emulator.limits import RateLimiter, RateLimits
 from adapters.simulated.exchange import SimulatedExchange
 from adapters.simulated.settings import SimulationSettings
@@ -148,6 +149,10 @@ class Venue:
         self.algo_orders: dict[int, int] = {}
         self._algo_of_order: dict[int, int] = {}
         self._algo_ids = itertools.count(1_000_000_001)
+        #: Unbounded ground truth for validation runs: every client id, exact accounting,
+        #: the highest effective leverage (see :mod:`.audit`).
+        wallet = exchange.account().balances.get(instrument.quote_asset, (ZERO, ZERO))[0]
+        self.audit = VenueAudit(self.market.is_futures, wallet if self.market.is_futures else ZERO)
 
     def _new_algo(self, order_id: int) -> int:
         """Register the simulated order behind a new algo order; its ``algoId``.
@@ -230,7 +235,9 @@ class Venue:
 
     def on_candle(self, candle: Candle) -> list[ExecutionEvent]:
         """Feed one closed candle."""
-        return self.record(self.exchange.on_candle(candle))
+        events = self.record(self.exchange.on_candle(candle))
+        self.audit.candle_closed(candle.close, candle.close_time)
+        return events
 
     # -------------------------------------------------------------- queries
     def meta(self, order_id: int) -> OrderMeta | None:
@@ -307,6 +314,7 @@ class Venue:
                 self._pending.pop(event.client_order_id, None)
             elif isinstance(event, FundingPaid):
                 self._income("FUNDING_FEE", event.amount, event.timestamp, "")
+                self.audit.funded(event.amount)
                 self.funding_rates.append((event.timestamp, event.rate, event.mark_price))
             ts = getattr(event, "timestamp", None)
             if isinstance(ts, int):
@@ -328,6 +336,7 @@ class Venue:
         if pending.algo:
             self._new_algo(meta.order_id)
         self._order_of_client[cid] = meta.order_id
+        self.audit.accepted(cid, meta.order_id)
         while len(self._orders) > _RECORD_RETENTION:
             _, old = self._orders.popitem(last=False)
             self._superseded.pop(old.order_id, None)
@@ -354,6 +363,15 @@ class Venue:
                 fill.liquidity is Liquidity.MAKER,
                 realized,
             )
+        )
+        self.audit.filled(
+            fill.side,
+            fill.quantity,
+            fill.price,
+            fill.fee,
+            fill.fee_asset,
+            realized,
+            fill.timestamp,
         )
         if futures:
             if realized:
@@ -485,6 +503,28 @@ class EmulatorState:
         self.candle_listeners: list[Callable[[Candle], None]] = []
         #: Called with the name of a WebSocket fault (:data:`STREAM_FAULTS`) when injected.
         self.fault_listeners: list[Callable[[str], None]] = []
+        #: Called as each REST request arrives, before faults, limits or the endpoint, with
+        #: the method, the path and whether it places a new order (a validation run kills the
+        #: client in the middle of an order submission here). A listener that returns False
+        #: drops the request: it is not executed and answered 503 -1007, as a request lost
+        #: on its way to the matching engine would be.
+        self.request_listeners: list[Callable[[str, str, bool], bool]] = []
+        #: Called with the method, path, HTTP status and Binance error code (None on
+        #: success) of every REST answer (a validation run's API error rate).
+        self.response_listeners: list[Callable[[str, str, int, int | None], None]] = []
+
+    def answered(self, method: str, path: str, status: int, code: int | None) -> None:
+        """Tell the response listeners how a request was answered."""
+        for listener in list(self.response_listeners):
+            listener(method, path, status, code)
+
+    def admit(self, method: str, path: str, new_order: bool) -> bool:
+        """Tell the request listeners a request arrived; False when one of them drops it."""
+        admitted = True
+        for listener in list(self.request_listeners):
+            if listener(method, path, new_order) is False:
+                admitted = False
+        return admitted
 
     # ----------------------------------------------------------------- venues
     def venue(self, market: MarketType, symbol: str) -> Venue | None:
