@@ -46,7 +46,7 @@ def rankdata(values: npt.ArrayLike) -> FloatArray:
     ranks = np.empty(n, dtype=np.float64)
     if n == 0:
         return ranks
-    order = np.argsort(a, kind="mergesort")
+    order = np.argsort(a)
     ordered = a[order]
     new_group = np.empty(n, dtype=bool)
     new_group[0] = True

@@ -4,7 +4,8 @@
 normalised, row t known at the close of candle t), the closes and a ``horizon`` h. Row t's
 target is the forward log return ``log(close[t + h] / close[t])``. The fit uses the window
 ``[start, end)`` of the arrays, and only rows t with ``start <= t`` and ``t + h < end``:
-every close it reads has an index below ``end``, every feature row one below ``end - h``.
+every close it reads has an index below ``end``, every feature row an index below
+``end - h``.
 Nothing at or after ``end`` can change the result (tested), so weights fitted on
 ``[start, end)`` may be applied from row ``end`` on — never to rows inside the window,
 which would be in-sample. Applying them only after ``end`` is the caller's duty.
@@ -40,7 +41,7 @@ back; the measured ICs are reported either way.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -233,7 +234,11 @@ class SignalWeights:
 
 
 def heuristic_weights(horizon: int, method: str = "spearman") -> SignalWeights:
-    """Pure fallback weights (no data): heuristic feature weights, equal system weights."""
+    """Pure fallback weights (no data): heuristic feature weights, equal system weights.
+
+    What a bot starts with before it has a warm-up window; ``samples`` is 0, every IC 0 and
+    ``ic_threshold`` 1.0 (nothing measured could have cleared it).
+    """
     return SignalWeights(
         feature_weights=_tuples(spec.heuristic_weights() for spec in SPECS),
         system_weights=(1 / 3, 1 / 3, 1 / 3),
@@ -249,7 +254,7 @@ def heuristic_weights(horizon: int, method: str = "spearman") -> SignalWeights:
 
 
 def _tuples(
-    vectors: Any,
+    vectors: Iterable[FloatArray],
 ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
     up, down, neutral = (tuple(float(x) for x in v) for v in vectors)
     return up, down, neutral
