@@ -9,6 +9,7 @@ more than one writer of the journal and no decision races another.
 
 States::
 
+    STARTING --(reconciled)--> RUNNING or STANDBY
     STANDBY --start--> RUNNING --pause--> PAUSED --resume--> RUNNING
        any --flatten--> FLATTENED --start--> RUNNING
        any --stop--> STOPPING --(shell finishes: flatten if asked)--> STOPPED
@@ -38,6 +39,7 @@ ZERO = Decimal(0)
 class BotState(StrEnum):
     """What the bot does with the next candle."""
 
+    STARTING = "STARTING"  # rebuilding from the journal and reconciling
     STANDBY = "STANDBY"  # reconciled, waiting for Start
     RUNNING = "RUNNING"  # deciding on every closed candle
     PAUSED = "PAUSED"  # no new decisions; open orders stay, fills are recorded
@@ -160,7 +162,7 @@ class LiveEngine:
         self._keep_base = keep_base
         self.flatten_on_exit = flatten_on_exit
         self._initial_state = BotState.STANDBY if standby else BotState.RUNNING
-        self.state = BotState.STOPPED
+        self.state = BotState.STARTING
         self._max_leverage = max_leverage
         self._kill_switch = kill_switch
         self.candles = 0

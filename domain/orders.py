@@ -118,7 +118,10 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus | _Resume] = {
     (S.PARTIALLY_FILLED, T.MODIFY): S.PARTIALLY_FILLED,
     (S.PARTIALLY_FILLED, T.EXPIRE): S.EXPIRED,
     (S.PARTIALLY_FILLED, T.EXPIRE_IN_MATCH): S.EXPIRED_IN_MATCH,
-    # A cancel is in flight: fills may still land; a rejected cancel resumes the order.
+    # A cancel is in flight: fills may still land; a rejected cancel resumes the order. The
+    # order was acked before the cancel went out, so an ACCEPT now is the same ack arriving
+    # a second time (the user-data stream's NEW after the REST answer): harmless.
+    (S.PENDING_CANCEL, T.ACCEPT): S.PENDING_CANCEL,
     (S.PENDING_CANCEL, T.PARTIAL_FILL): S.PENDING_CANCEL,
     (S.PENDING_CANCEL, T.FILL): S.FILLED,
     (S.PENDING_CANCEL, T.CANCEL): S.CANCELED,
@@ -126,7 +129,8 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderTrigger], OrderStatus | _Resume] = {
     (S.PENDING_CANCEL, T.EXPIRE): S.EXPIRED,
     (S.PENDING_CANCEL, T.EXPIRE_IN_MATCH): S.EXPIRED_IN_MATCH,
     # A modify is in flight. Futures cancel an order whose new quantity is at or below the
-    # executed quantity, so CANCEL is a legal outcome.
+    # executed quantity, so CANCEL is a legal outcome. A duplicate ack is harmless here too.
+    (S.PENDING_MODIFY, T.ACCEPT): S.PENDING_MODIFY,
     (S.PENDING_MODIFY, T.PARTIAL_FILL): S.PENDING_MODIFY,
     (S.PENDING_MODIFY, T.FILL): S.FILLED,
     (S.PENDING_MODIFY, T.MODIFY): OPEN,

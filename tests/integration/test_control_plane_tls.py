@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -84,13 +86,23 @@ def _secure(address: str, pki: dict[str, Path], client: bool) -> grpc.Channel:
     return grpc.secure_channel(f"localhost:{port}", credentials)
 
 
+def _ready(stub: Any) -> pb.Status:
+    """Status once start-up is over (the bot answers UNAVAILABLE while it reconciles)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return stub.GetStatus(pb.GetStatusRequest(), metadata=auth(), timeout=10)
+        except grpc.RpcError as exc:
+            if exc.code() is not grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 def test_tls_serves_encrypted_and_refuses_plaintext(tmp_path: Path) -> None:
     pki = _pki(tmp_path)
     control = {"tls_cert_file": str(pki["server_cert"]), "tls_key_file": str(pki["server_key"])}
-    with running_bot(tmp_path, {"control": control}) as bot:
-        status = bot.stub(_secure(bot.address, pki, client=False)).GetStatus(
-            pb.GetStatusRequest(), metadata=auth(), timeout=10
-        )
+    with running_bot(tmp_path, {"control": control}, wait_ready=False) as bot:
+        status = _ready(bot.stub(_secure(bot.address, pki, client=False)))
         assert status.state == "RUNNING"
         with pytest.raises(grpc.RpcError) as plain:
             bot.stub().GetStatus(pb.GetStatusRequest(), metadata=auth(), timeout=5)
@@ -104,10 +116,8 @@ def test_mutual_tls_needs_a_client_certificate(tmp_path: Path) -> None:
         "tls_key_file": str(pki["server_key"]),
         "tls_client_ca_file": str(pki["ca"]),
     }
-    with running_bot(tmp_path, {"control": control}) as bot:
-        ok = bot.stub(_secure(bot.address, pki, client=True)).GetStatus(
-            pb.GetStatusRequest(), metadata=auth(), timeout=10
-        )
+    with running_bot(tmp_path, {"control": control}, wait_ready=False) as bot:
+        ok = _ready(bot.stub(_secure(bot.address, pki, client=True)))
         assert ok.state == "RUNNING"
         with pytest.raises(grpc.RpcError) as refused:
             bot.stub(_secure(bot.address, pki, client=False)).GetStatus(

@@ -40,6 +40,18 @@ class RunningBot:
     def status(self) -> pb.Status:
         return self.stub().GetStatus(pb.GetStatusRequest(), metadata=auth(), timeout=10)
 
+    def wait_ready(self, timeout: float = 60.0) -> pb.Status:
+        """The first status once start-up reconciliation is over (UNAVAILABLE before)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.status()
+            except grpc.RpcError as exc:
+                starting = exc.code() is grpc.StatusCode.UNAVAILABLE
+                if not starting or time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+            time.sleep(0.05)
+
     def wait_for(self, predicate: Any, timeout: float = 30.0) -> pb.Status:
         deadline = time.monotonic() + timeout
         while True:
@@ -89,6 +101,7 @@ def running_bot(
     config: dict[str, Any] | None = None,
     args: tuple[str, ...] = ("--speed", "600"),
     env: dict[str, str] | None = None,
+    wait_ready: bool = True,
 ) -> Iterator[RunningBot]:
     """Start the bot (simulated exchange by default) and yield once it serves its control plane."""
     cfg = {"backtest": {"generated": {"minutes": 20_000}}}
@@ -121,6 +134,8 @@ def running_bot(
             process.wait(10)
             raise AssertionError("no control plane: " + "".join(lines))
         bot = RunningBot(process, match.group(1), lines)
+        if wait_ready:
+            bot.wait_ready()
         yield bot
     finally:
         if process.poll() is None:
