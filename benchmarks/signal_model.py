@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = statistics.median(batch_times)
     print(
         f"decide_batch, {args.rows:,} rows  {seconds * 1e3:8.1f} ms "
-        f"({args.rows / seconds / 1e6:.2f} M rows/s, {seconds / args.rows * 1e9:.0f} ns/row)"
+        f"({args.rows / seconds / 1e6:.2f} M rows/s, {seconds / args.rows * 1e9:.0f} ns/row; "
+        f"runs {min(batch_times) * 1e3:.0f}..{max(batch_times) * 1e3:.0f} ms)"
     )
     print(
         f"fit_weights ({fitted.method}, h={fitted.horizon}), {args.rows:,} rows  "

@@ -33,6 +33,8 @@ from domain.signals.weights import SignalWeights
 #: :meth:`SignalModel.decide` on any score, confidence, gate or conviction.
 BATCH_TOLERANCE = 1e-9
 
+_BATCH_CHUNK = 16384
+
 
 class SignalModel:
     """Three systems plus the ensemble under one set of weights.
@@ -101,17 +103,30 @@ class SignalModel:
             raise ValueError(
                 f"expected length-T open times and a T x F matrix, got {times.shape}, {z.shape}"
             )
-        out = self._systems.evaluate_batch(z)
+        n = z.shape[0]
         w = self._system_weights
-        long, short = convictions_batch(out.scores, out.confidences, w)
+        scores = np.empty((n, 3), dtype=np.float64)
+        confidences = np.empty((n, 3), dtype=np.float64)
+        gates = np.empty((n, 3), dtype=np.float64)
+        long = np.empty(n, dtype=np.float64)
+        short = np.empty(n, dtype=np.float64)
+        codes = np.empty(n, dtype=np.int8)
+        # Chunks keep every temporary in cache; rows are independent, so results are the
+        # same as in one pass.
+        for lo in range(0, n, _BATCH_CHUNK):
+            rows = slice(lo, min(n, lo + _BATCH_CHUNK))
+            out = self._systems.evaluate_batch(z[rows])
+            scores[rows], confidences[rows], gates[rows] = out
+            long[rows], short[rows] = convictions_batch(out.scores, out.confidences, w)
+            codes[rows] = dominant_regime_batch(out.confidences, w, out.gates)
         return BatchDecisions(
             open_time=times,
             features=z,
-            scores=out.scores,
-            confidences=out.confidences,
-            gates=out.gates,
+            scores=scores,
+            confidences=confidences,
+            gates=gates,
             system_weights=w,
             long_conviction=long,
             short_conviction=short,
-            regime_codes=dominant_regime_batch(out.confidences, w, out.gates),
+            regime_codes=codes,
         )

@@ -45,7 +45,7 @@ floating-point summation order (tested to 1e-9).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from math import sqrt, tanh
 from typing import NamedTuple
@@ -423,42 +423,40 @@ class System:
     def evaluate_batch(self, normalised: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
         """Scores and confidences (each length T) for a T x F matrix; equals :meth:`evaluate`."""
         z = _check_matrix(normalised)
-        u, spread = _pre_activations(z, self._signed, self._absolute)
-        g = gates_batch(u[:, 1], u[:, 2])[:, self._gate_index]
-        return score_confidence_batch(
-            u[:, 0],
-            spread[:, 0],
-            self.spec.long_factor,
-            self.spec.short_factor,
-            g,
-        )
+        scores = np.empty(z.shape[0], dtype=np.float64)
+        confidences = np.empty(z.shape[0], dtype=np.float64)
+        for rows in _chunks(z.shape[0]):
+            u, spread = _pre_activations(z[rows], self._signed, self._absolute)
+            g = gates_batch(u[:, 1], u[:, 2])[:, self._gate_index]
+            scores[rows], confidences[rows] = score_confidence_batch(
+                u[:, 0], spread[:, 0], self.spec.long_factor, self.spec.short_factor, g
+            )
+        return scores, confidences
+
+
+def _chunks(n: int) -> Iterator[slice]:
+    """Row slices of at most _BATCH_CHUNK rows: every temporary stays in cache."""
+    for lo in range(0, n, _BATCH_CHUNK):
+        yield slice(lo, min(n, lo + _BATCH_CHUNK))
 
 
 def _pre_activations(
-    z: FloatArray, signed: FloatArray, absolute: FloatArray
+    block: FloatArray, signed: FloatArray, absolute: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """``z @ signed.T`` and ``|z| @ absolute.T`` in chunks, sanitising rows that need it.
+    """``block @ signed.T`` and ``|block| @ absolute.T``, sanitising rows that need it.
 
     The last row of ``absolute`` is all ones, so its column is ``sum |z|``: a row whose
     sum is within INPUT_BOUND needs no clipping; the others are recomputed from
     :func:`sanitise`, exactly as the per-candle path does.
     """
-    n = z.shape[0]
-    u = np.empty((n, signed.shape[0]), dtype=np.float64)
-    spread = np.empty((n, absolute.shape[0]), dtype=np.float64)
-    for lo in range(0, n, _BATCH_CHUNK):
-        hi = min(n, lo + _BATCH_CHUNK)
-        block = z[lo:hi]
-        with np.errstate(over="ignore", invalid="ignore"):  # such rows are redone below
-            u_block = block @ signed.T
-            s_block = np.abs(block) @ absolute.T
-        bad = ~(s_block[:, -1] <= INPUT_BOUND)
-        if bad.any():
-            clean = sanitise(block[bad])
-            u_block[bad] = clean @ signed.T
-            s_block[bad] = np.abs(clean) @ absolute.T
-        u[lo:hi] = u_block
-        spread[lo:hi] = s_block
+    with np.errstate(over="ignore", invalid="ignore"):  # such rows are redone below
+        u = block @ signed.T
+        spread = np.abs(block) @ absolute.T
+    bad = ~(spread[:, -1] <= INPUT_BOUND)
+    if bad.any():
+        clean = sanitise(block[bad])
+        u[bad] = clean @ signed.T
+        spread[bad] = np.abs(clean) @ absolute.T
     return u, spread
 
 
@@ -558,9 +556,14 @@ class Systems:
     def evaluate_batch(self, normalised: npt.ArrayLike) -> SystemBatch:
         """Vectorised :meth:`evaluate` over a T x F matrix (T x 3 outputs)."""
         z = _check_matrix(normalised)
-        u, spread = _pre_activations(z, self._signed, self._absolute)
-        g = gates_batch(u[:, 3], u[:, 4])
-        scores, confidences = score_confidence_batch(
-            u[:, :3], spread[:, :3], self._long, self._short, g
-        )
+        n = z.shape[0]
+        scores = np.empty((n, 3), dtype=np.float64)
+        confidences = np.empty((n, 3), dtype=np.float64)
+        g = np.empty((n, 3), dtype=np.float64)
+        for rows in _chunks(n):
+            u, spread = _pre_activations(z[rows], self._signed, self._absolute)
+            g[rows] = gates_batch(u[:, 3], u[:, 4])
+            scores[rows], confidences[rows] = score_confidence_batch(
+                u[:, :3], spread[:, :3], self._long, self._short, g[rows]
+            )
         return SystemBatch(scores, confidences, g)
