@@ -90,6 +90,17 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--data", help="kline file or directory (default: real BTCUSDT data)")
     val.add_argument("--kills", type=int, default=20, help="SIGKILL + restart count")
     val.add_argument("--out", help="report directory (default: validation-<market>-<seed>)")
+    val.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="replayed candles per wall-clock second (default 4: 48 h in 12 minutes)",
+    )
+    val.add_argument(
+        "--config",
+        help="base config for the bot (strategy, risk...); market, exchange, storage and "
+        "logging are set by the validation",
+    )
     # --- end validate arguments ---
     emu = sub.add_parser(
         "emulator",

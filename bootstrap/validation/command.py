@@ -1,0 +1,183 @@
+"""``gridbot validate``: plan the run, carry it out, check it, write the report.
+
+Exit codes: 0 when every ground-truth check passed, 1 when one failed (or the run could not
+be completed), 2 for a usage error (no data, an output directory holding a previous run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+from pathlib import Path
+from typing import Any, TextIO
+
+from bootstrap.config import ConfigError
+from bootstrap.instruments import builtin_instrument
+from bootstrap.validation.ground_truth import run_checks
+from bootstrap.validation.journal import JournalView, read_journal
+from bootstrap.validation.logs import read_logs
+from bootstrap.validation.report import build_report, summary_rows, write_report
+from bootstrap.validation.runner import Runner, RunPlan
+from bootstrap.validation.schedule import build_schedule
+from bootstrap.validation.summary import figures, judge_faults, outcomes
+from domain.enums import MarketType
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+SYMBOL = "BTCUSDT"
+#: Default klines per market (under the shared data directory): a volatile stretch of real
+#: futures data (2025-01-27 onwards, 107 h), a full month of spot.
+DEFAULT_DATA = {
+    MarketType.USDM_FUTURES: "klines/futures-um/BTCUSDT/BTCUSDT-1m-2025-01.csv.gz",
+    MarketType.SPOT: "klines/spot/BTCUSDT/BTCUSDT-1m-2025-06.csv.gz",
+}
+FUNDING_FILE = "funding/BTCUSDT.csv"
+#: Wall seconds a WebSocket stall needs to be noticed (silence timeout) and healed.
+STALL_SECONDS = 120.0
+#: The log rotates at this size (so a long run exercises rotation) and keeps this many files.
+LOG_MAX_BYTES = 1_048_576
+LOG_BACKUPS = 100
+LEVERAGE = 3
+
+
+def shared_data() -> Path:
+    """The real-data directory: ``GRIDBOT_TEST_DATA``, else ``../shared/data`` of the checkout."""
+    configured = os.environ.get("GRIDBOT_TEST_DATA")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return (Path(__file__).resolve().parents[3] / "shared" / "data").resolve()
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The exact command that reproduces this run."""
+    parts = [
+        "gridbot",
+        "validate",
+        "--hours",
+        f"{args.hours:g}",
+        "--market",
+        args.market,
+        "--seed",
+        str(args.seed),
+        "--kills",
+        str(args.kills),
+        "--speed",
+        f"{args.speed:g}",
+    ]
+    if args.data:
+        parts += ["--data", args.data]
+    if args.config:
+        parts += ["--config", args.config]
+    if args.out:
+        parts += ["--out", args.out]
+    return shlex.join(parts)
+
+
+def bot_config(
+    market: MarketType, work: Path, base: dict[str, Any], funding: Path | None
+) -> dict[str, Any]:
+    """The bot's config: the user's base config with the validation's fixed sections."""
+    config = json.loads(json.dumps(base))
+    config["market"] = {"type": market.value, "symbol": SYMBOL}
+    config["exchange"] = {"kind": "binance", "leverage": LEVERAGE}
+    config.setdefault("risk", {}).setdefault("max_leverage", LEVERAGE)
+    config["storage"] = {"data_dir": str(work / "data")}
+    logging = config.setdefault("logging", {})
+    logging.update(max_bytes=LOG_MAX_BYTES, backups=LOG_BACKUPS, console=False)
+    simulation = config.setdefault("simulation", {})
+    simulation.setdefault("leverage", LEVERAGE)
+    if funding is not None and market.is_futures:
+        simulation.setdefault("funding_file", str(funding))
+    config.pop("control", None)
+    return config
+
+
+def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``gridbot validate``: see the module docstring for the exit codes."""
+    market = MarketType.USDM_FUTURES if args.market == "futures" else MarketType.SPOT
+    speed = float(args.speed)
+    if args.hours <= 0 or speed <= 0 or args.kills < 0:
+        err.write("gridbot: --hours and --speed must be > 0, --kills >= 0\n")
+        return EXIT_USAGE
+    root = shared_data()
+    data = Path(args.data) if args.data else root / DEFAULT_DATA[market]
+    if not data.exists():
+        err.write(f"gridbot: data error: {data} does not exist (pass --data)\n")
+        return EXIT_USAGE
+    out_dir = Path(args.out or f"validation-{args.market}-{args.seed}")
+    work = out_dir / "run"
+    if (work / "data" / "gridbot.db").exists():
+        err.write(f"gridbot: {work} holds a previous run: choose another --out or delete it\n")
+        return EXIT_USAGE
+    work.mkdir(parents=True, exist_ok=True)
+    base: dict[str, Any] = {}
+    if args.config:
+        try:
+            base = json.loads(Path(args.config).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            err.write(f"gridbot: config error: {args.config}: {exc}\n")
+            return EXIT_USAGE
+    funding = root / FUNDING_FILE
+    config = bot_config(market, work.resolve(), base, funding if funding.is_file() else None)
+    candles = round(args.hours * 60)
+    try:
+        schedule = build_schedule(
+            args.seed, candles, args.kills, stall_lead=math.ceil(STALL_SECONDS * speed)
+        )
+    except ValueError as exc:
+        err.write(f"gridbot: {exc}\n")
+        return EXIT_USAGE
+    plan = RunPlan(market, SYMBOL, data.resolve(), candles, speed, schedule, work.resolve(), config)
+    command = command_line(args)
+    out.write(f"{command}\n")
+    out.write(
+        f"replaying {candles} candles of {data} at {speed:g}/s; "
+        f"{len(schedule.faults)} fault steps, {len(schedule.kills)} kills; work in {work}\n"
+    )
+    out.flush()
+
+    def progress(line: str) -> None:
+        out.write(f"  {line}\n")
+        out.flush()
+
+    try:
+        result = Runner(plan, progress).run()
+    except ConfigError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_USAGE
+    instrument = builtin_instrument(market, SYMBOL)
+    journal: JournalView | None = None
+    try:
+        journal = read_journal(work / "data", instrument)
+    except FileNotFoundError as exc:
+        err.write(f"gridbot: {exc}\n")
+    logs = read_logs(work / "data" / "gridbot.log", LOG_BACKUPS)
+    judge_faults(result, logs)
+    numbers = figures(result, logs)
+    checks = []
+    if journal is not None:
+        numbers["orders"]["journal_orders"] = len(journal.orders)
+        checks = run_checks(
+            result.books,
+            journal,
+            logs,
+            outcomes(result.lives),
+            prefix=f"{result.config.client_order_id_prefix}-",
+            cap=result.config.risk.max_leverage,
+            final_output=result.final_output,
+        )
+    report = build_report(result, numbers, checks, journal, command)
+    if journal is None:
+        report["passed"] = False
+    files = write_report(out_dir, report, result, journal)
+    width = max(len(k) for k, _ in summary_rows(report))
+    for key, value in summary_rows(report):
+        out.write(f"{key:<{width}}  {value}\n")
+    for check in checks:
+        out.write(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {check.detail}\n")
+    out.write(f"report: {', '.join(str(out_dir / f) for f in files)}\n")
+    return EXIT_OK if report["passed"] else EXIT_FAILED

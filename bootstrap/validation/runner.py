@@ -1,0 +1,423 @@
+"""The timeline of a validation run: emulator up, bot up, the schedule, SIGTERM, the books.
+
+Steps are carried out in order once the replay has reached their candle and the bot is up
+and reconciled (a fault sent to a process that is still starting would test start-up, not
+the fault). A kill is preceded by a short wait for the counted faults to be consumed, so
+each is seen by the process it was meant for. A bot process that exits on its own is
+recorded (a critical error) and restarted like a killed one, so one failure does not end
+the run: the report then shows everything that happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from adapters.simulated.emulator import EmulatorState, RateLimits
+from bootstrap.config import AppConfig, load_config
+from bootstrap.containers import candle_source, simulation_settings
+from bootstrap.instruments import builtin_instrument
+from bootstrap.validation.books import ExchangeBooks, read_books
+from bootstrap.validation.bot_process import BotSupervisor, Life
+from bootstrap.validation.emulator_host import EmulatorHost
+from bootstrap.validation.schedule import (
+    COUNTED_KINDS,
+    FaultStep,
+    KillMode,
+    KillStep,
+    Schedule,
+)
+from domain.enums import MarketType
+
+#: Longest wait for a (re)started bot to print its ``reconciled:`` line.
+RECONCILE_TIMEOUT_S = 120.0
+#: Longest wait for counted faults to be consumed before a kill.
+CONSUME_WAIT_S = 10.0
+#: Wall time left after the replay for the bot to decide on the last candles.
+SETTLE_S = 3.0
+#: Longest wait for the final SIGTERM's flatten.
+TERMINATE_TIMEOUT_S = 120.0
+#: Binance's first IP ban lasts 2 minutes of real time.
+BINANCE_BAN_S = 120
+#: A stall is noticed after the bot's 90 s silence timeout: a kill waits for that (bounded).
+STALL_WAIT_S = 150.0
+#: Other faults get this long to show their effect before a kill.
+EVIDENCE_WAIT_S = 20.0
+#: Log messages that show the bot noticed (and healed) each stream fault.
+STREAM_EVIDENCE = {
+    "ws_drop": ("reconnected",),
+    "ws_stall": ("silent for",),
+    "listen_key_expired": ("listen key renewed",),
+}
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to run.
+
+    Attributes:
+        market: SPOT or USDM_FUTURES.
+        symbol: The traded symbol.
+        data: Kline file or directory the emulator replays.
+        candles: Candles to replay (market minutes).
+        speed: Candles per wall-clock second.
+        schedule: The faults and kills.
+        work_dir: Config, the bot's data directory and its output go here.
+        bot_config: The bot's config (without the exchange URL, added once it is known).
+    """
+
+    market: MarketType
+    symbol: str
+    data: Path
+    candles: int
+    speed: float
+    schedule: Schedule
+    work_dir: Path
+    bot_config: dict[str, Any]
+
+
+@dataclass
+class FaultRecord:
+    """One injection as carried out."""
+
+    step: FaultStep
+    wall: float
+    candle: int
+    life: int
+    consumed: bool | None = None
+    evidence: str = ""
+    survived: bool = False
+
+
+@dataclass
+class KillRecord:
+    """One SIGKILL as carried out."""
+
+    step: KillStep
+    wall: float
+    candle: int
+    life: int
+    struck: str = ""  # what it actually hit: the planned mode, or random after a timeout
+
+
+@dataclass
+class RunResult:
+    """Everything a finished run produced (the checks and the report read it)."""
+
+    plan: RunPlan
+    config: AppConfig
+    url: str
+    host: EmulatorHost
+    supervisor: BotSupervisor
+    faults: list[FaultRecord]
+    kills: list[KillRecord]
+    books: ExchangeBooks
+    final_exit: int | None
+    replay_started: float
+    replay_ended: float
+    finished: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def lives(self) -> list[Life]:
+        """Every bot process, in order."""
+        return self.supervisor.lives
+
+    @property
+    def final_output(self) -> str:
+        """The last process's stdout."""
+        life = self.supervisor.current
+        return "\n".join(life.stdout) if life is not None else ""
+
+
+class Runner:
+    """Carries out a :class:`RunPlan`.
+
+    Args:
+        plan: What to run.
+        progress: Called with one line per step (the CLI prints them).
+    """
+
+    def __init__(self, plan: RunPlan, progress: Callable[[str], None] = lambda line: None) -> None:
+        self.plan = plan
+        self._say = progress
+        self.faults: list[FaultRecord] = []
+        self.kills: list[KillRecord] = []
+        self.notes: list[str] = []
+        self._pending_counted: list[FaultRecord] = []
+        self._awaiting: list[tuple[FaultRecord, tuple[str, ...], int]] = []
+        self._skews: list[FaultRecord] = []
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> RunResult:
+        """Run the whole timeline; the emulator and the bot are stopped on return."""
+        plan = self.plan
+        work = plan.work_dir
+        (work / "data").mkdir(parents=True, exist_ok=True)
+        key, secret = "val-" + secrets.token_hex(8), secrets.token_hex(16)
+        config = self._emulator_config()
+        host = EmulatorHost(self._state(config, key, secret), plan.speed)
+        supervisor: BotSupervisor | None = None
+        try:
+            url = host.start()
+            bot_config_path = work / "config.json"
+            bot_config = json.loads(json.dumps(plan.bot_config))
+            bot_config.setdefault("exchange", {})["base_url"] = url
+            bot_config_path.write_text(json.dumps(bot_config, indent=2), encoding="utf-8")
+            env = dict(os.environ)
+            env.update(
+                BINANCE_API_KEY=key,
+                BINANCE_API_SECRET=secret,
+                GRIDBOT_DATA_DIR=str(work / "data"),
+                GRIDBOT_GRPC_ADDRESS="127.0.0.1:0",
+                GRIDBOT_API_TOKEN=secrets.token_hex(16),
+            )
+            argv = [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(bot_config_path)]
+            supervisor = BotSupervisor(argv, env, work, work)
+            self._host, self._bot = host, supervisor
+            self._start_bot("first start")
+            host.start_replay()
+            self._say(f"replay started: {plan.candles} candles at {plan.speed:g}/s on {url}")
+            for step in plan.schedule.steps:
+                self._wait_candle(step.at_candle)
+                self._ensure_ready()
+                if isinstance(step, FaultStep):
+                    self._fault(step)
+                else:
+                    self._kill(step)
+            while not host.wait_replay(0.2):
+                self._watch()
+            self._await_evidence()
+            self._settle()
+            self._close_faults()
+            self._say("replay done; SIGTERM (graceful flatten)")
+            final = supervisor.terminate(TERMINATE_TIMEOUT_S)
+            if final is None:
+                self.notes.append(f"the bot did not exit within {TERMINATE_TIMEOUT_S:.0f} s")
+                supervisor.kill("SIGKILL:terminate-timeout")
+            initial = dict(config.initial_balances)
+            books = host.call(lambda: read_books(host.state, plan.market, plan.symbol, initial))
+            return RunResult(
+                plan,
+                config,
+                url,
+                host,
+                supervisor,
+                self.faults,
+                self.kills,
+                books,
+                final,
+                host.replay_started,
+                host.replay_ended,
+                time.time(),
+                self.notes,
+            )
+        finally:
+            host.stop()
+            if supervisor is not None:
+                supervisor.close()
+
+    # ------------------------------------------------------------------ set-up
+    def _emulator_config(self) -> AppConfig:
+        """The bot's config without the exchange section (the emulator reads it too)."""
+        plan = self.plan
+        emulator_view = {k: v for k, v in plan.bot_config.items() if k != "exchange"}
+        path = plan.work_dir / "emulator-config.json"
+        path.write_text(json.dumps(emulator_view, indent=2), encoding="utf-8")
+        return load_config(path, environ={})
+
+    def _state(self, config: AppConfig, key: str, secret: str) -> EmulatorState:
+        plan = self.plan
+        candles = itertools.islice(iter(candle_source(config, str(plan.data))), plan.candles)
+        instrument = builtin_instrument(plan.market, plan.symbol)
+        # Binance's 2-minute ban, scaled to the replay's clock (at least a second).
+        ban = max(1, round(BINANCE_BAN_S / (plan.speed * 60)))
+        return EmulatorState(
+            [instrument],
+            key,
+            secret,
+            candles,
+            balances={plan.market: dict(config.initial_balances)},
+            settings=simulation_settings(config),
+            speed=0,
+            wall_clock_auth=True,
+            spot_limits=replace(RateLimits.spot(), ban_seconds=ban),
+            futures_limits=replace(RateLimits.futures(), ban_seconds=ban),
+        )
+
+    # ------------------------------------------------------------------ bot lifecycle
+    def _start_bot(self, why: str) -> Life:
+        bot = self._bot
+        life = bot.spawn()
+        if not bot.wait_reconciled(RECONCILE_TIMEOUT_S):
+            self.notes.append(
+                f"process {life.index} ({why}) did not reconcile within "
+                f"{RECONCILE_TIMEOUT_S:.0f} s (exit code {bot.reap(1)})"
+            )
+            self._say(f"process {life.index} did not reconcile")
+        else:
+            self._say(
+                f"process {life.index} ({why}) reconciled in {life.time_to_reconciled:.2f} s: "
+                f"{life.reconciled_line}"
+            )
+        return life
+
+    def _watch(self) -> None:
+        """Restart a bot process that ended without the harness asking."""
+        bot = self._bot
+        life = bot.current
+        if life is not None and not bot.alive() and life.ended_by is None:
+            code = bot.reap(5)
+            self.notes.append(f"process {life.index} exited on its own with code {code}")
+            self._say(f"process {life.index} exited on its own ({code}); restarting")
+            self._start_bot("restart after an unexpected exit")
+
+    def _ensure_ready(self) -> None:
+        bot = self._bot
+        self._watch()
+        if not bot.ready():
+            bot.wait_reconciled(RECONCILE_TIMEOUT_S)
+
+    def _wait_candle(self, candle: int) -> None:
+        host = self._host
+        while host.candles_fed < candle and not host.replay_done:
+            self._watch()
+            time.sleep(0.05)
+
+    def _settle(self) -> None:
+        deadline = time.monotonic() + SETTLE_S
+        while time.monotonic() < deadline:
+            self._watch()
+            time.sleep(0.1)
+        self._ensure_ready()
+
+    # ------------------------------------------------------------------ faults
+    def _fault(self, step: FaultStep) -> None:
+        bot = self._bot
+        life = bot.current
+        self._host.inject(step.fault, step.count)
+        record = FaultRecord(
+            step, time.time(), self._host.candles_fed, life.index if life is not None else -1
+        )
+        self.faults.append(record)
+        if step.kind in COUNTED_KINDS:
+            self._pending_counted.append(record)
+        if step.kind in STREAM_EVIDENCE and (
+            self.plan.market.is_futures or step.kind != "listen_key_expired"
+        ):
+            patterns = STREAM_EVIDENCE[step.kind]
+            self._awaiting.append((record, patterns, self._log_count(patterns)))
+        if step.kind == "clock_skew_ms" and not step.restores:
+            self._skews.append(record)
+        self._say(f"candle {record.candle}: fault {step.fault} x{step.count}")
+
+    def _log_count(self, patterns: tuple[str, ...]) -> int:
+        """Occurrences of ``patterns`` in the bot's log so far (every rotated file)."""
+        log = self.plan.work_dir / "data" / "gridbot.log"
+        count = 0
+        for file in [log, *log.parent.glob(log.name + ".*")]:
+            with contextlib.suppress(OSError):
+                text = file.read_bytes()
+                count += sum(text.count(p.encode()) for p in patterns)
+        return count
+
+    def _await_evidence(self) -> None:
+        """Before a kill or the SIGTERM: let the bot react to the faults it was just sent.
+
+        Otherwise the kill would heal a stream fault (a new process opens new connections)
+        or take a clock skew's first -1021 away from the process it was meant for. Bounded:
+        a bot that never reacts is a finding of the report, not a reason to hang.
+        """
+        for record, patterns, before in self._awaiting:
+            wait = STALL_WAIT_S if record.step.kind == "ws_stall" else EVIDENCE_WAIT_S
+            deadline = record.wall + wait
+            while time.time() < deadline and self._log_count(patterns) <= before:
+                self._watch()
+                time.sleep(0.25)
+            time.sleep(1.0)  # a reconnect line follows the silence or renewal line
+        self._awaiting.clear()
+        for record in self._skews:
+            deadline = record.wall + EVIDENCE_WAIT_S
+            rejections = self._host.api.timestamp_rejections
+            while time.time() < deadline and not any(t >= record.wall for t in rejections):
+                self._watch()
+                time.sleep(0.25)
+        self._skews.clear()
+
+    def _consumed(self) -> bool:
+        """Whether every queued counted fault was consumed (records them when so)."""
+        pending = self._host.pending_faults()
+        queued = {k for k in pending if k not in ("clock_skew_ms",)}
+        for record in list(self._pending_counted):
+            if record.step.kind not in queued:
+                record.consumed = True
+                self._pending_counted.remove(record)
+        return not queued
+
+    def _close_faults(self) -> None:
+        deadline = time.monotonic() + CONSUME_WAIT_S
+        while not self._consumed() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for record in self._pending_counted:
+            record.consumed = False
+
+    # ------------------------------------------------------------------ kills
+    def _kill(self, step: KillStep) -> None:
+        bot, host = self._bot, self._host
+        self._await_evidence()
+        deadline = time.monotonic() + CONSUME_WAIT_S
+        while not self._consumed() and time.monotonic() < deadline:
+            self._watch()
+            time.sleep(0.1)
+        life = bot.current
+        record = KillRecord(
+            step, time.time(), host.candles_fed, life.index if life is not None else -1
+        )
+        self.kills.append(record)
+        if step.mode is KillMode.RANDOM:
+            time.sleep(step.jitter_s)
+            record.wall = time.time()
+            record.struck = KillMode.RANDOM.value
+            bot.kill("SIGKILL:random")
+        else:
+            record.struck = self._kill_on_submit(step)
+        self._say(f"candle {record.candle}: SIGKILL ({record.struck}); restarting")
+        bot.reap(30)
+        self._start_bot(f"restart after SIGKILL {record.struck}")
+
+    def _kill_on_submit(self, step: KillStep) -> str:
+        """Arm the emulator to SIGKILL the bot as its next order request arrives."""
+        bot, host = self._bot, self._host
+        pid = bot.pid
+        struck = threading.Event()
+        drop = step.mode is KillMode.SUBMIT_DROPPED
+        reason = f"SIGKILL:{step.mode.value}"
+
+        def listener(method: str, path: str, new_order: bool) -> bool:
+            if not new_order or struck.is_set() or pid is None:
+                return True
+            bot.mark_ended_by(reason)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            struck.set()
+            return not drop
+
+        state = host.state
+        host.call(lambda: state.request_listeners.append(listener))
+        hit = struck.wait(step.jitter_s)
+        host.call(lambda: state.request_listeners.remove(listener))
+        if hit:
+            return step.mode.value
+        bot.kill("SIGKILL:random")
+        return f"random (no order request within {step.jitter_s:.0f} s)"
