@@ -44,8 +44,8 @@ def warmup_candles(min_samples: int) -> int:
 
     The longest timeframe (1h) needs ``BARS_NEEDED`` closed bars before the normaliser
     starts, then the normaliser needs ``min_samples`` samples, the first taken on the candle
-    that closes that last bar. A stream starting mid-hour gets there sooner (its first 1h
-    bar is partial), a stream with gaps later.
+    that closes that last bar. A stream starting mid-hour gets there in fewer candles (its
+    first 1h bar is partial); gaps can move the count either way (see the engine's notes).
 
     Args:
         min_samples: The normaliser's minimum sample count.

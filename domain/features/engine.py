@@ -11,15 +11,18 @@ the candle where the last timeframe (1h) reaches that count — earlier samples 
 neutral placeholders into the statistics — and the vector is ``ready`` once the normaliser
 holds ``min_samples`` samples (default: a full window). Before sampling starts the
 normalised vector is all zeros; between then and ready it is the z-score over the samples so
-far. :attr:`FeatureEngine.warmup_candles` is the number of candles a gap-free stream needs
-to become ready: ``26 * 60 + min_samples - 1`` (2,999 with the defaults) when the stream starts
-on a UTC hour, fewer when it starts mid-hour (the first, partial 1h bar closes early).
+far. Once ready, always ready. :attr:`FeatureEngine.warmup_candles` is
+``26 * 60 + min_samples - 1`` (2,999 with the defaults): exactly the candles a gap-free
+stream starting on a UTC hour needs; one starting mid-hour needs fewer (its first, partial
+1h bar closes early).
 
 **Gaps.** Missing minutes are not filled and do not reset anything: the next candle is
 treated as the next bar (its 1m return spans the gap), and a higher-timeframe bar whose last
 minute is missing closes on the first candle of a later bucket (see
-:mod:`domain.features.timeframes`). A gap therefore delays readiness by the minutes it
-removes. After a long outage a caller that wants fresh statistics creates a new engine.
+:mod:`domain.features.timeframes`). Lookbacks count bars, so a partly missing hour still
+counts as an hourly bar (warm-up takes fewer candles) while a wholly missing hour does not
+(warm-up takes an hour more); the normaliser counts candles. After a long outage a caller
+that wants fresh statistics creates a new engine.
 
 **Input contract.** Open times strictly increasing and minute-aligned; prices and volumes
 within the bounds of :mod:`domain.features.contract`. Anything else raises ValueError.

@@ -9,11 +9,14 @@ suffix sums of the previous block rebuilt when a block starts), here vectorised 
 features so one step is about a dozen numpy operations on F-vectors whatever F is. Batch and
 incremental results are bit-identical for identical raw input.
 
-**Flat features.** The standard deviation is floored at :data:`SD_FLOOR` (1e-12). A feature
+**Flat features.** The standard deviation is floored at :data:`SD_FLOOR` (1e-9). A feature
 that is constant over the window has a deviation of exactly 0.0 (see the shift argument in
-:mod:`domain.features.rolling`), so its z-score is exactly 0; a feature whose sd is below the
-floor without being exactly constant has its z-score shrunk toward 0 instead of blown up by
-rounding. No feature of this engine varies meaningfully below that scale.
+:mod:`domain.features.rolling`), so its z-score is exactly 0. The floor is for features that
+are constant up to rounding: in a frozen market the Wilder averages behind RSI decay step by
+step and the ratio wobbles in its last bits; without a floor that ~1e-16 wobble would be
+standardised into full-size z-scores. Every feature here is a dimensionless ratio or log
+return whose genuine variation in any traded market is orders of magnitude above 1e-9 (one
+tick of a 0.01-tick coin at 1e5 is 1e-7), so the floor only ever removes noise.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from domain.features.rolling import moment_groups, store_group
 __all__ = ["SD_FLOOR", "RollingZScore", "rolling_zscore"]
 
 #: Smallest standard deviation the z-score divides by.
-SD_FLOOR = 1e-12
+SD_FLOOR = 1e-9
 _VAR_FLOOR = SD_FLOOR * SD_FLOOR
 
 
@@ -103,9 +106,7 @@ class RollingZScore:
         self._sa = np.zeros((window + 1, 2, width))
         # Divisor per block position: 1 / (j + 1) while the first block fills, then 1 / window
         # (as an array: multiplying by a Python float costs a conversion on every call).
-        self._inv: list[float] | list[NDArray[np.float64]] = [
-            1.0 / (j + 1) for j in range(window)
-        ]
+        self._inv: list[float] | list[NDArray[np.float64]] = [1.0 / (j + 1) for j in range(window)]
         self._inv_full = [np.full((2, width), 1.0 / window)] * window
         self._clip_lo = np.full(width, -clip)
         self._clip_hi = np.full(width, clip)

@@ -351,8 +351,11 @@ def _blocks(x: NDArray[np.float64], n: int, fill: float) -> NDArray[np.float64]:
 
 
 def _group_size(n: int, width: int, blocks: int) -> int:
-    """Blocks per group: enough that one position-step is a sizeable vector operation, few
-    enough that the work buffers stay small."""
+    """Blocks per group: sizeable vector steps, small work buffers.
+
+    Enough blocks that one position-step is a sizeable vector operation, few enough that
+    the work buffers stay small.
+    """
     wanted = -(-_ROW_ELEMENTS // max(1, width))
     cap = max(1, _GROUP_ELEMENTS // max(1, n * width))
     return max(1, min(wanted, cap, blocks))
