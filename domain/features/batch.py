@@ -2,16 +2,22 @@
 
 For research and for fitting weights over a warm-up window, where feeding a year of candles
 through :class:`~domain.features.engine.FeatureEngine` one at a time would be needlessly
-slow. Everything is vectorised with numpy except two short scalar loops: the chunk-to-chunk
-carry of the exponential smoothings (``T / ~100`` iterations, see
-:mod:`domain.features.indicators`) and the within-bar offsets of the aggregation (at most 60).
+slow. Everything is vectorised with numpy except short loops whose length does not grow with
+the data's width: the chunk-to-chunk carry of the exponential smoothings (``T / ~100`` scalar
+steps, see :mod:`domain.features.indicators`), the position-by-position prefix sums of the
+rolling statistics (``n`` vector steps per group of blocks, see
+:mod:`domain.features.rolling`) and the within-bar offsets of the aggregation (at most 60).
 
 Agreement with the incremental path: the rolling statistics, the aggregation and the
-normaliser perform the same float operations in the same order, so they agree to the bit;
-the differences come from ``np.log`` vs ``math.log`` (last-bit) and the closed-form
-smoothing (relative ~1e-15). Tests assert raw features within ``rtol = atol = 1e-9`` and
-normalised within ``atol = 1e-6`` over real and generated streams; the measured differences
-are far smaller (see the tests).
+normaliser perform the same float operations in the same order, so for the same raw input
+they agree to the bit (%b, range position, volume z-score and taker ratio columns are
+bit-identical); the differences come from ``np.log`` vs ``math.log`` (last bit) and the
+closed-form smoothing (relative ~1e-15), and reach the normalised values divided by at least
+the normaliser's sd floor (1e-8). Asserted by the tests: raw within
+``1e-12 + 1e-9 * |x|`` and normalised within ``1e-6`` on generated streams (gaps, frozen
+zero-volume runs, unknown taker volume, windows down to 1); raw within 1e-13 and normalised
+within 1e-9 on real data. Measured: raw <= 1.6e-15 and normalised <= 1.3e-11 over three
+months of FILUSDT futures, normalised <= ~2e-8 on generated frozen-market streams.
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ class FeatureEngine:
         "_zeros",
     )
 
-    def __init__(self, window: int = 1440, clip: float = 4.0, min_samples: int | None = None):
+    def __init__(
+        self, window: int = 1440, clip: float = 4.0, min_samples: int | None = None
+    ) -> None:
         """Create an engine that has seen no candle.
 
         Args:

@@ -9,14 +9,15 @@ suffix sums of the previous block rebuilt when a block starts), here vectorised 
 features so one step is about a dozen numpy operations on F-vectors whatever F is. Batch and
 incremental results are bit-identical for identical raw input.
 
-**Flat features.** The standard deviation is floored at :data:`SD_FLOOR` (1e-9). A feature
+**Flat features.** The standard deviation is floored at :data:`SD_FLOOR` (1e-8). A feature
 that is constant over the window has a deviation of exactly 0.0 (see the shift argument in
 :mod:`domain.features.rolling`), so its z-score is exactly 0. The floor is for features that
 are constant up to rounding: in a frozen market the Wilder averages behind RSI decay step by
-step and the ratio wobbles in its last bits; without a floor that ~1e-16 wobble would be
-standardised into full-size z-scores. Every feature here is a dimensionless ratio or log
-return whose genuine variation in any traded market is orders of magnitude above 1e-9 (one
-tick of a 0.01-tick coin at 1e5 is 1e-7), so the floor only ever removes noise.
+step and the ratio wobbles in its last bits (1e-16 .. 1e-14); without a floor that wobble
+would be standardised into full-size z-scores, and the batch path (whose smoothing rounds
+differently) would disagree wholesale. Every feature is a dimensionless ratio or log return,
+and the smallest genuine move, one price tick, is at least 1e-7 of the price even for BTC at
+1e5 with a 0.01 tick; the floor sits between the two, so it only ever removes noise.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from domain.features.rolling import moment_groups, store_group
 __all__ = ["SD_FLOOR", "RollingZScore", "rolling_zscore"]
 
 #: Smallest standard deviation the z-score divides by.
-SD_FLOOR = 1e-9
+SD_FLOOR = 1e-8
 _VAR_FLOOR = SD_FLOOR * SD_FLOOR
 
 

@@ -6,9 +6,9 @@ The textbook incremental form (add the new sample to running sums, subtract the 
 leaves) has two faults this module avoids:
 
 * **Drift and residue.** Subtracting a departed sample does not exactly undo having added
-  it, so rounding errors from long-gone samples stay in the sums. After a violent move the
-  residue can dwarf the variance of a calm window that follows (a 1 % candle leaves ~1e-20
-  in a sum of squared returns that may be ~1e-12 an hour later).
+  it, so rounding errors from long-gone samples stay in the sums. A flat window after a
+  violent move then reports a tiny non-zero variance instead of 0, and the features that
+  divide by a standard deviation turn that residue into a large, arbitrary value.
 * **Cancellation.** ``E[x²] - E[x]²`` over prices near 1e5 with a spread of a few ticks
   loses every significant digit.
 
@@ -25,9 +25,10 @@ range and ``sum (x-K)²`` is at most ``2n`` times the window's sum of squared de
 cancellation in ``E[v²] - E[v]²`` costs at most a factor ``2n`` (in practice far less), and a
 window of identical samples gives a variance of exactly 0.
 
-**Batch twin.** The batch functions run the same float operations in the same order
-(``np.cumsum`` accumulates sequentially, as the incremental loop does), so incremental and
-batch results are bit-for-bit identical for identical input. Tests rely on that.
+**Batch twin.** The batch functions run the same float operations in the same order (prefix
+and suffix sums are accumulated position by position, in the incremental order), so
+incremental and batch results are bit-for-bit identical for identical input. Tests rely on
+that.
 
 Conventions shared by every structure here: positions before the first window is full
 give the statistic of the samples seen so far (callers substitute their neutral value until
@@ -118,8 +119,9 @@ class RollingMoments:
     def push(self, x: float) -> tuple[float, float]:
         """Add a sample; return ``(x - window mean, window variance)``.
 
-        The variance can come out a rounding error below zero when the true value is a
-        tiny positive number; callers treat ``variance <= 0`` as a flat window.
+        A window of identical samples gives exactly ``(0.0, 0.0)``. A nearly (not exactly)
+        flat one can give a variance a rounding error below zero; callers treat
+        ``variance <= 0`` as flat.
         """
         j = self._pos
         if j == 0:

@@ -1,11 +1,12 @@
 """Batch = incremental: ``compute_features`` reproduces ``FeatureEngine.update`` candle by candle.
 
 Tolerances asserted: raw features ``|batch - incremental| <= 1e-12 + 1e-9 * |incremental|``,
-normalised features ``<= 1e-6`` absolute, ready flags identical. What is actually achieved is
-far tighter — the rolling statistics, aggregation and normaliser run the same float operations
-in the same order; only ``np.log`` vs ``math.log`` (last bit) and the closed-form exponential
-smoothing (relative ~1e-15) differ — and the real-data tests below pin that down with
-tighter bounds (raw 1e-13 absolute, normalised 1e-9).
+normalised features ``<= 1e-6`` absolute, ready flags identical; on real data raw ``<= 1e-13``
+and normalised ``<= 1e-9``. What is achieved is tighter still — the rolling statistics,
+aggregation and normaliser run the same float operations in the same order; only ``np.log``
+vs ``math.log`` (last bit) and the closed-form exponential smoothing (relative ~1e-15)
+differ: raw ~1.6e-15 and normalised ~1e-11 on three months of FILUSDT, normalised ~2e-8 at
+worst on generated streams whose frozen stretches put sds near the normaliser's 1e-8 floor.
 """
 
 from __future__ import annotations
