@@ -52,6 +52,8 @@ BALANCE_TOLERANCE = Decimal("0.00000001")
 #: Fills journaled this long before the newest one are known to have no unseen
 #: predecessor (stream delays are seconds); everything after is read again and deduplicated.
 SETTLE_MS = 600_000
+#: How many times the balances are read again while trades keep landing during the read.
+CONSISTENT_READS = 5
 
 
 class UnknownOrderPolicy(StrEnum):
@@ -179,25 +181,10 @@ class Reconciler:
         # (b) fills and funding the journal missed.
         covered_trade, covered_funding = checkpoint_marks(self._repo)
         after_trade = max(self._repo.settled_trade_id(SETTLE_MS), covered_trade)
-        for fill in self._exchange.trades_since(symbol, after_trade):
-            known = self._repo.get_order(fill.client_order_id)
-            if known is not None and fill.trade_id in known.trade_ids:
-                continue  # already booked (read again from before the settled mark)
-            if known is None:
-                if not self._ids.is_ours(fill.client_order_id):
-                    report.foreign_fills.append(fill.trade_id)
-                    continue
-                snap = self._exchange.query_order(symbol, fill.client_order_id)
-                if snap is None:
-                    report.foreign_fills.append(fill.trade_id)
-                    continue
-                adopted = self._adopt(snap)
-                report.adopted_unknown.append(fill.client_order_id)
-                # Synced with the others below: it may have been cancelled or expired since.
-                journaled[adopted.client_order_id] = adopted
-                snapshots[adopted.client_order_id] = snap
-            report.missed_fills.append(fill.trade_id)
-            applied += self._apply(OrderFilled(fill))
+        missed, newest = self._missed_fills(after_trade, journaled, snapshots, report)
+        applied += missed
+        if newest is not None:
+            after_trade = max(after_trade, newest)
         payments = self._repo.funding_payments()
         last_funding = max(payments[-1].timestamp if payments else -1, covered_funding)
         for payment in self._exchange.funding_since(symbol, last_funding):
@@ -233,7 +220,9 @@ class Reconciler:
             "exchange"
             for o in vanished
         )
-        report.differences.extend(self._differences())
+        differences, late = self._consistent_differences(after_trade, journaled, snapshots, report)
+        applied += late
+        report.differences.extend(differences)
         if report.differences and accept_exchange_state:
             for order in vanished:
                 applied += self._apply(OrderCanceled(order.client_order_id, now))
@@ -247,6 +236,68 @@ class Reconciler:
         return report, applied
 
     # ------------------------------------------------------------------ helpers
+    def _missed_fills(
+        self,
+        after_trade: int,
+        journaled: dict[str, Order],
+        snapshots: dict[str, OrderSnapshot | None],
+        report: ReconciliationReport,
+    ) -> tuple[list[tuple[ExecutionEvent, Order | None]], int | None]:
+        """Apply the exchange's trades after ``after_trade`` that the journal lacks.
+
+        Returns:
+            The applied events and the highest trade id the exchange listed (None when it
+            listed none: nothing traded since ``after_trade``).
+        """
+        symbol = self._execution.instrument.symbol
+        applied: list[tuple[ExecutionEvent, Order | None]] = []
+        newest: int | None = None
+        for fill in self._exchange.trades_since(symbol, after_trade):
+            newest = fill.trade_id if newest is None else max(newest, fill.trade_id)
+            known = self._repo.get_order(fill.client_order_id)
+            if known is not None and fill.trade_id in known.trade_ids:
+                continue  # already booked (read again from before the settled mark)
+            if known is None:
+                if not self._ids.is_ours(fill.client_order_id):
+                    report.foreign_fills.append(fill.trade_id)
+                    continue
+                snap = self._exchange.query_order(symbol, fill.client_order_id)
+                if snap is None:
+                    report.foreign_fills.append(fill.trade_id)
+                    continue
+                adopted = self._adopt(snap)
+                report.adopted_unknown.append(fill.client_order_id)
+                # Synced with the others below: it may have been cancelled or expired since.
+                journaled[adopted.client_order_id] = adopted
+                snapshots[adopted.client_order_id] = snap
+            report.missed_fills.append(fill.trade_id)
+            applied += self._apply(OrderFilled(fill))
+        return applied, newest
+
+    def _consistent_differences(
+        self,
+        after_trade: int,
+        journaled: dict[str, Order],
+        snapshots: dict[str, OrderSnapshot | None],
+        report: ReconciliationReport,
+    ) -> tuple[list[str], list[tuple[ExecutionEvent, Order | None]]]:
+        """Balances compared on a consistent read: no trade between the two history reads.
+
+        Resting orders keep filling while we read, so the account snapshot is compared only
+        when the trade history shows nothing newer than what was applied before it; a trade
+        that slipped in is applied and the comparison read again.
+        """
+        applied: list[tuple[ExecutionEvent, Order | None]] = []
+        differences = self._differences()
+        for _ in range(CONSISTENT_READS):
+            newer, newest = self._missed_fills(after_trade, journaled, snapshots, report)
+            if newest is None:
+                break
+            applied += newer
+            after_trade = newest
+            differences = self._differences()
+        return differences, applied
+
     def _apply(self, event: ExecutionEvent) -> list[tuple[ExecutionEvent, Order | None]]:
         return self._execution.apply([event])
 

@@ -136,6 +136,11 @@ class AccountProjection:
         position = self.position
         realized = position.apply_fill(fill.side, fill.quantity, fill.price, fee_value)
         if self.is_futures:
+            if fill.realized_pnl is not None and fill.realized_pnl != realized:
+                # The exchange booked the trade in execution order: its figure is what the
+                # wallet moved by (our average cost saw the fills in arrival order).
+                position.realized_pnl += fill.realized_pnl - realized
+                realized = fill.realized_pnl
             # Only a quote-asset (margin-asset) commission comes out of the wallet.
             self.cash += realized - quote_fee
             return realized

@@ -175,6 +175,11 @@ class Fill(NamedTuple):
             quote or base commission the value follows from ``fee`` (and ``price``), and
             :class:`~domain.account.AccountProjection` computes it itself. Last and optional
             so that a fill reported without it (and every older journal row) stays valid.
+        realized_pnl: Futures: the realized PnL the exchange booked for this trade, or
+            ``None`` (spot, simulators). The average-cost figure depends on the order in
+            which fills are applied, and fills can reach the bot out of execution order (an
+            order's own answer can overtake the user-data stream); the exchange books them
+            in execution order, so its figure is the one the wallet moved by.
     """
 
     trade_id: int
@@ -187,6 +192,7 @@ class Fill(NamedTuple):
     liquidity: Liquidity
     timestamp: int
     fee_quote: Decimal | None = None
+    realized_pnl: Decimal | None = None
 
     @property
     def notional(self) -> Decimal:

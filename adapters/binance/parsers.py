@@ -274,6 +274,7 @@ def parse_trade(payload: Payload, client_order_id: str, instrument: Instrument) 
         liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
         timestamp=integer(payload, "time"),
         fee_quote=fee_in_quote(commission, asset, price, instrument),
+        realized_pnl=dec(payload, "realizedPnl") if "realizedPnl" in payload else None,
     )
 
 

@@ -436,6 +436,7 @@ def _fill(
         liquidity=Liquidity.MAKER if o.get("m") is True else Liquidity.TAKER,
         timestamp=ts,
         fee_quote=fee_in_quote(commission, asset, price, assets),
+        realized_pnl=_dec(o, "rp") if "rp" in o else None,
     )
 
 

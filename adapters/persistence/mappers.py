@@ -82,6 +82,7 @@ def fill_values(fill: Fill) -> dict[str, Any]:
         "liquidity": fill.liquidity.value,
         "timestamp": fill.timestamp,
         "fee_quote": fill.fee_quote,
+        "realized_pnl": fill.realized_pnl,
     }
 
 
@@ -98,6 +99,7 @@ def fill_from_row(row: Row[Any]) -> Fill:
         Liquidity(row.liquidity),
         row.timestamp,
         row.fee_quote,
+        row.realized_pnl,
     )
 
 
@@ -131,8 +133,9 @@ def event_payload(event: ExecutionEvent) -> str:
     fields: dict[str, Any]
     if isinstance(event, OrderFilled):
         fields = event.fill._asdict()
-        if fields["fee_quote"] is None:
-            del fields["fee_quote"]
+        for optional in ("fee_quote", "realized_pnl"):
+            if fields[optional] is None:
+                del fields[optional]
     else:
         fields = event._asdict()
     text = {name: _as_text(value) for name, value in fields.items()}

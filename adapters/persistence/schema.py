@@ -122,6 +122,8 @@ fills = Table(
     # Added by revision 0003: the commission's quote value at trade time, set when the fee
     # asset is neither base nor quote (BNB). NULL for older rows and wherever it is derivable.
     Column("fee_quote", ExactDecimal, nullable=True),
+    # Added by revision 0004: the realized PnL the exchange booked (futures), NULL otherwise.
+    Column("realized_pnl", ExactDecimal, nullable=True),
     Index("ix_fills_client_order_id", "client_order_id"),
 )
 

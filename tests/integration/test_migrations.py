@@ -3,7 +3,8 @@
 A database is created at revision 0001 only (as an earlier release left it), rows are
 written into it with plain SQL, and then the journal is opened the way the bot opens it:
 :func:`open_journal` upgrades to head. A database at 0002 with fills likewise upgrades to
-0003, which gives the old fills a NULL ``fee_quote``. Runs on SQLite always and on
+0003, which gives the old fills a NULL ``fee_quote``, and on to 0004 (a NULL
+``realized_pnl``: the bot's own figure, as before). Runs on SQLite always and on
 PostgreSQL when ``GRIDBOT_TEST_POSTGRES_URL`` is set (see
 tests/contract/test_repository_contract.py).
 """
@@ -41,7 +42,8 @@ D = Decimal
 T0 = 1_704_067_200_000
 FIRST = "0001_initial"
 SECOND = "0002_equity_and_strategy_state"
-HEAD = "0003_fill_fee_quote"
+THIRD = "0003_fill_fee_quote"
+HEAD = "0004_fill_realized_pnl"
 ALL_TABLES = {
     "runs",
     "orders",
@@ -152,7 +154,7 @@ def write_release_one_rows(engine: sa.Engine) -> None:
         )
 
 
-def test_head_is_the_third_revision() -> None:
+def test_head_is_the_fourth_revision() -> None:
     assert head_revision() == HEAD
 
 
@@ -254,11 +256,13 @@ def test_a_release_two_database_with_fills_gets_a_null_fee_quote(
     journal = open_journal(url)
     try:
         assert current_revision(journal.engine) == HEAD
-        assert fill_columns(journal.engine)[-1] == "fee_quote"
+        assert fill_columns(journal.engine)[-2:] == ["fee_quote", "realized_pnl"]
         with journal.engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT fee_quote FROM fills").all() == [(None,)]
+            assert conn.exec_driver_sql("SELECT fee_quote, realized_pnl FROM fills").all() == [
+                (None, None)
+            ]
         [old] = journal.fills()
-        assert old.fee_quote is None
+        assert old.fee_quote is None and old.realized_pnl is None
         assert old == Fill(7, "gb-1", Side.BUY, D("0.00040000"), D("42000.10"),
                            D("0.00840000"), "USDT", Liquidity.MAKER, T0 + 7)  # fmt: skip
         # A BNB commission's quote value is stored as exact text and reads back unchanged.
@@ -294,3 +298,27 @@ def test_downgrade_to_release_two_drops_fee_quote_and_keeps_fills(
     assert inspector.get_pk_constraint("fills")["constrained_columns"] == ["trade_id"]
     [fk] = inspector.get_foreign_keys("fills")
     assert (fk["referred_table"], fk["constrained_columns"]) == ("orders", ["client_order_id"])
+
+
+def test_a_release_three_database_gets_a_null_realized_pnl_that_round_trips(
+    url: str, engine: sa.Engine
+) -> None:
+    command.upgrade(alembic_config(url), THIRD)
+    write_release_one_rows(engine)
+    assert "realized_pnl" not in fill_columns(engine)
+    journal = open_journal(url)
+    try:
+        assert current_revision(journal.engine) == HEAD
+        [old] = journal.fills()
+        assert old.realized_pnl is None
+        booked = Fill(9, "gb-1", Side.SELL, D("0.00040000"), D("42100.10"), D("0.00840000"),
+                      "USDT", Liquidity.MAKER, T0 + 9, None, D("0.0400000000001"))  # fmt: skip
+        assert journal.add_fill(booked)
+        assert journal.fills()[-1] == booked
+        assert str(journal.fills()[-1].realized_pnl) == "0.0400000000001"
+    finally:
+        journal.engine.dispose()
+    command.downgrade(alembic_config(url), THIRD)
+    assert "realized_pnl" not in fill_columns(engine)
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.exec_driver_sql("SELECT trade_id FROM fills")] == [7, 9]

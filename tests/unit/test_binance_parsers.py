@@ -471,6 +471,7 @@ def test_futures_account_trades(shared_data: Path) -> None:
             liquidity=Liquidity.TAKER,
             timestamp=1645930322371,
             fee_quote=D("0.00555670"),
+            realized_pnl=D(rows[0]["realizedPnl"]),
         ),
         Fill(
             trade_id=82357629,
@@ -483,6 +484,7 @@ def test_futures_account_trades(shared_data: Path) -> None:
             liquidity=Liquidity.TAKER,
             timestamp=1645930333910,
             fee_quote=D("0.00555800"),
+            realized_pnl=D(rows[1]["realizedPnl"]),
         ),
     ]
     assert [f.notional for f in fills] == [D(r["quoteQty"]) for r in rows]

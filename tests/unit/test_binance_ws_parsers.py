@@ -425,16 +425,26 @@ def test_user_data_fixture(rel: str) -> None:
         return
     message = parse_user_data(raw(rel), ASSETS)
     assert isinstance(message, UserEvents)
-    assert message.events == expected
-    # Decimal equality ignores the exponent: also pin the digits exactly as sent.
     event = json.loads(raw(rel))
     event = event.get("data", event.get("event", event))
     order = event["o"] if isinstance(event.get("o"), dict) else event
+    if "rp" in order:
+        # Futures trades carry the realized PnL Binance booked ("rp"); the fill keeps it.
+        expected = tuple(
+            OrderFilled(e.fill._replace(realized_pnl=D(order["rp"])))
+            if isinstance(e, OrderFilled)
+            else e
+            for e in expected
+        )
+    assert message.events == expected
+    # Decimal equality ignores the exponent: also pin the digits exactly as sent.
     for got in message.events:
         if isinstance(got, OrderFilled):
             assert str(got.fill.quantity) == order["l"]
             assert str(got.fill.price) == order["L"]
             assert str(got.fill.fee) == (order.get("n") or "0")
+            if "rp" in order:
+                assert str(got.fill.realized_pnl) == order["rp"]
 
 
 def test_fee_quote_is_none_for_third_asset_and_without_symbol_assets() -> None:

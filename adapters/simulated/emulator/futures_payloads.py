@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from adapters.simulated.emulator.payload_numbers import MONEY_PLACES, ZERO, Places, money
 from adapters.simulated.emulator.state import IncomeRecord, OrderMeta, TradeRecord, Venue
-from adapters.simulated.emulator.wire import fmt
+from adapters.simulated.emulator.wire import fmt, fmt_exact
 from application.ports.exchange import OrderSnapshot
 from domain.enums import Side
 from domain.orders import OrderStatus
@@ -92,7 +92,8 @@ def futures_trade(venue: Venue, t: TradeRecord) -> dict[str, object]:
         "price": fmt(t.price, p.price),
         "qty": fmt(t.quantity, p.qty),
         "quoteQty": fmt(t.price * t.quantity, p.quote),
-        "realizedPnl": fmt(t.realized_pnl, MONEY_PLACES),
+        # Exact (see ws_user "rp"): the wallet moves by exactly this figure.
+        "realizedPnl": fmt_exact(t.realized_pnl, MONEY_PLACES),
         "side": t.side.value,
         "positionSide": "BOTH",
         "symbol": venue.symbol,

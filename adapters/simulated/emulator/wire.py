@@ -301,6 +301,16 @@ def fmt(value: Decimal | None, places: int) -> str:
     return format(quantized, "f")
 
 
+def fmt_exact(value: Decimal, places: int) -> str:
+    """Like :func:`fmt`, with more digits only when ``places`` would round ``value``.
+
+    The emulator's wallet moves by exact amounts; a figure the client books (realized PnL)
+    must therefore be sent whole, not rounded to Binance's usual decimals.
+    """
+    text = fmt(value, places)
+    return text if Decimal(text) == value else format(value, "f")
+
+
 def plain(value: Decimal | None) -> str:
     """A decimal in fixed point exactly as it was written (filters, candle prices)."""
     number = ZERO if value is None else value

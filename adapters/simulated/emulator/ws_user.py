@@ -49,6 +49,7 @@ from adapters.simulated.emulator.wire import (
     ApiError,
     check_timestamp,
     fmt,
+    fmt_exact,
     places_of,
     signature_matches,
 )
@@ -538,7 +539,9 @@ class UserStreams:
                 "pP": False,
                 "si": 0,
                 "ss": 0,
-                "rp": fmt(_realized(venue, fill.trade_id) if fill else ZERO, _MONEY),
+                # Exact: the emulator's wallet moves by the exact figure (Binance prints 8
+                # decimals, and its wallet moves by those).
+                "rp": fmt_exact(_realized(venue, fill.trade_id) if fill else ZERO, _MONEY),
                 "V": meta.stp_mode,
                 "pm": "NONE",
                 "gtd": 0,
