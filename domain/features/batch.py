@@ -33,7 +33,7 @@ from domain.features.normaliser import rolling_zscore
 from domain.features.timeframes import aggregate_bars
 from domain.features.vector import BatchFeatures
 
-__all__ = ["compute_features"]
+__all__ = ["BatchFeatures", "compute_features"]
 
 _WIDTH = len(BASE_FEATURES)
 

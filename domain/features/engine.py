@@ -21,7 +21,8 @@ treated as the next bar (its 1m return spans the gap), and a higher-timeframe ba
 minute is missing closes on the first candle of a later bucket (see
 :mod:`domain.features.timeframes`). Lookbacks count bars, so a partly missing hour still
 counts as an hourly bar (warm-up takes fewer candles) while a wholly missing hour does not
-(warm-up takes an hour more); the normaliser counts candles. After a long outage a caller
+(warm-up ends an hour later, after the same number of candles); the normaliser counts
+candles. After a long outage a caller
 that wants fresh statistics creates a new engine.
 
 **Input contract.** Open times strictly increasing and minute-aligned; prices and volumes
