@@ -15,7 +15,7 @@ from decimal import Decimal
 from dependency_injector import containers, providers
 
 from adapters.market_data.generated import GeneratedMarket
-from adapters.market_data.kline_csv import KlineCsvReader
+from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
 from adapters.memory.repository import InMemoryOrderRepository
 from adapters.memory.sinks import CountingSink
 from adapters.simulated.exchange import SimulatedExchange
@@ -76,7 +76,11 @@ def candle_source(config: AppConfig, data: str | None) -> HistoricalCandles:
     """
     path = data or config.backtest.data
     if path:
-        reader = KlineCsvReader(path)
+        try:
+            reader = KlineCsvReader(path)
+        except SymbolNotInferred:
+            # Not a Binance-style name (e.g. a file mounted as /market): the config says.
+            reader = KlineCsvReader(path, symbol=config.symbol)
         if reader.symbol != config.symbol:
             raise DataMismatch(
                 f"{path}: data is for {reader.symbol} but the config trades {config.symbol} "

@@ -156,7 +156,9 @@ class EngineGateway:
         return await self._call(self._engine.start_trading)
 
     async def stop(self, flatten: bool | None) -> CommandResult:
-        """Graceful stop."""
+        """Graceful stop (asking again while stopping is answered, not refused)."""
+        if self._engine.stop_requested:
+            return CommandResult(self._engine.state, False, "already stopping")
         return await self._call(lambda: self._engine.request_stop(flatten))
 
     async def pause(self) -> CommandResult:

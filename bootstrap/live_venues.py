@@ -183,7 +183,8 @@ def simulated_venue(
     venue = LiveVenue(
         name="simulated",
         exchange=exchange,
-        clock=exchange,
+        # Market time; before the first candle, the replay's start (never 0).
+        clock=NowMs(lambda: exchange.now_ms() or (first.open_time if first is not None else 0)),
         instrument=instrument,
         initial_balances=dict(config.initial_balances),
         reference_price=first.open if first is not None else ZERO,

@@ -20,12 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
 import uuid
 from decimal import Decimal
+from types import FrameType
 from typing import Any, TextIO
 
+from adapters.binance.errors import BinanceError
 from adapters.control_api.server import ControlServer, InsecureRemoteAddress
 from adapters.logging.console import HumanConsoleSink
 from adapters.logging.jsonl_sink import JsonLinesSink
@@ -57,10 +60,31 @@ ZERO = Decimal(0)
 def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Start (rebuild + reconcile), trade until the data ends, a signal or a Stop.
 
+    A signal during start-up (connecting, reconciling) ends the process at once: nothing
+    has been decided yet, and every step taken is in the journal. Without this, SIGTERM
+    would be ignored there when the bot is a container's PID 1.
+
     Returns:
-        0 after a clean stop, 1 when the engine failed, 3 when reconciliation refuses to
-        trade, 4 when a flatten could not confirm the account flat, 130 on abort.
+        0 after a clean stop, 1 when the engine failed or the exchange cannot be reached, 3
+        when reconciliation refuses to trade, 4 when a flatten could not confirm the account
+        flat, 130 on abort.
     """
+    previous = {s: signal.signal(s, _abort_start) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run_session(config, args, out, err)
+    except Aborted:
+        out.write("aborted; state is in the journal\n")
+        return EXIT_ABORTED
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _abort_start(signum: int, frame: FrameType | None) -> None:
+    raise Aborted
+
+
+def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     credentials = (
         require_credentials(config)
         if config.exchange.kind == "binance"
@@ -90,7 +114,11 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
     try:
         if config.exchange.kind == "binance":
             assert credentials is not None
-            venue = binance_venue(config, credentials, io)
+            try:
+                venue = binance_venue(config, credentials, io)
+            except (BinanceError, OSError, TimeoutError) as exc:
+                err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
+                return EXIT_FAILED
         else:
             venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
         unhook()
@@ -121,6 +149,9 @@ def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: T
         except ReconciliationFailed as exc:
             err.write(f"gridbot: {exc}\n")
             return EXIT_REFUSED
+        except (BinanceError, OSError, TimeoutError) as exc:
+            err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
+            return EXIT_FAILED
         out.write(
             f"reconciled: {len(report.adopted_intents)} adopted, {len(report.never_sent)} never "
             f"sent, {len(report.missed_fills)} missed fills applied, "

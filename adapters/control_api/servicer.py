@@ -132,12 +132,13 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
 
         hub.add_listener(listener)
         closing = asyncio.ensure_future(self._closing.wait())
+        waiter: asyncio.Future[bool] | None = None
         after = request.after_seq
         try:
             while True:
                 wake.clear()
                 records, missing = hub.since(after, _BATCH)
-                if missing:
+                if missing and after:  # from 0 means "the oldest still buffered"
                     yield gap_event(after + 1, missing, records[0].time_ms, self._run_id)
                 for record in records:
                     after = record.seq
@@ -152,4 +153,6 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
                 waiter.cancel()
         finally:
             closing.cancel()
+            if waiter is not None:
+                waiter.cancel()
             hub.remove_listener(listener)

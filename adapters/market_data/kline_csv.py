@@ -72,6 +72,10 @@ class KlineFormatError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class SymbolNotInferred(ValueError):
+    """A file name is not Binance-style (``BTCUSDT-1m-...``): the caller must name the symbol."""
+
+
 class _Reject(Exception):
     """Raised inside the hot loop when a row fails a check; the diagnoser explains why."""
 
@@ -240,16 +244,29 @@ def _infer_symbol(files: Sequence[Path]) -> str:
     for path in files:
         prefix, dash, _ = path.name.partition("-")
         if not dash or not prefix:
-            raise ValueError(f"cannot infer a symbol from file name {path.name!r}; pass symbol=")
+            raise SymbolNotInferred(
+                f"cannot infer a symbol from file name {path.name!r}; pass symbol="
+            )
         symbols.add(prefix)
     if len(symbols) > 1:
         raise ValueError(f"kline files mix symbols {sorted(symbols)}; pass symbol= explicitly")
     return symbols.pop()
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _open_text(path: Path) -> TextIO:
-    """Open a kline file for line iteration; ``utf-8-sig`` drops a BOM that would hide a row."""
+    """Open a kline file for line iteration; ``utf-8-sig`` drops a BOM that would hide a row.
+
+    Gzip is recognised by its magic bytes, not only by the ``.gz`` suffix: a file mounted
+    or renamed without it (a container's ``/market``) is still read.
+    """
     if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    with path.open("rb") as raw:
+        compressed = raw.read(2) == _GZIP_MAGIC
+    if compressed:
         return gzip.open(path, "rt", encoding="utf-8-sig")
     return path.open(encoding="utf-8-sig")
 

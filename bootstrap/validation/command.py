@@ -36,8 +36,12 @@ DEFAULT_DATA = {
     MarketType.SPOT: "klines/spot/BTCUSDT/BTCUSDT-1m-2025-06.csv.gz",
 }
 FUNDING_FILE = "funding/BTCUSDT.csv"
-#: Wall seconds a WebSocket stall needs to be noticed (silence timeout) and healed.
-STALL_SECONDS = 120.0
+#: Wall seconds a WebSocket stall needs to be noticed (the bot's 90 s silence timeout) and
+#: healed.
+STALL_SECONDS = 95.0
+#: Wall seconds of replay left after the last step (kills armed for an order submission
+#: need candles, hence orders, to strike).
+TAIL_SECONDS = 15.0
 #: The log rotates at this size (so a long run exercises rotation) and keeps this many files.
 LOG_MAX_BYTES = 1_048_576
 LOG_BACKUPS = 100
@@ -126,7 +130,11 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     candles = round(args.hours * 60)
     try:
         schedule = build_schedule(
-            args.seed, candles, args.kills, stall_lead=math.ceil(STALL_SECONDS * speed)
+            args.seed,
+            candles,
+            args.kills,
+            tail=max(3, candles // 20, math.ceil(TAIL_SECONDS * speed)),
+            stall_lead=math.ceil(STALL_SECONDS * speed),
         )
     except ValueError as exc:
         err.write(f"gridbot: {exc}\n")

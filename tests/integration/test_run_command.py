@@ -233,3 +233,51 @@ def test_console_option_prints_readable_lines(tmp_path: Path) -> None:
     assert lines, result.stderr[-2000:]
     assert lines[0].split()[1] == "INFO" and "client_order_id=" in lines[0]
     assert API_KEY not in result.stderr and API_SECRET not in result.stderr
+
+
+def test_unreachable_exchange_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "binance.json"
+    config.write_text(
+        json.dumps({"exchange": {"kind": "binance", "base_url": "http://127.0.0.1:9"}})
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(config)],
+        cwd=ROOT,
+        env=_env(tmp_path / "data"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("gridbot: exchange: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_during_start_up_ends_the_process(tmp_path: Path) -> None:
+    config = tmp_path / "binance.json"
+    # A server that accepts the connection and never answers: start-up hangs there.
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        config.write_text(
+            json.dumps({"exchange": {"kind": "binance", "base_url": f"http://127.0.0.1:{port}"}})
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(config)],
+            cwd=ROOT,
+            env=_env(tmp_path / "data"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        connection, _ = server.accept()  # the bot is connecting: it is in start-up
+        with connection:
+            time.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "aborted; state is in the journal" in out
+    assert "Traceback" not in err

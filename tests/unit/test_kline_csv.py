@@ -360,3 +360,17 @@ def test_real_spot_btcusdt_june_2025(shared_data: Path) -> None:
     assert str(first.open) == first_row[1]
     assert first.quote_volume is None and first.trades is None
     assert last.open_time == 1_748_736_000_000 + (43_200 - 1) * MIN
+
+
+def test_a_gzip_file_without_a_binance_name_or_suffix_is_read(tmp_path: Path) -> None:
+    import gzip as _gzip
+
+    from adapters.market_data.kline_csv import SymbolNotInferred
+
+    row = "1704067200000,42000.1,42010.0,41990.0,42005.0,1.5,1704067259999,0,0,0,0,0\n"
+    path = tmp_path / "market"
+    path.write_bytes(_gzip.compress(row.encode()))
+    with pytest.raises(SymbolNotInferred):
+        KlineCsvReader(path)
+    (candle,) = list(KlineCsvReader(path, symbol="BTCUSDT"))
+    assert str(candle.close) == "42005.0"
