@@ -78,6 +78,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="reconcile, then wait for the control plane's Start before trading",
     )
+    research = sub.add_parser("research", help="research tools over real history")
+    research_sub = research.add_subparsers(dest="research_command", required=True)
+    sig = research_sub.add_parser(
+        "signals",
+        help="convictions over a history: information coefficients per system and for the "
+        "ensemble, in and out of sample; writes a CSV and a PNG plot",
+    )
+    # --- research signals arguments (owned by bootstrap/research) ---
+    sig.add_argument("--data", required=True, help="kline CSV/CSV.gz file or directory")
+    sig.add_argument("--config", help="JSON config (signals section; default: embedded)")
+    sig.add_argument("--horizons", default="5,15,60", help="forward horizons in minutes")
+    sig.add_argument("--split", type=float, default=0.5, help="in-sample fraction (fit)")
+    sig.add_argument("--out", default="research-signals", help="output directory")
+    sig.add_argument("--json", action="store_true", help="print the summary as JSON")
+    # --- end research signals arguments ---
     val = sub.add_parser(
         "validate",
         help="the Phase A validation run: the bot as a process through the Binance adapter "
@@ -318,6 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args, sys.stdout, sys.stderr)
     if args.command == "emulator":
         return emulator_command(args, sys.stderr)
+    if args.command == "research":
+        from bootstrap.research import run_research
+
+        return run_research(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         from bootstrap.validation.command import run_validation
 

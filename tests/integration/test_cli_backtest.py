@@ -367,10 +367,21 @@ def test_data_directory_without_kline_files(tmp_path: Path) -> None:
     assert_clean_failure(gridbot("--data", empty), EXIT_DATA_ERROR, str(empty))
 
 
-def test_data_file_name_without_symbol(tmp_path: Path) -> None:
+def test_data_file_name_without_symbol_trades_the_configured_symbol(tmp_path: Path) -> None:
     data = write_csv(tmp_path, kline_rows(10), name="klines.csv")
 
-    assert_clean_failure(gridbot("--data", data), EXIT_DATA_ERROR, "klines.csv", "symbol")
+    result = gridbot("--data", data, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["candles"] == 10
+
+
+def test_data_files_naming_two_symbols_are_refused(tmp_path: Path) -> None:
+    first = write_csv(tmp_path, kline_rows(10), name="BTCUSDT-1m-2024-01.csv")
+    write_csv(tmp_path, kline_rows(10), name="ETHUSDT-1m-2024-01.csv")
+
+    assert_clean_failure(
+        gridbot("--data", str(Path(first).parent)), EXIT_DATA_ERROR, "mix symbols"
+    )
 
 
 # --------------------------------------------------------------------------- bad config
