@@ -16,6 +16,7 @@ from typing import Any
 
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
+from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.events import ExecutionEvent
 from domain.orders import Order
@@ -69,6 +70,8 @@ class BacktestRunner:
         execution: The execution service wired to ``venue``.
         progress: Called with the number of candles processed every ``progress_every``.
         progress_every: Progress callback period in candles.
+        signals: The signal decided on every candle (features, systems, ensemble), exactly
+            as in a live run.
     """
 
     def __init__(
@@ -78,7 +81,9 @@ class BacktestRunner:
         execution: ExecutionService,
         progress: Callable[[int], None] | None = None,
         progress_every: int = 10_000,
+        signals: SignalTracker | None = None,
     ) -> None:
+        self._signals = signals
         self._venue = venue
         self._strategy = strategy
         self._execution = execution
@@ -109,6 +114,7 @@ class BacktestRunner:
         last_candle: Candle | None = None
         on_candle = venue.on_candle
         decide = strategy.on_candle
+        signal = self._signals.on_candle if self._signals is not None else None
         for candle in candles:
             execution.mark_price = candle.close
             events = on_candle(candle)
@@ -118,6 +124,8 @@ class BacktestRunner:
             if commands:
                 self._react(execution.execute(commands))
             observe(equity(candle.close))
+            if signal is not None:
+                signal(candle)
             if last_candle is None:
                 first = candle.open_time
             last_candle = candle

@@ -27,6 +27,7 @@ from application.ports.event_sink import EventSink
 from application.ports.exchange import ReplayVenue
 from application.reconciliation import ReconciliationFailed, ReconciliationReport
 from application.session import FlattenReport, TradingSession
+from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.events import ExecutionEvent
 from domain.orders import Order
@@ -138,6 +139,8 @@ class LiveEngine:
         standby: Start in STANDBY (wait for the operator's Start) instead of RUNNING.
         max_leverage: The configured leverage cap, for the status view.
         kill_switch: Whether the risk limits' kill switch is on.
+        signals: The signal (features, systems, ensemble) decided on every candle, in any
+            state: its record is reported and its conviction shown in the status.
     """
 
     def __init__(
@@ -153,6 +156,7 @@ class LiveEngine:
         standby: bool = False,
         max_leverage: Decimal | None = None,
         kill_switch: bool = False,
+        signals: SignalTracker | None = None,
     ) -> None:
         self.session = session
         self._sink = sink
@@ -171,6 +175,7 @@ class LiveEngine:
         self.started_at_ms = 0
         self._drawdown: DrawdownTracker | None = None
         self.conviction: ConvictionView | None = None
+        self.signals = signals
         self.stop_listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -207,6 +212,15 @@ class LiveEngine:
             session.on_candle(candle)
         else:
             session.observe_price(candle.close)
+        if self.signals is not None:
+            record = self.signals.on_candle(candle)
+            if record is not None:
+                self.conviction = ConvictionView(
+                    record.open_time,
+                    record.long_conviction,
+                    record.short_conviction,
+                    str(record.regime),
+                )
         execution = session.execution
         account = execution.account
         equity = account.equity(candle.close)

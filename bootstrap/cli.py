@@ -247,6 +247,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "skipped_levels": container.strategy().skipped_levels,
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
+        "signal_decisions": signals.decisions if (signals := container.signals()) else 0,
         "gap_list": [
             {"source": g.source, "after_open_time": g.after_open_time, "resumes_at": g.resumes_at}
             for g in candles.source.gaps

@@ -46,6 +46,7 @@ from bootstrap.config_sections import (
     ReconciliationConfig,
     RiskConfig,
     ShutdownConfig,
+    SignalsConfig,
     SimulationConfig,
     StorageConfig,
     StrategyConfig,
@@ -61,6 +62,7 @@ from bootstrap.config_sections import (
     read_reconciliation,
     read_risk,
     read_shutdown,
+    read_signals,
     read_simulation,
     read_storage,
     read_strategy,
@@ -84,6 +86,7 @@ __all__ = [
     "ReconciliationConfig",
     "RiskConfig",
     "ShutdownConfig",
+    "SignalsConfig",
     "SimulationConfig",
     "StorageConfig",
     "StrategyConfig",
@@ -130,6 +133,7 @@ class AppConfig:
     shutdown: ShutdownConfig = field(default_factory=ShutdownConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
 
     @property
     def database_url_resolved(self) -> str:
@@ -200,6 +204,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     shutdown = read_shutdown(root)
     logging = read_logging(root)
     control = read_control(root, environ)
+    signals = read_signals(root)
     root.finish()
     return AppConfig(
         source=source,
@@ -218,6 +223,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         shutdown=shutdown,
         logging=logging,
         control=control,
+        signals=signals,
     )
 
 

@@ -103,6 +103,19 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True)
+class SignalsConfig:
+    """``signals`` section: features, the three systems and the ensemble conviction."""
+
+    enabled: bool = True
+    window: int = 1440
+    clip: Decimal = Decimal("4")
+    horizon: int = 15
+    method: Literal["spearman", "pearson"] = "spearman"
+    fit_min_samples: int = 1000
+    history_minutes: int = 10_080
+
+
+@dataclass(frozen=True)
 class ControlConfig:
     """``control`` section: the gRPC control plane served by ``gridbot run``."""
 
@@ -450,3 +463,24 @@ def read_logging(root: ConfigReader) -> LoggingConfig:
     )
     section.finish()
     return logging
+
+
+def read_signals(root: ConfigReader) -> SignalsConfig:
+    """``signals`` section."""
+    section = root.section("signals")
+    signals = SignalsConfig(
+        enabled=section.boolean("enabled", True),
+        window=section.integer("window", 1440, 20, 100_000),
+        clip=section.required_decimal(
+            "clip", Decimal("4"), minimum=Decimal("0.5"), maximum=Decimal("100")
+        ),
+        horizon=section.integer("horizon", 15, 1, 1440),
+        method=cast(
+            Literal["spearman", "pearson"],
+            section.string("method", "spearman", ("spearman", "pearson")),
+        ),
+        fit_min_samples=section.integer("fit_min_samples", 1000, 10, 10_000_000),
+        history_minutes=section.integer("history_minutes", 10_080, 0, 525_600),
+    )
+    section.finish()
+    return signals

@@ -24,6 +24,7 @@ from adapters.simulated.settings import SimulationSettings
 from application.backtest import BacktestRunner
 from application.execution import ExecutionService
 from application.ports.market_data import HistoricalCandles
+from application.signals import SignalSettings, SignalTracker, signal_tracker
 from bootstrap.config import AppConfig
 from bootstrap.instruments import builtin_instrument
 from domain.account import AccountProjection
@@ -154,6 +155,26 @@ def static_grid(config: AppConfig) -> StaticGrid:
     return StaticGrid(config.symbol, params)
 
 
+def signal_settings(config: AppConfig) -> SignalSettings:
+    """The ``signals`` section as the application's settings."""
+    sig = config.signals
+    return SignalSettings(
+        window=sig.window,
+        clip=float(sig.clip),
+        horizon=sig.horizon,
+        method=sig.method,
+        fit_min_samples=sig.fit_min_samples,
+    )
+
+
+def backtest_signals(config: AppConfig, sink: CountingSink) -> SignalTracker | None:
+    """The signal of a backtest: heuristic weights (nothing before the data to fit on)."""
+    if not config.signals.enabled:
+        return None
+    tracker, _ = signal_tracker(signal_settings(config), sink, None, full_records=False)
+    return tracker
+
+
 class BacktestContainer(containers.DeclarativeContainer):
     """Wiring for ``gridbot backtest``."""
 
@@ -190,10 +211,12 @@ class BacktestContainer(containers.DeclarativeContainer):
         risk=providers.Singleton(pre_trade_risk, config, instrument),
     )
     strategy = providers.Singleton(static_grid, config)
+    signals = providers.Singleton(backtest_signals, config, sink)
     runner = providers.Singleton(
         BacktestRunner,
         venue=exchange,
         strategy=strategy,
         execution=execution,
         progress=progress,
+        signals=signals,
     )

@@ -44,7 +44,7 @@ from bootstrap.engine_loop import EngineLoop
 from bootstrap.instruments import builtin_instrument
 from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import Credentials
-from domain.candles import Candle
+from domain.candles import MINUTE_MS, Candle
 from domain.events import FundingPaid
 from domain.instruments import Instrument
 
@@ -78,6 +78,8 @@ class LiveVenue:
     #: Release connections (last).
     close: Callable[[], None] = lambda: None
     last_price: Callable[[], Decimal | None] = lambda: None
+    #: The last ``n`` closed 1m candles before now (signal warm-up); empty if unknown.
+    history: Callable[[int], list[Candle]] = lambda minutes: []
     threads: list[threading.Thread] = field(default_factory=list)
 
 
@@ -270,6 +272,21 @@ def binance_venue(config: AppConfig, credentials: Credentials, io: LoopThread) -
         source=urls.rest,
         last_price=lambda: mark[0],
     )
+
+    def history(minutes: int) -> list[Candle]:
+        if minutes <= 0:
+            return []
+
+        async def ignore(candle: Candle) -> None:
+            return None
+
+        feed = BinanceCandleFeed(client, instrument.symbol, urls.ws, ignore)
+        last = client.server_time_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
+        return io.run(
+            feed.backfill(instrument.symbol, last - (minutes - 1) * MINUTE_MS, last), timeout=300
+        )
+
+    venue.history = history
 
     def start(loop: EngineLoop, handle: Callable[[Candle], None]) -> None:
         engine = loop.engine

@@ -39,9 +39,10 @@ from adapters.persistence.repository import SqlJournal
 from application.live_engine import EngineIdentity, LiveEngine
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
 from application.session import FlattenReport, TradingSession
+from application.signals import SignalTracker, signal_tracker
 from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
-from bootstrap.containers import pre_trade_risk, static_grid
+from bootstrap.containers import pre_trade_risk, signal_settings, static_grid
 from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
 from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
 from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
@@ -123,7 +124,14 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
-        engine = _engine(config, venue, journal, sink, run_id, args)
+        signals = None
+        if config.signals.enabled:
+            history = venue.history(config.signals.history_minutes)
+            signals, weights_source = signal_tracker(
+                signal_settings(config), sink, journal, history
+            )
+            out.write(f"signal weights: {weights_source}\n")
+        engine = _engine(config, venue, journal, sink, run_id, args, signals)
         loop = EngineLoop(engine)
         if config.control.enabled:
             try:
@@ -183,6 +191,7 @@ def _engine(
     sink: FanOutSink,
     run_id: str,
     args: argparse.Namespace,
+    signals: SignalTracker | None = None,
 ) -> LiveEngine:
     instrument = venue.instrument
     session = TradingSession(
@@ -211,6 +220,7 @@ def _engine(
         standby=args.standby,
         max_leverage=config.risk.max_leverage,
         kill_switch=config.risk.kill_switch,
+        signals=signals,
     )
 
 

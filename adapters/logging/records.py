@@ -39,7 +39,7 @@ WARNING_MARKERS = (
 #: journal keeps an hourly equity curve), keep-alives (``heartbeat``) and anything under
 #: ``debug``.
 #: Matched on the first dotted segment: ``candle.closed`` and ``tick`` are DEBUG.
-DEBUG_SEGMENTS = frozenset({"candle", "pnl", "tick", "book", "heartbeat", "debug"})
+DEBUG_SEGMENTS = frozenset({"candle", "pnl", "decision", "tick", "book", "heartbeat", "debug"})
 
 #: Field names whose value is never written, whatever it holds.
 SENSITIVE_KEY = re.compile(

@@ -202,3 +202,31 @@ def test_remote_address_with_explicit_consent_warns(tmp_path: Path) -> None:
         assert bot.wait_exit() == 0
     log = (tmp_path / "data" / "gridbot.log").read_text()
     assert "WITHOUT TLS" in log
+
+
+def test_conviction_and_decision_records_reach_status_telemetry_and_journal(
+    tmp_path: Path,
+) -> None:
+    config = {"signals": {"window": 20, "horizon": 5}}
+    with running_bot(tmp_path, config, args=("--speed", "0")) as bot:
+        status = bot.wait_for(lambda s: s.conviction.available, timeout=90)
+        conviction = status.conviction
+        assert 0 <= conviction.long <= 1 and 0 <= conviction.short <= 1
+        assert conviction.regime in ("UP", "DOWN", "NEUTRAL")
+        stream = bot.stub().StreamTelemetry(
+            pb.StreamTelemetryRequest(kinds=["decision"]), metadata=auth()
+        )
+        decision = next(iter(stream))
+        stream.cancel()
+        fields = json.loads(decision.fields_json)
+        assert decision.kind == "decision" and len(fields["features"]) == 48
+        assert set(fields["systems"]) == {"UP", "DOWN", "NEUTRAL"}
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait_exit() == 0, bot.output
+    assert "signal weights: heuristic (no history)" in bot.output
+    with _journal(tmp_path) as db:
+        stored = db.execute("select count(*) from reports where kind = 'decision'").fetchone()[0]
+        weights = db.execute(
+            "select value from strategy_state where key = 'signals.weights'"
+        ).fetchone()
+    assert stored > 0 and weights is not None

@@ -27,6 +27,7 @@ from bootstrap.config import (
     ReconciliationConfig,
     RiskConfig,
     ShutdownConfig,
+    SignalsConfig,
     SimulationConfig,
     StorageConfig,
     StrategyConfig,
@@ -737,6 +738,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "shutdown": ShutdownConfig,
     "logging": LoggingConfig,
     "control": ControlConfig,
+    "signals": SignalsConfig,
 }
 
 

@@ -1,0 +1,151 @@
+"""The signal on every closed candle: decide, report, store, and keep the weights.
+
+Wraps the pure :class:`~domain.signals.signal_engine.SignalEngine` for the loops (backtest,
+paper, live — the same code in each): every decision record goes to the event sink (the
+JSON log at DEBUG, telemetry as ``decision``) and, when a journal is given, into it as a
+``decision`` report; the weights in use are kept in the journal so a restart continues
+with them instead of refitting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from application.ports.event_sink import EventSink
+from application.ports.repository import OrderRepository
+from domain.candles import Candle
+from domain.signals.decision import DecisionRecord
+from domain.signals.history import fit_on_history
+from domain.signals.signal_engine import SignalEngine
+from domain.signals.weights import SignalWeights, heuristic_weights
+
+#: Journal key of the weights in use.
+WEIGHTS_KEY = "signals.weights"
+
+
+class SignalSettings:
+    """What the signal needs from the configuration."""
+
+    __slots__ = ("clip", "fit_min_samples", "horizon", "method", "min_samples", "window")
+
+    def __init__(
+        self,
+        window: int = 1440,
+        clip: float = 4.0,
+        horizon: int = 15,
+        method: str = "spearman",
+        fit_min_samples: int = 1000,
+        min_samples: int | None = None,
+    ) -> None:
+        self.window = window
+        self.clip = clip
+        self.horizon = horizon
+        self.method = method
+        self.fit_min_samples = fit_min_samples
+        self.min_samples = min_samples
+
+
+class SignalTracker:
+    """Runs the signal engine on each candle and reports every decision.
+
+    Args:
+        engine: The signal engine (weights already chosen).
+        sink: Where decision records are emitted (``decision``).
+        repository: Where they are stored (None: not stored, e.g. a backtest).
+        full_records: Emit the whole record (features, every system); False emits the
+            convictions and regime only — a backtest's counting sink would discard the rest,
+            and building it costs more than deciding.
+    """
+
+    def __init__(
+        self,
+        engine: SignalEngine,
+        sink: EventSink,
+        repository: OrderRepository | None = None,
+        full_records: bool = True,
+    ) -> None:
+        self.engine = engine
+        self._sink = sink
+        self._repo = repository
+        self._full = full_records or repository is not None
+        self.decisions = 0
+
+    @property
+    def last(self) -> DecisionRecord | None:
+        """The latest decision."""
+        return self.engine.last
+
+    def on_candle(self, candle: Candle) -> DecisionRecord | None:
+        """Decide on a closed candle; report and store the record."""
+        record = self.engine.update(candle)
+        if record is None:
+            return None
+        self.decisions += 1
+        if not self._full:
+            self._sink.emit(
+                "decision",
+                candle.close_time,
+                open_time=record.open_time,
+                regime=str(record.regime),
+                long_conviction=record.long_conviction,
+                short_conviction=record.short_conviction,
+            )
+            return record
+        fields = record.to_dict()
+        self._sink.emit("decision", candle.close_time, **fields)
+        if self._repo is not None:
+            self._repo.save_report("decision", record.open_time, json.dumps(fields))
+        return record
+
+
+def choose_weights(
+    settings: SignalSettings,
+    repository: OrderRepository | None,
+    history: Sequence[Candle],
+) -> tuple[SignalWeights, str]:
+    """The weights to trade with, and where they came from.
+
+    The journal's weights win (a restart continues with what it used); else weights fitted
+    on ``history`` (correlation with forward returns over the warm-up window, with the
+    documented fallback when it is too short); they are saved to the journal.
+    """
+    if repository is not None:
+        stored = repository.load_state(WEIGHTS_KEY)
+        if stored is not None:
+            return SignalWeights.from_dict(json.loads(stored)), "journal"
+    if history:
+        weights = fit_on_history(
+            history,
+            horizon=settings.horizon,
+            method=settings.method,
+            window=settings.window,
+            clip=settings.clip,
+            min_samples=settings.fit_min_samples,
+        )
+        source = f"fitted on {len(history)} candles" + (
+            " (fallback: too little data)" if weights.fallback else ""
+        )
+    else:
+        weights = heuristic_weights(settings.horizon, settings.method)
+        source = "heuristic (no history)"
+    if repository is not None:
+        with repository.transaction():
+            repository.save_state(WEIGHTS_KEY, json.dumps(weights.to_dict()))
+    return weights, source
+
+
+def signal_tracker(
+    settings: SignalSettings,
+    sink: EventSink,
+    repository: OrderRepository | None,
+    history: Sequence[Candle] = (),
+    full_records: bool = True,
+) -> tuple[SignalTracker, str]:
+    """A tracker with chosen weights, warmed up on the tail of ``history``."""
+    weights, source = choose_weights(settings, repository, history)
+    engine = SignalEngine(weights, settings.window, settings.clip, settings.min_samples)
+    engine.warm_up(history[-engine.warmup_candles :] if history else ())
+    sink_fields = {"source": source, "fallback": weights.fallback, "horizon": weights.horizon}
+    sink.emit("signals.weights", history[-1].close_time if history else 0, **sink_fields)
+    return SignalTracker(engine, sink, repository, full_records), source
