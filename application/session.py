@@ -129,7 +129,9 @@ class TradingSession:
         Args:
             accept_exchange_state: Adopt the exchange's balances and position when they still
                 differ after replay, instead of refusing to start.
-            reference_price: Price for valuing an initial base holding (first start only).
+            reference_price: The last known market price: values an initial base holding
+                (first start) and is the mark the pre-trade checks use until the first
+                candle.
 
         Raises:
             ReconciliationFailed: The exchange and the journal disagree (fail closed).
@@ -162,6 +164,9 @@ class TradingSession:
             self._exchange, inst, account, ids, repo, self._sink, self._clock, self._risk
         )
         execution.restore_open_orders(repo.open_orders())
+        if reference_price:
+            # Orders decided during reconciliation (re-issues) are priced against it.
+            execution.mark_price = reference_price
         self._execution = execution
         self._ids = ids
         state = repo.load_state(_STRATEGY_KEY)

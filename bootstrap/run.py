@@ -125,6 +125,7 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
         signals = None
+        history: list[Candle] = []
         if config.signals.enabled:
             history = venue.history(config.signals.history_minutes)
             signals, weights_source = signal_tracker(
@@ -152,8 +153,12 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             config.market.value,
             venue.source,
         )
+        reference = venue.reference_price
+        if not reference:
+            recent = history[-1:] if signals is not None and history else venue.history(1)
+            reference = recent[-1].close if recent else ZERO
         try:
-            report = engine.start(args.accept_exchange_state, venue.reference_price)
+            report = engine.start(args.accept_exchange_state, reference)
         except ReconciliationFailed as exc:
             err.write(f"gridbot: {exc}\n")
             return EXIT_REFUSED

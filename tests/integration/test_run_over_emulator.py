@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,6 +80,18 @@ def _rest(url: str, market: str, method: str, path: str, params: tuple[Any, ...]
     return asyncio.run(call())
 
 
+def _wait_for_log(tmp_path: Path, text: str, count: int, timeout: float = 30.0) -> None:
+    """Wait until ``count`` log records mention ``text`` (reconnects back off a little)."""
+    path = tmp_path / "data" / "gridbot.log"
+    deadline = time.monotonic() + timeout
+    while True:
+        found = sum(text in line for line in path.read_text().splitlines())
+        if found >= count:
+            return
+        assert time.monotonic() < deadline, f"{found} of {count} log lines with {text!r}"
+        time.sleep(0.1)
+
+
 def _fault(url: str, name: str) -> None:
     request = urllib.request.Request(f"{url}/_emulator/fault?name={name}", method="POST")
     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -114,6 +127,7 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
             _fault(url, "ws_drop")  # every WebSocket of the bot is cut
             before = bot.status().candles_processed
             bot.wait_for(lambda s: s.candles_processed >= before + 30, timeout=60)
+            _wait_for_log(tmp_path, "reconnected", count=2)
             bot.process.send_signal(signal.SIGTERM)
             assert bot.wait_exit() == 0, bot.output
         assert "flat confirmed by the exchange" in bot.output
