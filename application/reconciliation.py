@@ -185,6 +185,20 @@ class Reconciler:
         applied += missed
         if newest is not None:
             after_trade = max(after_trade, newest)
+        lagging = [
+            cid
+            for cid, order in journaled.items()
+            if (snap := snapshots.get(cid)) is not None
+            and snap.executed_quantity > order.executed_quantity
+        ]
+        if lagging:
+            # An order executed more than the journal knows, and the fills are older than
+            # the settled mark: read the whole history again (duplicates are skipped).
+            self._sink.emit("reconciliation.rescan", now, orders=lagging[:20])
+            missed, newest = self._missed_fills(max(covered_trade, 0), journaled, snapshots, report)
+            applied += missed
+            if newest is not None:
+                after_trade = max(after_trade, newest)
         payments = self._repo.funding_payments()
         last_funding = max(payments[-1].timestamp if payments else -1, covered_funding)
         for payment in self._exchange.funding_since(symbol, last_funding):

@@ -44,7 +44,7 @@ from bootstrap.engine_loop import EngineLoop
 from bootstrap.instruments import builtin_instrument
 from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import Credentials
-from domain.candles import MINUTE_MS, Candle
+from domain.candles import Candle
 from domain.events import FundingPaid
 from domain.instruments import Instrument
 
@@ -281,10 +281,7 @@ def binance_venue(config: AppConfig, credentials: Credentials, io: LoopThread) -
             return None
 
         feed = BinanceCandleFeed(client, instrument.symbol, urls.ws, ignore)
-        last = client.server_time_ms() // MINUTE_MS * MINUTE_MS - MINUTE_MS
-        return io.run(
-            feed.backfill(instrument.symbol, last - (minutes - 1) * MINUTE_MS, last), timeout=300
-        )
+        return io.run(feed.latest(instrument.symbol, minutes), timeout=300)
 
     venue.history = history
 

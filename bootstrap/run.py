@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from types import FrameType
 from typing import Any, TextIO
@@ -157,6 +158,9 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         if not reference:
             recent = history[-1:] if signals is not None and history else venue.history(1)
             reference = recent[-1].close if recent else ZERO
+        # Subscribe before reconciling: what happens meanwhile (an order of ours filling)
+        # waits in the engine's queue and is applied after the snapshot, never lost.
+        venue.start(loop, _candle_handler(engine, journal))
         try:
             report = engine.start(args.accept_exchange_state, reference)
         except ReconciliationFailed as exc:
@@ -229,6 +233,19 @@ def _engine(
     )
 
 
+def _candle_handler(engine: LiveEngine, journal: SqlJournal) -> Callable[[Candle], None]:
+    """The engine's candle input, plus an hourly point of the journal's equity curve."""
+
+    def on_candle(candle: Candle) -> None:
+        engine.on_candle(candle)
+        if candle.open_time % EQUITY_EVERY_MS == 0:
+            journal.record_equity(
+                candle.close_time + 1, engine.session.execution.account.equity(candle.close)
+            )
+
+    return on_candle
+
+
 def _trade(
     loop: EngineLoop,
     venue: LiveVenue,
@@ -238,18 +255,9 @@ def _trade(
     err: TextIO,
 ) -> int:
     engine = loop.engine
-
-    def on_candle(candle: Candle) -> None:
-        engine.on_candle(candle)
-        if candle.open_time % EQUITY_EVERY_MS == 0:
-            journal.record_equity(
-                candle.close_time + 1, engine.session.execution.account.equity(candle.close)
-            )
-
     restore = loop.install_signals()
     flattened: FlattenReport | None = None
     try:
-        venue.start(loop, on_candle)
         try:
             loop.run()
         except Exception as exc:

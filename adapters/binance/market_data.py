@@ -252,6 +252,43 @@ class BinanceCandleFeed:
         now = await self._server_now()
         return await self._fetch(symbol, start_open_time, end_open_time, now)
 
+    async def latest(self, symbol: str, count: int) -> list[Candle]:
+        """The last ``count`` closed 1m candles the exchange has, oldest first.
+
+        Pages backwards from the newest kline (no start time), so it does not depend on
+        the local idea of "now" matching the exchange's market time.
+        """
+        if count <= 0:
+            return []
+        market = self._client.market
+        page = _PAGE[market]
+        now = await self._server_now()
+        out: list[Candle] = []
+        end: int | None = None
+        while len(out) < count:
+            limit = min(page, count - len(out) + 1)
+            params: list[tuple[str, str | int]] = [
+                ("symbol", symbol.upper()),
+                ("interval", "1m"),
+                ("limit", limit),
+            ]
+            if end is not None:
+                params.append(("endTime", end))
+            rows = await self._client.public(
+                "GET", _KLINES_PATH[market], tuple(params), weight=_kline_weight(market, limit)
+            )
+            if not isinstance(rows, list):
+                raise BinanceParseError(f"klines answer is not a list: {str(rows)[:200]}")
+            closed = [c for c in map(parse_kline_row, rows) if c.close_time < now]
+            older = [c for c in closed if not out or c.open_time < out[0].open_time]
+            if not older:
+                break
+            out = older + out
+            end = older[0].open_time - 1
+            if len(rows) < limit:
+                break
+        return out[-count:]
+
     async def _server_now(self) -> int:
         await self._client.sync_time()
         return self._client.server_time_ms()

@@ -48,6 +48,9 @@ CONSUME_WAIT_S = 10.0
 SETTLE_S = 3.0
 #: Longest wait for the final SIGTERM's flatten.
 TERMINATE_TIMEOUT_S = 120.0
+#: Consecutive processes that end on their own without reconciling before the run gives up
+#: restarting (the bot refuses to start: restarting it again changes nothing).
+GIVE_UP_AFTER = 3
 #: Binance's first IP ban lasts 2 minutes of real time.
 BINANCE_BAN_S = 120
 #: A stall is noticed after the bot's 90 s silence timeout: a kill waits for that (bounded).
@@ -157,6 +160,8 @@ class Runner:
         self.notes: list[str] = []
         self._pending_counted: list[FaultRecord] = []
         self._awaiting: list[tuple[FaultRecord, tuple[str, ...], int]] = []
+        self._failed_starts = 0
+        self.gave_up = False
         self._skews: list[FaultRecord] = []
 
     # ------------------------------------------------------------------ the run
@@ -190,6 +195,8 @@ class Runner:
             host.start_replay()
             self._say(f"replay started: {plan.candles} candles at {plan.speed:g}/s on {url}")
             for step in plan.schedule.steps:
+                if self.gave_up:
+                    break
                 self._wait_candle(step.at_candle)
                 self._ensure_ready()
                 if isinstance(step, FaultStep):
@@ -257,16 +264,29 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ bot lifecycle
-    def _start_bot(self, why: str) -> Life:
+    def _start_bot(self, why: str) -> Life | None:
         bot = self._bot
+        if self.gave_up:
+            return None
         life = bot.spawn()
         if not bot.wait_reconciled(RECONCILE_TIMEOUT_S):
+            code = bot.reap(1)
             self.notes.append(
                 f"process {life.index} ({why}) did not reconcile within "
-                f"{RECONCILE_TIMEOUT_S:.0f} s (exit code {bot.reap(1)})"
+                f"{RECONCILE_TIMEOUT_S:.0f} s (exit code {code})"
             )
-            self._say(f"process {life.index} did not reconcile")
+            self._say(f"process {life.index} did not reconcile (exit code {code})")
+            self._failed_starts += 1
+            if self._failed_starts >= GIVE_UP_AFTER:
+                self.gave_up = True
+                last = life.stderr[-1] if life.stderr else ""
+                self.notes.append(
+                    f"gave up after {GIVE_UP_AFTER} processes in a row failed to start; the "
+                    f"rest of the schedule was not carried out. Last stderr: {last}"
+                )
+                self._say(f"the bot refuses to start ({last}); giving up on restarts")
         else:
+            self._failed_starts = 0
             self._say(
                 f"process {life.index} ({why}) reconciled in {life.time_to_reconciled:.2f} s: "
                 f"{life.reconciled_line}"
@@ -277,7 +297,7 @@ class Runner:
         """Restart a bot process that ended without the harness asking."""
         bot = self._bot
         life = bot.current
-        if life is not None and not bot.alive() and life.ended_by is None:
+        if life is not None and not bot.alive() and life.ended_by is None and not self.gave_up:
             code = bot.reap(5)
             self.notes.append(f"process {life.index} exited on its own with code {code}")
             self._say(f"process {life.index} exited on its own ({code}); restarting")
@@ -286,7 +306,7 @@ class Runner:
     def _ensure_ready(self) -> None:
         bot = self._bot
         self._watch()
-        if not bot.ready():
+        if not bot.ready() and not self.gave_up:
             bot.wait_reconciled(RECONCILE_TIMEOUT_S)
 
     def _wait_candle(self, candle: int) -> None:

@@ -215,7 +215,7 @@ def _kills(
         low = math.ceil(i * width)
         high = max(low, math.floor((i + 1) * width) - 1)
         at = allowed[rng.randint(low, min(high, len(allowed) - 1))]
-        jitter = rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 20.0
+        jitter = rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 40.0
         out.append(KillStep(at, mode, jitter))
     return out
 

@@ -151,6 +151,28 @@ def test_backfill_pages_without_duplicates(monkeypatch: pytest.MonkeyPatch) -> N
     assert _run(MarketType.USDM_FUTURES, scenario) == CANDLES[:7]
 
 
+def test_latest_pages_backwards_from_the_newest_closed_kline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(market_data._PAGE, "futures", 2)
+
+    async def scenario(
+        state: EmulatorState, client: BinanceRestClient, ws: str
+    ) -> tuple[list[Candle], list[Candle], list[Candle]]:
+        state.advance(7)
+        feed = _feed(client, ws, _ignore)
+        return (
+            await feed.latest("BTCUSDT", 5),
+            await feed.latest("BTCUSDT", 50),
+            await feed.latest("BTCUSDT", 0),
+        )
+
+    five, all_of_them, none = _run(MarketType.USDM_FUTURES, scenario)
+    assert five == CANDLES[2:7]
+    assert all_of_them == CANDLES[:7]
+    assert none == []
+
+
 def test_kline_row_parsing_refuses_floats() -> None:
     row = [T0, "1.10", "2", "0.5", "1.5", "10", T0 + 59_999, "15", 3, "4", "6", "0"]
     assert parse_kline_row(row).open == D("1.10")

@@ -38,7 +38,15 @@ class RunningBot:
         return pb_grpc.ControlServiceStub(channel or grpc.insecure_channel(self.address))
 
     def status(self) -> pb.Status:
-        return self.stub().GetStatus(pb.GetStatusRequest(), metadata=auth(), timeout=10)
+        try:
+            return self.stub().GetStatus(pb.GetStatusRequest(), metadata=auth(), timeout=10)
+        except grpc.RpcError:
+            time.sleep(0.5)
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"the bot exited with {self.process.returncode}:\n{self.output}"
+                ) from None
+            raise
 
     def wait_ready(self, timeout: float = 60.0) -> pb.Status:
         """The first status once start-up reconciliation is over (UNAVAILABLE before)."""
