@@ -126,13 +126,13 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
         signals = None
+        weights_source = ""
         history: list[Candle] = []
         if config.signals.enabled:
             history = venue.history(config.signals.history_minutes)
             signals, weights_source = signal_tracker(
                 signal_settings(config), sink, journal, history
             )
-            out.write(f"signal weights: {weights_source}\n")
         engine = _engine(config, venue, journal, sink, run_id, args, signals)
         loop = EngineLoop(engine)
         if config.control.enabled:
@@ -176,6 +176,8 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             + (" (exchange state accepted)" if report.differences else "")
             + f"; {engine.state}\n"
         )
+        if weights_source:
+            out.write(f"signal weights: {weights_source}\n")
         out.flush()
         return _trade(loop, venue, journal, config, out, err)
     finally:
