@@ -86,7 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         "ensemble, in and out of sample; writes a CSV and a PNG plot",
     )
     # --- research signals arguments (owned by bootstrap/research) ---
-    sig.add_argument("--data", required=True, help="kline CSV/CSV.gz file or directory")
+    sig.add_argument(
+        "--data",
+        required=True,
+        nargs="+",
+        help="kline CSV/CSV.gz files or directories, read in the order given",
+    )
     sig.add_argument("--config", help="JSON config (signals section; default: embedded)")
     sig.add_argument("--horizons", default="5,15,60", help="forward horizons in minutes")
     sig.add_argument("--split", type=float, default=0.5, help="in-sample fraction (fit)")
