@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -54,6 +55,30 @@ def shared_data() -> Path:
     if configured:
         return Path(configured).expanduser().resolve()
     return (Path(__file__).resolve().parents[3] / "shared" / "data").resolve()
+
+
+def code_version() -> dict[str, object]:
+    """The bot's code as it stood: git commit and uncommitted changes to its packages.
+
+    The bot is started anew after every kill, so a checkout that changes during the run
+    would mix versions: the report records the version at the start and at the end.
+    """
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*argv: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *argv], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.rstrip("\n")
+
+    changed = git("status", "--porcelain", "--", "domain", "application", "adapters", "bootstrap")
+    return {
+        "commit": git("rev-parse", "HEAD").strip() or "unknown",
+        "uncommitted": [line[3:] for line in changed.splitlines()],
+    }
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -152,6 +177,7 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(f"  {line}\n")
         out.flush()
 
+    version_at_start = code_version()
     try:
         result = Runner(plan, progress).run()
     except ConfigError as exc:
@@ -179,6 +205,7 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             final_output=result.final_output,
         )
     report = build_report(result, numbers, checks, journal, command)
+    report["code"] = {"at_start": version_at_start, "at_end": code_version()}
     if journal is None:
         report["passed"] = False
     files = write_report(out_dir, report, result, journal)

@@ -189,6 +189,7 @@ def markdown(report: dict[str, Any]) -> str:
         "final SIGTERM flattened it. The checks compare the bot's journal and JSON log with "
         "the emulator's own books.",
         "",
+        *_code_lines(report),
         "## Summary",
         "",
         "| figure | value |",
@@ -255,6 +256,23 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"![{title}]({value})" if value.endswith(".png") else f"{title}: {value}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _code_lines(report: dict[str, Any]) -> list[str]:
+    code = report.get("code")
+    if not code:
+        return []
+    start, end = code["at_start"], code["at_end"]
+    lines = [f"Bot code: commit `{start['commit']}`"]
+    if start["uncommitted"]:
+        lines[0] += f" with uncommitted changes to {', '.join(start['uncommitted'])}"
+    if end != start:
+        lines.append(
+            f"The checkout changed during the run (at the end: commit `{end['commit']}`"
+            + (f", uncommitted {', '.join(end['uncommitted'])}" if end["uncommitted"] else "")
+            + "): processes started later may have run newer code."
+        )
+    return [*lines, ""]
 
 
 def _cell(text: str) -> str:

@@ -57,6 +57,8 @@ BINANCE_BAN_S = 120
 STALL_WAIT_S = 150.0
 #: Other faults get this long to show their effect before a kill.
 EVIDENCE_WAIT_S = 20.0
+#: A clock skew needs a signed request to show (orders come with fills and re-centres).
+SKEW_WAIT_S = 60.0
 #: Log messages that show the bot noticed (and healed) each stream fault.
 STREAM_EVIDENCE = {
     "ws_drop": ("reconnected",),
@@ -325,6 +327,8 @@ class Runner:
     # ------------------------------------------------------------------ faults
     def _fault(self, step: FaultStep) -> None:
         bot = self._bot
+        if step.restores:
+            self._await_evidence()  # the skew must reach the bot before it is removed
         life = bot.current
         self._host.inject(step.fault, step.count)
         record = FaultRecord(
@@ -368,7 +372,7 @@ class Runner:
             time.sleep(1.0)  # a reconnect line follows the silence or renewal line
         self._awaiting.clear()
         for record in self._skews:
-            deadline = record.wall + EVIDENCE_WAIT_S
+            deadline = record.wall + SKEW_WAIT_S
             rejections = self._host.api.timestamp_rejections
             while time.time() < deadline and not any(t >= record.wall for t in rejections):
                 self._watch()
