@@ -118,7 +118,9 @@ def test_sigterm_stops_cleanly_with_state_persisted(tmp_path: Path) -> None:
     )
     log = tmp_path / "data" / "gridbot.log"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (log.exists() and "fill" in log.read_text()):
+    while time.monotonic() < deadline and not (
+        log.exists() and '"event":"fill"' in log.read_text()
+    ):
         time.sleep(0.1)  # waiting on a real subprocess, not on simulated time
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)
@@ -156,7 +158,9 @@ def _start(tmp_path: Path, config: Path) -> subprocess.Popen[str]:
 def _wait_for_a_fill(tmp_path: Path) -> None:
     log = tmp_path / "data" / "gridbot.log"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (log.exists() and "fill" in log.read_text()):
+    while time.monotonic() < deadline and not (
+        log.exists() and '"event":"fill"' in log.read_text()
+    ):
         time.sleep(0.1)  # waiting on a real subprocess, not on simulated time
 
 
