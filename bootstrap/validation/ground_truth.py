@@ -368,7 +368,8 @@ def check_critical_errors(outcomes: list[ProcessOutcome], logs: LogIndex) -> Che
         if o.tracebacks:
             problems.append(f"process {o.index}: {o.tracebacks} traceback(s) on stderr")
     for error in logs.errors:
-        problems.append(f"log ERROR {error['event']}: {error['message'][:200]}")
+        cause = f" ({error['exception'][:200]})" if error.get("exception") else ""
+        problems.append(f"log ERROR {error['event']}: {error['message'][:200]}{cause}")
     return CheckResult(
         "critical_errors",
         not problems,

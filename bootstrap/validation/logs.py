@@ -78,7 +78,13 @@ class LogIndex:
         if event == "fill" and record.get("trade_id") is not None:
             self.fills[int(record["trade_id"])] += 1
         if record.get("level") == "ERROR":
-            self.errors.append({"event": event, "message": str(record.get("message", ""))})
+            self.errors.append(
+                {
+                    "event": event,
+                    "message": str(record.get("message", "")),
+                    "exception": str(record.get("exception", "") or ""),
+                }
+            )
         message = str(record.get("message", ""))
         if event.startswith("log.") and RECONNECT.search(message):
             self.reconnects.append((_ms(str(record.get("time", ""))), run, message))
