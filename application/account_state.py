@@ -115,3 +115,19 @@ def checkpoint_marks(repository: OrderRepository) -> tuple[int, int]:
         return -1, -1
     saved = json.loads(stored)
     return int(saved["after_trade_id"]), int(saved["after_funding"])
+
+
+def account_from_start(
+    repository: OrderRepository, instrument: Instrument, start: dict[str, str]
+) -> AccountProjection:
+    """The account rebuilt from the journal, given its recorded starting point.
+
+    ``start`` is the journal's ``{"cash", "base", "price"}`` record of the first start.
+    """
+    return rebuild_account(
+        repository,
+        instrument,
+        Decimal(start["cash"]),
+        Decimal(start["base"]),
+        Decimal(start["price"]),
+    )

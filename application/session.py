@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from application.account_state import rebuild_account, save_checkpoint
+from application.account_state import account_from_start, rebuild_account, save_checkpoint
 from application.execution import ExecutionService, PreparedRequest
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
@@ -150,13 +150,7 @@ class TradingSession:
             repo.save_state(_ACCOUNT_KEY, json.dumps(initial))
         else:
             initial = json.loads(stored)
-        account = rebuild_account(
-            repo,
-            inst,
-            Decimal(initial["cash"]),
-            Decimal(initial["base"]),
-            Decimal(initial["price"]),
-        )
+        account = account_from_start(repo, inst, initial)
         if stored is None:
             self._baseline(account)
         ids = ClientOrderIdSequence(self._prefix, self._next_sequence())

@@ -32,7 +32,7 @@ from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi, 
 from adapters.binance.ws_parsers import UserEvents
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
-from application.account_state import rebuild_account
+from application.account_state import account_from_start
 from application.ports.exchange import AccountSnapshot, ExchangePort, ReplayVenue
 from application.ports.market_data import CandleGap, HistoricalCandles
 from application.session import ACCOUNT_KEY as _ACCOUNT_KEY
@@ -149,14 +149,7 @@ def _resume(journal: SqlJournal, instrument: Instrument) -> tuple[dict[str, Deci
     stored = journal.load_state(_ACCOUNT_KEY)
     if stored is None or journal.open_orders():
         return None
-    initial = json.loads(stored)
-    account = rebuild_account(
-        journal,
-        instrument,
-        Decimal(initial["cash"]),
-        Decimal(initial["base"]),
-        Decimal(initial["price"]),
-    )
+    account = account_from_start(journal, instrument, json.loads(stored))
     if account.position.quantity and instrument.is_futures:
         return None
     balances = {instrument.quote_asset: account.cash}
