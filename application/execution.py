@@ -354,6 +354,13 @@ class ExecutionService:
                     continue  # a repeated trade id: booked once, so answered once
             elif isinstance(event, OrderAccepted):
                 order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
+                self._sink.emit(
+                    "order.accepted",
+                    event.timestamp,
+                    client_order_id=cid,
+                    exchange_order_id=event.exchange_order_id,
+                    status=order.status,
+                )
             elif isinstance(event, OrderCanceled):
                 order.apply(OrderTrigger.CANCEL)
                 self._sink.emit("order.canceled", event.timestamp, client_order_id=cid)
@@ -362,6 +369,13 @@ class ExecutionService:
                 self._sink.emit("order.expired", event.timestamp, client_order_id=cid)
             elif isinstance(event, OrderModified):
                 order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)
+                self._sink.emit(
+                    "order.modified",
+                    event.timestamp,
+                    client_order_id=cid,
+                    price=event.price,
+                    quantity=event.quantity,
+                )
             elif isinstance(event, OrderRejected):
                 order.apply(OrderTrigger.REJECT)
                 self.stats.rejects += 1
@@ -376,8 +390,27 @@ class ExecutionService:
             elif isinstance(event, CancelRejected):
                 if order.can(OrderTrigger.CANCEL_REJECT):
                     order.apply(OrderTrigger.CANCEL_REJECT)
-            elif isinstance(event, ModifyRejected) and order.can(OrderTrigger.MODIFY_REJECT):
-                order.apply(OrderTrigger.MODIFY_REJECT)
+                self._sink.emit(
+                    "order.cancel_rejected",
+                    event.timestamp,
+                    client_order_id=cid,
+                    code=event.code,
+                    reason=event.reason,
+                    message=event.message,
+                    status=order.status,
+                )
+            elif isinstance(event, ModifyRejected):
+                if order.can(OrderTrigger.MODIFY_REJECT):
+                    order.apply(OrderTrigger.MODIFY_REJECT)
+                self._sink.emit(
+                    "order.modify_rejected",
+                    event.timestamp,
+                    client_order_id=cid,
+                    code=event.code,
+                    reason=event.reason,
+                    message=event.message,
+                    status=order.status,
+                )
             if order.status.is_terminal:
                 self._open.pop(cid, None)
             self._repo.update_order(order, event)

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
-from application.ports.exchange import ReplayVenue
+from application.ports.exchange import ExchangeUnavailable, ReplayVenue
 from application.reconciliation import ReconciliationFailed, ReconciliationReport
 from application.session import FlattenReport, TradingSession
 from application.signals import SignalTracker
@@ -176,6 +176,8 @@ class LiveEngine:
         self._drawdown: DrawdownTracker | None = None
         self.conviction: ConvictionView | None = None
         self.signals = signals
+        #: The exchange failed us: reconcile before deciding again.
+        self.needs_resync = False
         self.stop_listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -201,17 +203,25 @@ class LiveEngine:
 
     # ------------------------------------------------------------------ inputs
     def on_candle(self, candle: Candle) -> None:
-        """One closed 1m candle: the venue sees it first (replay), then the strategy."""
+        """One closed 1m candle: the venue sees it first (replay), then the strategy.
+
+        If the exchange cannot be used right now, the decision waits for the next candle:
+        what was journaled stays pending and a reconciliation settles it first.
+        """
         session = self.session
         if self._replay is not None:
             session.observe_price(candle.close)
             session.process_events(self._replay.on_candle(candle))
         self.last_candle = candle
         self.candles += 1
-        if self.state is BotState.RUNNING:
-            session.on_candle(candle)
-        else:
-            session.observe_price(candle.close)
+        session.observe_price(candle.close)
+        if self.needs_resync:
+            self.resync()
+        if self.state is BotState.RUNNING and not self.needs_resync:
+            try:
+                session.on_candle(candle)
+            except ExchangeUnavailable as exc:
+                self._unavailable("candle", exc)
         if self.signals is not None:
             record = self.signals.on_candle(candle)
             if record is not None:
@@ -249,24 +259,44 @@ class LiveEngine:
 
     def on_events(self, events: Iterable[ExecutionEvent]) -> None:
         """Exchange events that arrived on their own (the user-data stream)."""
-        self.session.process_events(events)
+        try:
+            self.session.process_events(events)
+        except ExchangeUnavailable as exc:  # sending the strategy's answer failed
+            self._unavailable("events", exc)
 
-    def resync(self, attempts: int = 3) -> ReconciliationReport:
+    def _unavailable(self, step: str, exc: ExchangeUnavailable) -> None:
+        """Carry on without the exchange; reconcile before the next decision."""
+        self.needs_resync = True
+        self._sink.emit("exchange.unavailable", self._clock.now_ms(), step=step, error=str(exc))
+
+    def resync(self, attempts: int = 3) -> ReconciliationReport | None:
         """Reconcile after a stream reconnect, before any newer candle is decided.
 
         While trading, a fill can land between reading the trade history and reading the
         balances, so one disagreement is not yet proof of a real difference: each new
         attempt reads the history again (applying what arrived meanwhile) before comparing.
 
+        Returns:
+            The report, or None when the exchange could not be used (tried again before
+            the next decision).
+
         Raises:
             ReconciliationFailed: They still disagree after ``attempts`` tries.
         """
-        for attempt in range(1, attempts):
-            try:
-                return self.session.resync()
-            except ReconciliationFailed:
-                self._sink.emit("reconciliation.retry", self._clock.now_ms(), attempt=attempt)
-        return self.session.resync()
+        try:
+            for attempt in range(1, attempts):
+                try:
+                    report = self.session.resync()
+                    self.needs_resync = False
+                    return report
+                except ReconciliationFailed:
+                    self._sink.emit("reconciliation.retry", self._clock.now_ms(), attempt=attempt)
+            report = self.session.resync()
+            self.needs_resync = False
+            return report
+        except ExchangeUnavailable as exc:
+            self._unavailable("resync", exc)
+            return None
 
     # ------------------------------------------------------------------ commands
     def start_trading(self) -> CommandResult:

@@ -1,18 +1,38 @@
-"""The synchronous exchange port over an asynchronous adapter.
+"""The synchronous exchange port over an asynchronous adapter, patient with the venue.
 
 The trading session is synchronous (the same core as the backtest); the Binance adapter
 is asynchronous. Each port call is run on the I/O loop and waited for, so the session on
 the main thread sees an ordinary blocking exchange while HTTP and WebSockets share one
 event loop.
+
+Transient refusals are waited out here, within a time budget: a read is repeated after a
+429 / 418 (as long as Binance asked), a -1008 / 503 overload, a timeout or a broken
+connection; a write only after an answer that proves nothing was executed (429, 418,
+overload) — an unknown outcome is never retried blindly. When the budget is spent, or a
+write's outcome stays unknown, the call raises
+:class:`~application.ports.exchange.ExchangeUnavailable`: the engine keeps running and
+reconciles once the venue answers again.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
+from typing import Any, TypeVar
 
+from adapters.binance.errors import (
+    IpBanned,
+    OutcomeUnresolved,
+    RateLimited,
+    ServerBusy,
+    UnknownOutcome,
+)
 from application.ports.exchange import (
     AccountSnapshot,
     AsyncExchangePort,
+    ExchangeUnavailable,
     OrderRequest,
     OrderSnapshot,
 )
@@ -24,55 +44,129 @@ from domain.orders import Fill
 #: A port call that takes longer than this is a hung connection, not a slow exchange (the
 #: adapter's own HTTP timeout and unknown-outcome resolution come well before it).
 CALL_TIMEOUT = 120.0
+#: How long one port call may keep waiting out transient refusals.
+RETRY_BUDGET = 60.0
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+#: Refusals after which nothing was executed: any call may be repeated.
+_NOT_EXECUTED: tuple[type[BaseException], ...] = (RateLimited, ServerBusy)
+#: Failures after which a read may be repeated (a write's outcome would be unknown).
+_READ_AGAIN: tuple[type[BaseException], ...] = (
+    *_NOT_EXECUTED,
+    UnknownOutcome,
+    OSError,
+    TimeoutError,
+)
+_UNKNOWN: tuple[type[BaseException], ...] = (UnknownOutcome, OutcomeUnresolved)
 
 
 class BlockingExchange:
-    """:class:`~application.ports.exchange.ExchangePort` over an ``AsyncExchangePort``."""
+    """:class:`~application.ports.exchange.ExchangePort` over an ``AsyncExchangePort``.
 
-    def __init__(self, exchange: AsyncExchangePort, loop: LoopThread) -> None:
+    Args:
+        exchange: The asynchronous adapter.
+        loop: The I/O loop it runs on.
+        budget: Seconds one call may spend waiting out transient refusals.
+        sleep: How to wait (tests pass a fake).
+        monotonic: Clock for the budget (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        exchange: AsyncExchangePort,
+        loop: LoopThread,
+        budget: float = RETRY_BUDGET,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._exchange = exchange
         self._loop = loop
+        self._budget = budget
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def _call(
+        self, name: str, make: Callable[[], Coroutine[Any, Any, T]], write: bool = False
+    ) -> T:
+        """Run one port call, waiting out transient refusals within the budget."""
+        again = _NOT_EXECUTED if write else _READ_AGAIN
+        deadline = self._monotonic() + self._budget
+        attempt = 0
+        while True:
+            try:
+                return self._loop.run(make(), CALL_TIMEOUT)
+            except again as exc:
+                wait = self._wait(exc, attempt)
+                if self._monotonic() + wait > deadline:
+                    raise ExchangeUnavailable(f"{name}: {type(exc).__name__}: {exc}") from exc
+                log.warning(
+                    "%s: %s: %s; trying again in %.1f s", name, type(exc).__name__, exc, wait
+                )
+                self._sleep(wait)
+                attempt += 1
+            except _UNKNOWN as exc:  # a write whose outcome the adapter could not settle
+                raise ExchangeUnavailable(f"{name}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _wait(exc: BaseException, attempt: int) -> float:
+        """Seconds to wait: what Binance asked for, else exponential from 0.5 s to 10 s."""
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            return max(float(exc.retry_after), 0.1)
+        if isinstance(exc, IpBanned):
+            return 1.0
+        return min(0.5 * 2**attempt, 10.0)
 
     def instrument(self, symbol: str) -> Instrument:
         """See :meth:`ExchangePort.instrument`."""
-        return self._loop.run(self._exchange.instrument(symbol), CALL_TIMEOUT)
+        return self._call("instrument", lambda: self._exchange.instrument(symbol))
 
     def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.place_order`."""
-        return self._loop.run(self._exchange.place_order(request), CALL_TIMEOUT)
+        return self._call("place_order", lambda: self._exchange.place_order(request), write=True)
 
     def modify_order(
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.modify_order`."""
-        return self._loop.run(
-            self._exchange.modify_order(symbol, client_order_id, price, quantity), CALL_TIMEOUT
+        return self._call(
+            "modify_order",
+            lambda: self._exchange.modify_order(symbol, client_order_id, price, quantity),
+            write=True,
         )
 
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_order`."""
-        return self._loop.run(self._exchange.cancel_order(symbol, client_order_id), CALL_TIMEOUT)
+        return self._call(
+            "cancel_order", lambda: self._exchange.cancel_order(symbol, client_order_id), True
+        )
 
     def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_all_orders`."""
-        return self._loop.run(self._exchange.cancel_all_orders(symbol), CALL_TIMEOUT)
+        return self._call(
+            "cancel_all_orders", lambda: self._exchange.cancel_all_orders(symbol), True
+        )
 
     def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
         """See :meth:`ExchangePort.query_order`."""
-        return self._loop.run(self._exchange.query_order(symbol, client_order_id), CALL_TIMEOUT)
+        return self._call(
+            "query_order", lambda: self._exchange.query_order(symbol, client_order_id)
+        )
 
     def open_orders(self, symbol: str) -> list[OrderSnapshot]:
         """See :meth:`ExchangePort.open_orders`."""
-        return self._loop.run(self._exchange.open_orders(symbol), CALL_TIMEOUT)
+        return self._call("open_orders", lambda: self._exchange.open_orders(symbol))
 
     def account(self) -> AccountSnapshot:
         """See :meth:`ExchangePort.account`."""
-        return self._loop.run(self._exchange.account(), CALL_TIMEOUT)
+        return self._call("account", self._exchange.account)
 
     def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
         """See :meth:`ExchangePort.trades_since`."""
-        return self._loop.run(self._exchange.trades_since(symbol, after_trade_id), CALL_TIMEOUT)
+        return self._call(
+            "trades_since", lambda: self._exchange.trades_since(symbol, after_trade_id)
+        )
 
     def funding_since(self, symbol: str, after_ms: int) -> list[FundingPaid]:
         """See :meth:`ExchangePort.funding_since`."""
-        return self._loop.run(self._exchange.funding_since(symbol, after_ms), CALL_TIMEOUT)
+        return self._call("funding_since", lambda: self._exchange.funding_since(symbol, after_ms))

@@ -38,6 +38,7 @@ from adapters.logging.telemetry_sink import TelemetrySink
 from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from application.live_engine import EngineIdentity, LiveEngine
+from application.ports.exchange import ExchangeUnavailable
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
 from application.session import FlattenReport, TradingSession
 from application.signals import SignalTracker, signal_tracker
@@ -272,7 +273,11 @@ def _trade(
         loop.drain()
         if not engine.stop_requested:
             engine.stop_flatten = False  # the data ended: keep the book as it is
-        flattened = engine.finish()
+        try:
+            flattened = engine.finish()
+        except ExchangeUnavailable as exc:
+            err.write(f"gridbot: could not flatten, the exchange is unavailable: {exc}\n")
+            return EXIT_NOT_FLAT
     except Aborted:
         out.write(f"aborted after {engine.candles:,} candles; state is in the journal\n")
         return EXIT_ABORTED

@@ -142,10 +142,15 @@ class FuturesUserDataStream:
         return f"{self._base}/private/ws/{self.listen_key}"
 
     async def renew(self) -> None:
-        """Create a new listen key and reconnect to it."""
+        """Drop the dead listen key and reconnect: the next connection creates a new one.
+
+        Creating the key inside the connection loop (not here, in a message handler) means
+        a refusal — a rate limit, a ban — is retried with the loop's backoff instead of
+        leaving the stream without a key.
+        """
         async with self._renew_lock:
-            self.listen_key = await self._api.create()
-            log.info("futures listen key renewed; reconnecting")
+            self.listen_key = None
+            log.info("futures listen key expired; reconnecting with a new one")
         await self.connection.reconnect_now()
 
     async def _handle(self, message: UserDataMessage) -> None:

@@ -17,6 +17,7 @@ from adapters.control_api.messages import (
     telemetry_event,
 )
 from application.ports.control import ControlPlane, ControlUnavailable
+from application.ports.exchange import ExchangeUnavailable
 from application.telemetry import KINDS
 from proto.gridbot.v1 import control_pb2 as pb
 from proto.gridbot.v1 import control_pb2_grpc as pb_grpc
@@ -25,7 +26,9 @@ from proto.gridbot.v1 import control_pb2_grpc as pb_grpc
 _BATCH = 500
 
 
-async def _unavailable(context: aio.ServicerContext, exc: ControlUnavailable) -> None:
+async def _unavailable(
+    context: aio.ServicerContext, exc: ControlUnavailable | ExchangeUnavailable
+) -> None:
     await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
 
@@ -49,7 +52,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         """Begin trading."""
         try:
             return command_reply(await self._plane.start())
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
 
@@ -58,7 +61,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         flatten = request.flatten if request.HasField("flatten") else None
         try:
             return command_reply(await self._plane.stop(flatten))
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
 
@@ -68,7 +71,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         """No new decisions."""
         try:
             return command_reply(await self._plane.pause())
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
 
@@ -78,7 +81,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         """Lift a pause."""
         try:
             return command_reply(await self._plane.resume())
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
 
@@ -88,7 +91,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         """Cancel our orders and close the position."""
         try:
             state, report = await self._plane.flatten()
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
         return flatten_reply(state, report)
@@ -99,7 +102,7 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
         """The status snapshot."""
         try:
             view = await self._plane.status()
-        except ControlUnavailable as exc:
+        except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)
             raise
         return status_message(view, self._plane.telemetry.latest_seq)

@@ -75,6 +75,15 @@ class AccountSnapshot:
     positions: list[PositionSnapshot] = field(default_factory=list)
 
 
+class ExchangeUnavailable(Exception):
+    """The venue could not be used for now (unreachable, rate-limited, banned, overloaded).
+
+    For a read, nothing was read. For a write, its outcome is unknown: the order stays as
+    journaled (pending) and the next reconciliation settles it, exactly as after a crash.
+    The caller carries on and reconciles once the venue answers again.
+    """
+
+
 class ExchangePort(Protocol):
     """Orders and account state on one venue account."""
 

@@ -193,3 +193,60 @@ def test_spot_status_lists_both_balances() -> None:
     engine.on_candle(candles[0])
     assets = [asset for asset, _ in engine.status().balances]
     assert assets == ["USDT", "BTC"]
+
+
+class _Flaky:
+    """The simulated exchange, unreachable for the next ``down`` place/cancel/read calls."""
+
+    def __init__(self, exchange: SimulatedExchange) -> None:
+        self._exchange = exchange
+        self.down = 0
+
+    def __getattr__(self, name: str) -> object:
+        target = getattr(self._exchange, name)
+        if name not in ("place_order", "cancel_all_orders", "open_orders", "account"):
+            return target
+
+        def call(*args: object) -> object:
+            if self.down:
+                self.down -= 1
+                from application.ports.exchange import ExchangeUnavailable
+
+                raise ExchangeUnavailable(f"{name}: 429 (test)")
+            return target(*args)
+
+        return call
+
+
+def test_an_unavailable_exchange_delays_decisions_and_is_reconciled() -> None:
+    instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
+    balances = {"USDT": D("10000")}
+    simulated = SimulatedExchange(instrument, balances, SimulationSettings(leverage=5))
+    flaky = _Flaky(simulated)
+    sink = RecordingSink()
+    grid = StaticGrid("BTCUSDT", StaticGridParams(5, D("0.002"), D("200"), D("0.01")))
+    session = TradingSession(
+        flaky, instrument, InMemoryOrderRepository(), grid, "fx", sink, simulated, balances
+    )
+    engine = LiveEngine(
+        session,
+        sink,
+        simulated,
+        EngineIdentity("r", "simulated", "USDM_FUTURES", "BTCUSDT"),
+        replay=simulated,
+    )
+    candles = list(GeneratedMarket(minutes=300, seed=11, start_price=D("42000")))
+    engine.start(reference_price=candles[0].open)
+    flaky.down = 3  # the first grid's orders fail to go out, then a resync fails too
+    engine.on_candle(candles[0])
+    assert engine.needs_resync
+    assert sink.named("exchange.unavailable")[0]["step"] == "candle"
+    pending = [o for o in engine.session.open_orders() if o.status.value == "PENDING_NEW"]
+    assert pending, "the unsent intents stay journaled as pending"
+    for candle in candles[1:]:
+        engine.on_candle(candle)
+    assert not engine.needs_resync
+    # The resync settled every pending intent (never sent) and the book was rebuilt.
+    assert all(o.status.value != "PENDING_NEW" for o in engine.session.open_orders())
+    assert len(simulated.open_orders("BTCUSDT")) >= 5
+    assert any(r["report"] for r in sink.named("reconciliation"))
