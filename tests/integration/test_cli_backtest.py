@@ -379,9 +379,7 @@ def test_data_files_naming_two_symbols_are_refused(tmp_path: Path) -> None:
     first = write_csv(tmp_path, kline_rows(10), name="BTCUSDT-1m-2024-01.csv")
     write_csv(tmp_path, kline_rows(10), name="ETHUSDT-1m-2024-01.csv")
 
-    assert_clean_failure(
-        gridbot("--data", str(Path(first).parent)), EXIT_DATA_ERROR, "mix symbols"
-    )
+    assert_clean_failure(gridbot("--data", str(Path(first).parent)), EXIT_DATA_ERROR, "mix symbols")
 
 
 # --------------------------------------------------------------------------- bad config

@@ -62,11 +62,13 @@ def _pki(tmp_path: Path) -> dict[str, Path]:
     server_key, client_key = _key(), _key()
     files = {
         "ca": (ca.public_bytes(serialization.Encoding.PEM)),
-        "server_cert": _cert("localhost", server_key, ("gridbot test CA", ca_key), server=True)
-        .public_bytes(serialization.Encoding.PEM),
+        "server_cert": _cert(
+            "localhost", server_key, ("gridbot test CA", ca_key), server=True
+        ).public_bytes(serialization.Encoding.PEM),
         "server_key": _pem_key(server_key),
-        "client_cert": _cert("operator", client_key, ("gridbot test CA", ca_key))
-        .public_bytes(serialization.Encoding.PEM),
+        "client_cert": _cert("operator", client_key, ("gridbot test CA", ca_key)).public_bytes(
+            serialization.Encoding.PEM
+        ),
         "client_key": _pem_key(client_key),
     }
     paths = {}

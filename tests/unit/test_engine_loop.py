@@ -22,6 +22,12 @@ class _Engine:
         self.stops += 1
         self.stop_requested = True
 
+    def pause(self) -> str:
+        return "paused"
+
+    def status(self) -> str:
+        return "status"
+
 
 def _loop() -> tuple[EngineLoop, _Engine]:
     engine = _Engine()
