@@ -119,7 +119,7 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             assert credentials is not None
             try:
                 venue = binance_venue(config, credentials, io)
-            except (BinanceError, OSError, TimeoutError) as exc:
+            except (BinanceError, ExchangeUnavailable, OSError, TimeoutError) as exc:
                 err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
                 return EXIT_FAILED
         else:
@@ -167,7 +167,7 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         except ReconciliationFailed as exc:
             err.write(f"gridbot: {exc}\n")
             return EXIT_REFUSED
-        except (BinanceError, OSError, TimeoutError) as exc:
+        except (BinanceError, ExchangeUnavailable, OSError, TimeoutError) as exc:
             err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
             return EXIT_FAILED
         out.write(
