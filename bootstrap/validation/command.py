@@ -47,6 +47,8 @@ TAIL_SECONDS = 15.0
 LOG_MAX_BYTES = 1_048_576
 LOG_BACKUPS = 100
 LEVERAGE = 3
+#: The packages the bot process runs (a change to anything else does not affect the run).
+BOT_PACKAGES = ("domain", "application", "adapters", "bootstrap", "proto")
 
 
 def shared_data() -> Path:
@@ -74,11 +76,31 @@ def code_version() -> dict[str, object]:
             return ""
         return done.stdout.rstrip("\n")
 
-    changed = git("status", "--porcelain", "--", "domain", "application", "adapters", "bootstrap")
+    changed = git("status", "--porcelain", "--", *BOT_PACKAGES)
     return {
         "commit": git("rev-parse", "HEAD").strip() or "unknown",
         "uncommitted": [line[3:] for line in changed.splitlines()],
     }
+
+
+def bot_code_changed(start: dict[str, Any], end: dict[str, Any]) -> list[str]:
+    """Bot files that differ between two :func:`code_version` records (empty: none)."""
+    root = Path(__file__).resolve().parents[2]
+    changed = set(start["uncommitted"]) ^ set(end["uncommitted"])
+    if start["commit"] != end["commit"]:
+        try:
+            done = subprocess.run(
+                ["git", "diff", "--name-only", start["commit"], end["commit"], "--", *BOT_PACKAGES],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            )
+            changed |= set(done.stdout.split())
+        except (OSError, subprocess.SubprocessError):
+            changed.add("(unknown: git diff failed)")
+    return sorted(changed)
 
 
 def command_line(args: argparse.Namespace) -> str:
@@ -205,7 +227,12 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             final_output=result.final_output,
         )
     report = build_report(result, numbers, checks, journal, command)
-    report["code"] = {"at_start": version_at_start, "at_end": code_version()}
+    version_at_end = code_version()
+    report["code"] = {
+        "at_start": version_at_start,
+        "at_end": version_at_end,
+        "bot_files_changed_during_run": bot_code_changed(version_at_start, version_at_end),
+    }
     if journal is None:
         report["passed"] = False
     files = write_report(out_dir, report, result, journal)

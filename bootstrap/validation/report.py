@@ -266,11 +266,16 @@ def _code_lines(report: dict[str, Any]) -> list[str]:
     lines = [f"Bot code: commit `{start['commit']}`"]
     if start["uncommitted"]:
         lines[0] += f" with uncommitted changes to {', '.join(start['uncommitted'])}"
-    if end != start:
+    changed = code.get("bot_files_changed_during_run", [])
+    if changed:
         lines.append(
-            f"The checkout changed during the run (at the end: commit `{end['commit']}`"
-            + (f", uncommitted {', '.join(end['uncommitted'])}" if end["uncommitted"] else "")
-            + "): processes started later may have run newer code."
+            f"The bot's code changed during the run (at the end: commit `{end['commit']}`; "
+            f"changed: {', '.join(changed)}): processes started later ran newer code."
+        )
+    elif end["commit"] != start["commit"]:
+        lines[0] += (
+            f" (the checkout moved to `{end['commit']}` during the run, with no change to "
+            "the bot's packages)"
         )
     return [*lines, ""]
 

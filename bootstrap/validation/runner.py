@@ -63,7 +63,7 @@ SKEW_WAIT_S = 60.0
 STREAM_EVIDENCE = {
     "ws_drop": ("reconnected",),
     "ws_stall": ("silent for",),
-    "listen_key_expired": ("listen key renewed",),
+    "listen_key_expired": ("listen key expired", "listen key renewed"),
 }
 
 
@@ -327,8 +327,10 @@ class Runner:
     # ------------------------------------------------------------------ faults
     def _fault(self, step: FaultStep) -> None:
         bot = self._bot
-        if step.restores:
-            self._await_evidence()  # the skew must reach the bot before it is removed
+        if step.restores or step.kind in STREAM_EVIDENCE:
+            # A skew must reach the bot before it is removed; a stream fault must not heal
+            # an earlier one (a ws_drop replaces stalled connections) before it is noticed.
+            self._await_evidence()
         life = bot.current
         self._host.inject(step.fault, step.count)
         record = FaultRecord(
