@@ -82,6 +82,13 @@ def build_report(
             "runs": journal.runs,
         },
         "schedule": result.plan.schedule.to_json(),
+        "series": {
+            "equity": [[ms, str(e)] for _, ms, e in result.host.equity],
+            "rss_mb": [
+                [round(t - result.replay_started, 1), pid, round(v / (1024 * 1024), 1)]
+                for t, pid, v in result.supervisor.rss
+            ],
+        },
     }
 
 
@@ -304,15 +311,20 @@ def _plots(out: Path, result: RunResult, journal: JournalView | None) -> dict[st
             linewidth=0.8,
             label="exchange equity (emulator, every candle)",
         )
-    if journal is not None and journal.equity:
+    # The bot stamps its final equity point with the wall clock, not market time: only the
+    # points inside the replayed market period are comparable.
+    first = equity[0][1] - 60_000 if equity else 0
+    last = equity[-1][1] + 60_000 if equity else 0
+    points = [] if journal is None else [(ms, e) for ms, e in journal.equity if first <= ms <= last]
+    if points:
         ax.plot(
-            [datetime.fromtimestamp(ms / 1000, tz=UTC) for ms, _ in journal.equity],
-            [float(e) for _, e in journal.equity],
+            [datetime.fromtimestamp(ms / 1000, tz=UTC) for ms, _ in points],
+            [float(e) for _, e in points],
             "o",
             markersize=3,
             label="bot equity (journal)",
         )
-    ax.set_title("Equity (quote asset) over market time")
+    ax.set_title("Equity (quote asset) over market time; bot points: its hourly journal record")
     ax.set_xlabel("market time (UTC)")
     ax.legend(loc="best", fontsize=8)
     fig.autofmt_xdate()

@@ -16,14 +16,15 @@ No fault is planned right before a kill: a queued fault (5xx, 429, 418, -1007, d
 consumed by the bot's next requests and would go to the restarting process instead. A
 WebSocket stall is only noticed after the bot's silence timeout (90 s of wall time), so
 stalls are planned early enough for the run to see the reconnect, and kills stay out of
-that window when the run is long enough.
+that window when the run is long enough, and so do the other stream faults (new
+connections would heal the stall unnoticed).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -184,8 +185,12 @@ def build_schedule(
     for kind in FAULT_KINDS:
         if kind == "ws_stall":
             continue
+        # Another stream fault inside a stall's window would heal it too (new connections).
+        avoid = windows if kind in STREAM_KINDS else []
         for _ in range(max(1, round(hours / HOURS_PER_FAULT))):
-            steps.extend(_fault(rng, kind, (head, last, candles), stall_lead, kill_at, kill_gap))
+            steps.extend(
+                _fault(rng, kind, (head, last, candles), stall_lead, kill_at, kill_gap, avoid)
+            )
     steps.sort(key=_order)
     return Schedule(seed, candles, tuple(steps))
 
@@ -227,6 +232,7 @@ def _fault(
     stall_lead: int,
     kill_at: list[int],
     kill_gap: int,
+    avoid: Sequence[tuple[int, int]] = (),
 ) -> Iterable[FaultStep]:
     head, last, end = span
     high = last
@@ -234,7 +240,8 @@ def _fault(
         high = max(head, min(last, end - stall_lead))
     for _ in range(1000):
         at = rng.randint(head, high)
-        if not any(0 <= k - at < kill_gap for k in kill_at):
+        near_kill = any(0 <= k - at < kill_gap for k in kill_at)
+        if not near_kill and not any(a <= at < b for a, b in avoid):
             break
     if kind == "clock_skew_ms":
         skew = rng.randint(*SKEW_MS) * rng.choice((1, -1))

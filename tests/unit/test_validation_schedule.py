@@ -61,9 +61,12 @@ def test_no_fault_right_before_a_kill_and_stalls_leave_time_to_be_noticed() -> N
     kills = [k.at_candle for k in plan.kills]
     for step in plan.faults:
         assert not any(0 <= k - step.at_candle < 4 for k in kills), step
+    streams = [s.at_candle for s in plan.faults if s.kind in ("ws_drop", "listen_key_expired")]
     for stall in (s for s in plan.faults if s.kind == "ws_stall"):
         assert stall.at_candle <= 2880 - 480
         assert not any(stall.at_candle <= k < stall.at_candle + 480 for k in kills)
+        # No other stream fault replaces the stalled connections before the bot notices.
+        assert not any(stall.at_candle <= s < stall.at_candle + 480 for s in streams)
 
 
 def test_steps_are_typed_and_serialised() -> None:
