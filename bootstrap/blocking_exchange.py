@@ -86,10 +86,15 @@ class BlockingExchange:
         self._sleep = sleep
         self._monotonic = monotonic
 
-    def _call(
-        self, name: str, make: Callable[[], Coroutine[Any, Any, T]], write: bool = False
-    ) -> T:
-        """Run one port call, waiting out transient refusals within the budget."""
+    def call(self, name: str, make: Callable[[], Coroutine[Any, Any, T]], write: bool = False) -> T:
+        """Run one call on the I/O loop, waiting out transient refusals within the budget.
+
+        The port methods go through here; so do the adapter's own start-up requests (time
+        sync, futures set-up), which a ban at start must not turn into an exit.
+
+        Raises:
+            ExchangeUnavailable: The budget is spent, or a write's outcome stays unknown.
+        """
         again = _NOT_EXECUTED if write else _READ_AGAIN
         deadline = self._monotonic() + self._budget
         attempt = 0
@@ -119,17 +124,17 @@ class BlockingExchange:
 
     def instrument(self, symbol: str) -> Instrument:
         """See :meth:`ExchangePort.instrument`."""
-        return self._call("instrument", lambda: self._exchange.instrument(symbol))
+        return self.call("instrument", lambda: self._exchange.instrument(symbol))
 
     def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.place_order`."""
-        return self._call("place_order", lambda: self._exchange.place_order(request), write=True)
+        return self.call("place_order", lambda: self._exchange.place_order(request), write=True)
 
     def modify_order(
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.modify_order`."""
-        return self._call(
+        return self.call(
             "modify_order",
             lambda: self._exchange.modify_order(symbol, client_order_id, price, quantity),
             write=True,
@@ -137,36 +142,34 @@ class BlockingExchange:
 
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_order`."""
-        return self._call(
+        return self.call(
             "cancel_order", lambda: self._exchange.cancel_order(symbol, client_order_id), True
         )
 
     def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_all_orders`."""
-        return self._call(
+        return self.call(
             "cancel_all_orders", lambda: self._exchange.cancel_all_orders(symbol), True
         )
 
     def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:
         """See :meth:`ExchangePort.query_order`."""
-        return self._call(
-            "query_order", lambda: self._exchange.query_order(symbol, client_order_id)
-        )
+        return self.call("query_order", lambda: self._exchange.query_order(symbol, client_order_id))
 
     def open_orders(self, symbol: str) -> list[OrderSnapshot]:
         """See :meth:`ExchangePort.open_orders`."""
-        return self._call("open_orders", lambda: self._exchange.open_orders(symbol))
+        return self.call("open_orders", lambda: self._exchange.open_orders(symbol))
 
     def account(self) -> AccountSnapshot:
         """See :meth:`ExchangePort.account`."""
-        return self._call("account", self._exchange.account)
+        return self.call("account", self._exchange.account)
 
     def trades_since(self, symbol: str, after_trade_id: int) -> list[Fill]:
         """See :meth:`ExchangePort.trades_since`."""
-        return self._call(
+        return self.call(
             "trades_since", lambda: self._exchange.trades_since(symbol, after_trade_id)
         )
 
     def funding_since(self, symbol: str, after_ms: int) -> list[FundingPaid]:
         """See :meth:`ExchangePort.funding_since`."""
-        return self._call("funding_since", lambda: self._exchange.funding_since(symbol, after_ms))
+        return self.call("funding_since", lambda: self._exchange.funding_since(symbol, after_ms))

@@ -100,6 +100,9 @@ class ExchangeConfig:
     #: Futures: leverage set on the symbol at start-up, and the margin type.
     leverage: int = 1
     margin_type: Literal["CROSSED", "ISOLATED"] = "CROSSED"
+    #: Seconds one exchange call may spend waiting out refusals (429, 418, overload,
+    #: lost connections) before the engine carries on without it.
+    retry_budget: int = 60
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,7 @@ def read_exchange(root: ConfigReader) -> ExchangeConfig:
             Literal["CROSSED", "ISOLATED"],
             section.string("margin_type", "CROSSED", ("CROSSED", "ISOLATED")),
         ),
+        retry_budget=section.integer("retry_budget", 60, 1, 3600),
     )
     section.finish()
     return exchange

@@ -244,11 +244,15 @@ def binance_venue(config: AppConfig, credentials: Credentials, io: LoopThread) -
     key, secret = credentials.api_key.reveal(), credentials.api_secret.reveal()
     client = BinanceRestClient(market, urls.rest, key, secret, recv_window=ex.recv_window)
     adapter = BinanceExchange(client)
-    exchange = BlockingExchange(adapter, io)
-    io.run(client.sync_time())
+    exchange = BlockingExchange(adapter, io, budget=float(ex.retry_budget))
+    exchange.call("sync_time", client.sync_time)
     instrument = exchange.instrument(config.symbol)
     if instrument.is_futures:
-        io.run(configure_futures(client, config.symbol, ex.leverage, ex.margin_type))
+        # Idempotent (an unchanged setting is answered as success): safe to repeat.
+        exchange.call(
+            "configure_futures",
+            lambda: configure_futures(client, config.symbol, ex.leverage, ex.margin_type),
+        )
     snapshot = exchange.account()
     mark: list[Decimal | None] = [None]
     tasks: list[asyncio.Future[Any]] = []

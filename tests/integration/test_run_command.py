@@ -242,7 +242,9 @@ def test_console_option_prints_readable_lines(tmp_path: Path) -> None:
 def test_unreachable_exchange_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     config = tmp_path / "binance.json"
     config.write_text(
-        json.dumps({"exchange": {"kind": "binance", "base_url": "http://127.0.0.1:9"}})
+        json.dumps(
+            {"exchange": {"kind": "binance", "base_url": "http://127.0.0.1:9", "retry_budget": 2}}
+        )
     )
     result = subprocess.run(
         [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(config)],

@@ -106,7 +106,8 @@ def income_row(venue: Venue, r: IncomeRecord) -> dict[str, object]:
     return {
         "symbol": venue.symbol,
         "incomeType": r.income_type,
-        "income": fmt(r.income, MONEY_PLACES),
+        # Exact, like realizedPnl: the emulator's wallet moved by exactly this amount.
+        "income": fmt_exact(r.income, MONEY_PLACES),
         "asset": r.asset,
         "info": r.income_type,
         "time": r.time,

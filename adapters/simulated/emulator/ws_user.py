@@ -561,7 +561,7 @@ class UserStreams:
         """A balance entry; ``bc`` is the change that is not trading (funding)."""
         asset = venue.instrument.quote_asset
         wallet = fmt(self._wallets(asset), _MONEY)
-        return {"a": asset, "wb": wallet, "cw": wallet, "bc": fmt(change, _MONEY)}
+        return {"a": asset, "wb": wallet, "cw": wallet, "bc": fmt_exact(change, _MONEY)}
 
     def _account_update(self, venue: Venue, reason: str, ts: int) -> dict[str, object]:
         price_p, qty_p, _ = _places(venue)
