@@ -48,9 +48,11 @@ CONSUME_WAIT_S = 10.0
 SETTLE_S = 3.0
 #: Longest wait for the final SIGTERM's flatten.
 TERMINATE_TIMEOUT_S = 120.0
-#: Consecutive processes that end on their own without reconciling before the run gives up
-#: restarting (the bot refuses to start: restarting it again changes nothing).
-GIVE_UP_AFTER = 3
+#: After a start that failed, the next waits 1, 2, 4 ... s, at most this long: a supervisor's
+#: back-off (a bot that refuses to start may be allowed to later, once the account moved).
+RESTART_BACKOFF_MAX_S = 30.0
+#: After the replay, how long the run tries to get a bot up for the final SIGTERM.
+FINAL_START_S = 60.0
 #: Binance's first IP ban lasts 2 minutes of real time.
 BINANCE_BAN_S = 120
 #: A stall is noticed after the bot's 90 s silence timeout: a kill waits for that (bounded).
@@ -163,7 +165,9 @@ class Runner:
         self._pending_counted: list[FaultRecord] = []
         self._awaiting: list[tuple[FaultRecord, tuple[str, ...], int]] = []
         self._failed_starts = 0
-        self.gave_up = False
+        self._next_start = 0.0
+        self._handled: set[int] = set()
+        self._skipped = 0
         self._skews: list[FaultRecord] = []
 
     # ------------------------------------------------------------------ the run
@@ -197,16 +201,21 @@ class Runner:
             host.start_replay()
             self._say(f"replay started: {plan.candles} candles at {plan.speed:g}/s on {url}")
             for step in plan.schedule.steps:
-                if self.gave_up:
-                    break
                 self._wait_candle(step.at_candle)
-                self._ensure_ready()
+                if not self._ensure_ready():
+                    self._skipped += 1
+                    continue
                 if isinstance(step, FaultStep):
                     self._fault(step)
                 else:
                     self._kill(step)
             while not host.wait_replay(0.2):
                 self._watch()
+            if self._skipped:
+                self.notes.append(
+                    f"{self._skipped} step(s) of the schedule were skipped: the replay ended "
+                    "while no bot process was up"
+                )
             self._await_evidence()
             self._settle()
             self._close_faults()
@@ -266,27 +275,23 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ bot lifecycle
-    def _start_bot(self, why: str) -> Life | None:
+    def _start_bot(self, why: str) -> Life:
         bot = self._bot
-        if self.gave_up:
-            return None
         life = bot.spawn()
         if not bot.wait_reconciled(RECONCILE_TIMEOUT_S):
             code = bot.reap(1)
-            self.notes.append(
-                f"process {life.index} ({why}) did not reconcile within "
-                f"{RECONCILE_TIMEOUT_S:.0f} s (exit code {code})"
-            )
-            self._say(f"process {life.index} did not reconcile (exit code {code})")
+            self._handled.add(life.index)
             self._failed_starts += 1
-            if self._failed_starts >= GIVE_UP_AFTER:
-                self.gave_up = True
-                last = life.stderr[-1] if life.stderr else ""
-                self.notes.append(
-                    f"gave up after {GIVE_UP_AFTER} processes in a row failed to start; the "
-                    f"rest of the schedule was not carried out. Last stderr: {last}"
-                )
-                self._say(f"the bot refuses to start ({last}); giving up on restarts")
+            backoff = min(RESTART_BACKOFF_MAX_S, 2.0 ** (self._failed_starts - 1))
+            self._next_start = time.time() + backoff
+            last = life.stderr[-1] if life.stderr else ""
+            self.notes.append(
+                f"process {life.index} ({why}) did not reconcile (exit code {code}): {last}"
+            )
+            self._say(
+                f"process {life.index} did not reconcile (exit code {code}); next start in "
+                f"{backoff:g} s"
+            )
         else:
             self._failed_starts = 0
             self._say(
@@ -296,20 +301,32 @@ class Runner:
         return life
 
     def _watch(self) -> None:
-        """Restart a bot process that ended without the harness asking."""
+        """Restart a bot process that ended without the harness asking (with back-off)."""
         bot = self._bot
         life = bot.current
-        if life is not None and not bot.alive() and life.ended_by is None and not self.gave_up:
+        if life is None or bot.alive() or life.ended_by is not None:
+            return
+        if life.index not in self._handled:
             code = bot.reap(5)
+            self._handled.add(life.index)
             self.notes.append(f"process {life.index} exited on its own with code {code}")
             self._say(f"process {life.index} exited on its own ({code}); restarting")
+        if time.time() >= self._next_start:
             self._start_bot("restart after an unexpected exit")
 
-    def _ensure_ready(self) -> None:
-        bot = self._bot
-        self._watch()
-        if not bot.ready() and not self.gave_up:
-            bot.wait_reconciled(RECONCILE_TIMEOUT_S)
+    def _ensure_ready(self) -> bool:
+        """Wait (restarting as needed) until a bot is up and reconciled, or the replay ends."""
+        bot, host = self._bot, self._host
+        while True:
+            self._watch()
+            if bot.ready():
+                return True
+            if host.replay_done:
+                return False
+            if bot.alive():
+                bot.wait_reconciled(1.0)
+            else:
+                time.sleep(0.2)
 
     def _wait_candle(self, candle: int) -> None:
         host = self._host
@@ -318,11 +335,15 @@ class Runner:
             time.sleep(0.05)
 
     def _settle(self) -> None:
+        """Let the bot decide on the last candles; get one up for the SIGTERM if none is."""
         deadline = time.monotonic() + SETTLE_S
         while time.monotonic() < deadline:
             self._watch()
             time.sleep(0.1)
-        self._ensure_ready()
+        deadline = time.monotonic() + FINAL_START_S
+        while not self._bot.ready() and time.monotonic() < deadline:
+            self._watch()
+            time.sleep(0.2)
 
     # ------------------------------------------------------------------ faults
     def _fault(self, step: FaultStep) -> None:
