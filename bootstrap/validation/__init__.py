@@ -9,6 +9,7 @@ with the emulator's own books, and a report (JSON, Markdown, plots) says what he
 Modules, one job each: :mod:`.schedule` (the seeded plan), :mod:`.emulator_host` (the
 emulator on its own event-loop thread), :mod:`.bot_process` (spawn, kill, restart, RSS),
 :mod:`.books` / :mod:`.journal` / :mod:`.logs` (what each side recorded, as plain data),
-:mod:`.ground_truth` (the checks), :mod:`.runner` (the timeline), :mod:`.report` and
+:mod:`.ground_truth` (the checks), :mod:`.runner` (the timeline), :mod:`.summary` (survival
+of each fault and the report's figures), :mod:`.report` (JSON, Markdown, plots) and
 :mod:`.command` (the CLI entry).
 """
