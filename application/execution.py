@@ -388,34 +388,34 @@ class ExecutionService:
                     message=event.message,
                 )
             elif isinstance(event, CancelRejected):
-                if order.can(OrderTrigger.CANCEL_REJECT):
-                    order.apply(OrderTrigger.CANCEL_REJECT)
-                self._sink.emit(
-                    "order.cancel_rejected",
-                    event.timestamp,
-                    client_order_id=cid,
-                    code=event.code,
-                    reason=event.reason,
-                    message=event.message,
-                    status=order.status,
-                )
+                self._refused("order.cancel_rejected", OrderTrigger.CANCEL_REJECT, event, order)
             elif isinstance(event, ModifyRejected):
-                if order.can(OrderTrigger.MODIFY_REJECT):
-                    order.apply(OrderTrigger.MODIFY_REJECT)
-                self._sink.emit(
-                    "order.modify_rejected",
-                    event.timestamp,
-                    client_order_id=cid,
-                    code=event.code,
-                    reason=event.reason,
-                    message=event.message,
-                    status=order.status,
-                )
+                self._refused("order.modify_rejected", OrderTrigger.MODIFY_REJECT, event, order)
             if order.status.is_terminal:
                 self._open.pop(cid, None)
             self._repo.update_order(order, event)
             out.append((event, order))
         return out
+
+    def _refused(
+        self,
+        name: str,
+        trigger: OrderTrigger,
+        event: CancelRejected | ModifyRejected,
+        order: Order,
+    ) -> None:
+        """A refused cancel / modify: the order resumes (when it still can), and a log line."""
+        if order.can(trigger):
+            order.apply(trigger)
+        self._sink.emit(
+            name,
+            event.timestamp,
+            client_order_id=order.client_order_id,
+            code=event.code,
+            reason=event.reason,
+            message=event.message,
+            status=order.status,
+        )
 
     def _on_fill(self, event: OrderFilled, order: Order) -> bool:
         """Book a fill; False (and nothing changed) when its trade id was already applied."""
