@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import subprocess
@@ -37,12 +36,10 @@ DEFAULT_DATA = {
     MarketType.SPOT: "klines/spot/BTCUSDT/BTCUSDT-1m-2025-06.csv.gz",
 }
 FUNDING_FILE = "funding/BTCUSDT.csv"
-#: Wall seconds a WebSocket stall needs to be noticed (the bot's 90 s silence timeout) and
-#: healed.
-STALL_SECONDS = 95.0
-#: Wall seconds of replay left after the last step (kills armed for an order submission
-#: need candles, hence orders, to strike).
-TAIL_SECONDS = 15.0
+#: Market candles replayed during a WebSocket stall before the next step: the stretch the
+#: bot backfills once it notices the silence (the runner then holds the replay at the next
+#: step until it has, so this costs no wall time). A share of the run, at least one candle.
+STALL_LEAD_SHARE = 40
 #: The log rotates at this size (so a 48 h run goes through several files) and keeps this
 #: many: the log check must find every line across rotations without any being deleted.
 LOG_MAX_BYTES = 262_144
@@ -189,11 +186,7 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     candles = round(args.hours * 60)
     try:
         schedule = build_schedule(
-            args.seed,
-            candles,
-            args.kills,
-            tail=max(3, candles // 20, math.ceil(TAIL_SECONDS * speed)),
-            stall_lead=math.ceil(STALL_SECONDS * speed),
+            args.seed, candles, args.kills, stall_lead=max(1, candles // STALL_LEAD_SHARE)
         )
     except ValueError as exc:
         err.write(f"gridbot: {exc}\n")

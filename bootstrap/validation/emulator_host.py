@@ -7,7 +7,11 @@ processes, sampling memory) never stalls the exchange. The emulator's state is n
 thread-safe: everything that touches it runs on the loop thread through :meth:`call`.
 
 The replay is paced here rather than by the emulator's own task, so it starts only once the
-bot has connected and reconciled, and every candle's equity is recorded for the report.
+bot has connected and reconciled, and every candle's equity is recorded for the report. The
+runner steers it: a *gate* (the candle of the next step of the schedule: the replay stops
+there until the step is carried out) and a *hold* (while the bot is down or restarting). So
+market time never runs away while wall time goes to restarts or to waiting for a fault's
+effect, and every step of the schedule lands at its candle, inside the run.
 """
 
 from __future__ import annotations
@@ -75,6 +79,14 @@ class EmulatorHost:
         self._replay_done = threading.Event()
         self.replay_started = 0.0
         self.replay_ended = 0.0
+        #: The replay feeds no candle past this count (None: to the end); loop thread only.
+        self._gate: int | None = None
+        self._held = False
+        self._wake: asyncio.Event | None = None
+        #: Wall time since when the replay has been waiting at the gate or on a hold (0: not).
+        self.waiting_since = 0.0
+        #: Wall time the current hold began.
+        self.held_since = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> str:
@@ -125,6 +137,27 @@ class EmulatorHost:
         self._loop.call_soon_threadsafe(run)
         return future.result(timeout)
 
+    def set_gate(self, candle: int | None) -> None:
+        """Replay no further than ``candle`` candles until the gate moves (None: no gate)."""
+        self.call(lambda: self._set_gate(candle))
+
+    def hold(self) -> None:
+        """Stop the replay after the candle being fed (the bot is down); see :meth:`release`."""
+        self.call(self.hold_now)
+
+    def hold_now(self) -> None:
+        """:meth:`hold` from the loop thread itself (a request listener)."""
+        self._set_held(True)
+
+    def release(self) -> None:
+        """End a :meth:`hold`: the replay resumes at its pace (the gate still applies)."""
+        self.call(lambda: self._set_held(False))
+
+    @property
+    def held(self) -> bool:
+        """Whether a :meth:`hold` is in force."""
+        return self._held
+
     def inject(self, fault: str, count: int = 1) -> None:
         """Queue a fault (see ``EmulatorState.inject``)."""
         self.call(lambda: self.state.inject(fault, count))
@@ -160,15 +193,47 @@ class EmulatorHost:
         equity = sum((v.exchange.equity() for v in venues), Decimal(0))
         self.equity.append((time.time(), candle.close_time, equity))
 
+    def _set_gate(self, candle: int | None) -> None:
+        self._gate = candle
+        self._wake_pacer()
+
+    def _set_held(self, held: bool) -> None:
+        if held and not self._held:
+            self.held_since = time.time()
+        self._held = held
+        self._wake_pacer()
+
+    def _wake_pacer(self) -> None:
+        """Loop thread: let a pacing task waiting at the gate or on a hold look again."""
+        if self._wake is not None:
+            self._wake.set()
+
+    def _room(self) -> int:
+        """Candles the replay may feed now (0: waiting at the gate or on a hold)."""
+        if self._held:
+            return 0
+        if self._gate is None:
+            return 50
+        return max(0, self._gate - self.state.candles_fed)
+
     async def _pace(self) -> None:
         loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
         start = loop.time()
-        done = 0
+        done = 0  # candles fed since ``start`` (the pace restarts after every wait)
         try:
             while True:
+                room = self._room()
+                if room == 0:
+                    self.waiting_since = self.waiting_since or time.time()
+                    self._wake.clear()
+                    await self._wake.wait()
+                    start, done = loop.time(), 0
+                    continue
+                self.waiting_since = 0.0
                 due = int((loop.time() - start) * self.speed) + 1 - done
                 if due > 0:
-                    fed = self.state.advance(min(due, 50))
+                    fed = self.state.advance(min(due, room))
                     done += fed
                     if fed == 0:
                         return

@@ -43,6 +43,7 @@ def build_report(
             {
                 "fault": r.step.fault,
                 "count": r.step.count,
+                "planned_candle": r.step.at_candle,
                 "candle": r.candle,
                 "process": r.life,
                 "evidence": r.evidence,
@@ -54,6 +55,7 @@ def build_report(
             {
                 "planned": k.step.mode.value,
                 "struck": k.struck,
+                "planned_candle": k.step.at_candle,
                 "candle": k.candle,
                 "process": k.life,
             }

@@ -2,8 +2,12 @@
 
 Steps are carried out in order once the replay has reached their candle and the bot is up
 and reconciled (a fault sent to a process that is still starting would test start-up, not
-the fault). A kill is preceded by a short wait for the counted faults to be consumed, so
-each is seen by the process it was meant for. A bot process that exits on its own is
+the fault). The replay stops at each step's candle until the runner has started that step
+(while the step runs, it may go on up to the next step's candle), and it is held from the
+moment a bot process goes down until its successor has reconciled: the wall time restarts
+and evidence waits take costs no market time, so every step lands at its candle. A kill is
+preceded by a short wait for the counted faults to be consumed, so each is seen by the
+process it was meant for. A bot process that exits on its own is
 recorded (a critical error) and restarted like a killed one, so one failure does not end
 the run: the report then shows everything that happened.
 """
@@ -53,6 +57,11 @@ TERMINATE_TIMEOUT_S = 120.0
 RESTART_BACKOFF_MAX_S = 30.0
 #: After the replay, how long the run tries to get a bot up for the final SIGTERM.
 FINAL_START_S = 60.0
+#: Longest hold of the replay while no bot is up: then it goes on without one (noted).
+DOWN_HOLD_MAX_S = 300.0
+#: An armed kill that has seen no order request this long after the replay reached the next
+#: step's candle strikes at once (no more candles can bring one).
+ARMED_AT_GATE_S = 5.0
 #: Binance's first IP ban lasts 2 minutes of real time.
 BINANCE_BAN_S = 120
 #: A stall is noticed after the bot's 90 s silence timeout: a kill waits for that (bounded).
@@ -169,6 +178,7 @@ class Runner:
         self._handled: set[int] = set()
         self._skipped = 0
         self._skews: list[FaultRecord] = []
+        self._late: list[str] = []
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
@@ -197,20 +207,34 @@ class Runner:
             argv = [sys.executable, "-m", "bootstrap.cli", "run", "--config", str(bot_config_path)]
             supervisor = BotSupervisor(argv, env, work, work)
             self._host, self._bot = host, supervisor
+            steps = plan.schedule.steps
+            host.set_gate(steps[0].at_candle if steps else None)
             self._start_bot("first start")
             host.start_replay()
             self._say(f"replay started: {plan.candles} candles at {plan.speed:g}/s on {url}")
-            for step in plan.schedule.steps:
+            for index, step in enumerate(steps):
                 self._wait_candle(step.at_candle)
                 if not self._ensure_ready():
                     self._skipped += 1
                     continue
+                if host.candles_fed != step.at_candle:
+                    self._late.append(f"{_describe(step)} at candle {host.candles_fed}")
+                # While the step is carried out, the market may move up to the next step (the
+                # last one short of the final candle, which comes after every step).
+                last = index + 1 == len(steps)
+                host.set_gate(plan.candles - 1 if last else steps[index + 1].at_candle)
                 if isinstance(step, FaultStep):
                     self._fault(step)
                 else:
                     self._kill(step)
+            host.set_gate(None)
             while not host.wait_replay(0.2):
                 self._watch()
+            if self._late:
+                self.notes.append(
+                    f"{len(self._late)} step(s) did not land at their planned candle: "
+                    + "; ".join(self._late[:5])
+                )
             if self._skipped:
                 self.notes.append(
                     f"{self._skipped} step(s) of the schedule were skipped: the replay ended "
@@ -279,6 +303,7 @@ class Runner:
         bot = self._bot
         life = bot.spawn()
         if not bot.wait_reconciled(RECONCILE_TIMEOUT_S):
+            self._host.hold()
             code = bot.reap(1)
             self._handled.add(life.index)
             self._failed_starts += 1
@@ -294,6 +319,7 @@ class Runner:
             )
         else:
             self._failed_starts = 0
+            self._host.release()
             self._say(
                 f"process {life.index} ({why}) reconciled in {life.time_to_reconciled:.2f} s: "
                 f"{life.reconciled_line}"
@@ -302,11 +328,18 @@ class Runner:
 
     def _watch(self) -> None:
         """Restart a bot process that ended without the harness asking (with back-off)."""
-        bot = self._bot
+        bot, host = self._bot, self._host
         life = bot.current
+        if host.held and time.time() - host.held_since > DOWN_HOLD_MAX_S:
+            host.release()
+            self.notes.append(
+                f"no bot was up for {DOWN_HOLD_MAX_S:.0f} s: the replay went on without one "
+                f"from candle {host.candles_fed}"
+            )
         if life is None or bot.alive() or life.ended_by is not None:
             return
         if life.index not in self._handled:
+            host.hold()
             code = bot.reap(5)
             self._handled.add(life.index)
             self.notes.append(f"process {life.index} exited on its own with code {code}")
@@ -436,9 +469,11 @@ class Runner:
             time.sleep(step.jitter_s)
             record.wall = time.time()
             record.struck = KillMode.RANDOM.value
+            host.hold()
             bot.kill("SIGKILL:random")
         else:
             record.struck = self._kill_on_submit(step)
+        record.candle = host.candles_fed
         self._say(f"candle {record.candle}: SIGKILL ({record.struck}); restarting")
         bot.reap(30)
         self._start_bot(f"restart after SIGKILL {record.struck}")
@@ -455,6 +490,7 @@ class Runner:
             if not new_order or struck.is_set() or pid is None:
                 return True
             bot.mark_ended_by(reason)
+            host.hold_now()  # this runs on the loop thread: no candle after the strike
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             struck.set()
@@ -462,9 +498,23 @@ class Runner:
 
         state = host.state
         host.call(lambda: state.request_listeners.append(listener))
-        hit = struck.wait(step.jitter_s)
+        deadline = time.monotonic() + step.jitter_s
+        why = f"within {step.jitter_s:.0f} s"
+        while not struck.wait(0.25) and time.monotonic() < deadline:
+            waiting = host.waiting_since
+            if waiting and not host.held and time.time() - waiting > ARMED_AT_GATE_S:
+                why = f"before the next step's candle {host.candles_fed}"
+                break
         host.call(lambda: state.request_listeners.remove(listener))
-        if hit:
+        if struck.is_set():
             return step.mode.value
+        host.hold()
         bot.kill("SIGKILL:random")
-        return f"random (no order request within {step.jitter_s:.0f} s)"
+        return f"random (no order request {why})"
+
+
+def _describe(step: FaultStep | KillStep) -> str:
+    """A step in a few words, for notes."""
+    if isinstance(step, FaultStep):
+        return f"fault {step.fault} planned at candle {step.at_candle}"
+    return f"kill ({step.mode.value}) planned at candle {step.at_candle}"

@@ -1,10 +1,11 @@
 """The seeded plan of a validation run: which fault or kill happens at which candle.
 
 Positions are candle counts of the replay (market time), so the same seed gives the same
-plan at any replay speed; the runner carries each step out once the replay has reached it
-and the bot is up. Every fault the emulator supports appears at least once; longer runs
-repeat them. Kills are spread over the run (one per stratum, so they never bunch up), and
-some are armed to strike in the middle of an order submission:
+plan at any replay speed. The runner holds the replay at each step's candle until it has
+carried the step out, and while the bot is down, so every step lands at its candle however
+long restarts and evidence take in wall time. Every fault the emulator supports appears at
+least once; longer runs repeat them. Some kills are armed to strike in the middle of an
+order submission:
 
 * ``submit_placed``: SIGKILL as the order request reaches the emulator, which then executes
   it: the order exists but the bot never saw the answer (restart must adopt it).
@@ -12,20 +13,28 @@ some are armed to strike in the middle of an order submission:
   is journaled but the order never existed (restart must report it never sent).
 * ``random``: SIGKILL after a random wall-clock delay, wherever the bot happens to be.
 
-No fault is planned right before a kill: a queued fault (5xx, 429, 418, -1007, delays) is
-consumed by the bot's next requests and would go to the restarting process instead. A
-WebSocket stall is only noticed after the bot's silence timeout (90 s of wall time), so
-stalls are planned early enough for the run to see the reconnect, and kills stay out of
-that window when the run is long enough, and so do the other stream faults (new
-connections would heal the stall unnoticed).
+The steps are laid out as a seeded sequence with minimum gaps, and the run's spare candles
+are spread at random between them:
+
+* a kill is followed by ``kill_room`` candles without any other step, so the restarted bot
+  trades again (and an armed kill sees order requests) before the next step;
+* a fault is at least ``kill_gap`` candles before the next kill: a queued fault (5xx, 429,
+  418, -1007, delays) is consumed by the bot's next requests, and right before a kill it
+  would go to the restarting process instead; a clock skew keeps that gap to its removal
+  too (the skew shows on a signed request, which comes with the market's fills);
+* a WebSocket stall is followed by ``stall_lead`` candles before any other step: the market
+  the bot misses while its streams are silent, backfilled once it notices.
+
+A plan that cannot give every step its gaps is refused up front (:class:`ValueError`, one
+line naming the most kills that fit), whatever the seed, so no step is ever squeezed past
+the end of the replay.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import random
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 #: Every fault type the emulator supports (``EmulatorState.inject`` names, without values).
@@ -152,6 +161,7 @@ def build_schedule(
     tail: int | None = None,
     stall_lead: int = 0,
     kill_gap: int = 4,
+    kill_room: int = 3,
 ) -> Schedule:
     """The plan for a run of ``candles`` candles with ``kills`` SIGKILLs.
 
@@ -161,98 +171,121 @@ def build_schedule(
         kills: SIGKILL + restart count (at least one of each :class:`KillMode` when >= 3).
         head: Candles before the first step (the bot settles in); default 5 % (>= 3).
         tail: Candles after the last step (the bot settles before SIGTERM); default 5 %.
-        stall_lead: Candles a stall needs before the end to be noticed and healed.
+        stall_lead: Candles replayed during a stall before the next step (or the end).
         kill_gap: Faults are kept at least this many candles before a kill.
+        kill_room: Candles after a kill before any other step.
 
     Raises:
-        ValueError: The run is too short for the requested steps.
+        ValueError: The run is too short to give every step its gaps (for any seed).
     """
-    rng = random.Random(seed)
     head = max(3, candles // 20) if head is None else head
     tail = max(3, candles // 20) if tail is None else tail
-    last = candles - tail
-    if kills < 0 or last - head < max(kills, 1) * 2:
-        raise ValueError(f"{candles} candles are too few for {kills} kills and every fault type")
-    hours = candles / 60
-    stalls: list[Step] = []
-    for _ in range(max(1, round(hours / HOURS_PER_STALL))):
-        stalls.extend(_fault(rng, "ws_stall", (head, last, candles), stall_lead, [], kill_gap))
-    # A kill inside a stall's detection window would heal it before the bot notices it.
-    windows = [(s.at_candle, s.at_candle + stall_lead) for s in stalls]
-    kill_steps = _kills(rng, kills, head, last, windows)
-    kill_at = sorted(k.at_candle for k in kill_steps)
-    steps: list[Step] = [*kill_steps, *stalls]
-    for kind in FAULT_KINDS:
-        if kind == "ws_stall":
-            continue
-        # Another stream fault inside a stall's window would heal it too (new connections).
-        avoid = windows if kind in STREAM_KINDS else []
-        for _ in range(max(1, round(hours / HOURS_PER_FAULT))):
-            steps.extend(
-                _fault(rng, kind, (head, last, candles), stall_lead, kill_at, kill_gap, avoid)
-            )
-    steps.sort(key=_order)
+    if kills < 0 or kill_gap < 1 or kill_room < 1 or stall_lead < 0:
+        raise ValueError("kills, stall_lead >= 0 and kill_gap, kill_room >= 1 are required")
+    rng = random.Random(seed)
+    gaps = _Gaps(kill_gap, kill_room, stall_lead)
+    events: list[Step] = [*_kill_steps(rng, kills), *_fault_steps(rng, candles / 60)]
+    need = head + tail + sum(gaps.most_after(e) for e in events)
+    if need > candles:
+        faults_need = sum(gaps.most_after(e) for e in events if isinstance(e, FaultStep))
+        fit = max(0, (candles - head - tail - faults_need) // kill_room)
+        raise ValueError(
+            f"{candles} candles ({candles / 60:g} market hours) are too few for {kills} kills "
+            f"and every fault type: at most {fit} kills fit (each kill needs {kill_room} "
+            f"candles after it, each of the {len(events) - kills} fault steps {kill_gap} "
+            f"before a kill); use fewer --kills or more --hours"
+        )
+    rng.shuffle(events)
+    events = _pair_skews(events)
+    # The least position of each step given the gaps, then the spare candles spread at random.
+    least = [0]
+    for before, after in itertools.pairwise(events):
+        least.append(least[-1] + gaps.between(before, after))
+    end_gap = max(tail, gaps.between(events[-1], None)) if events else tail
+    spare = candles - head - end_gap - (least[-1] if events else 0)
+    cuts = sorted(rng.randint(0, spare) for _ in events)
+    steps = [
+        replace(e, at_candle=head + lo + cut)
+        for e, lo, cut in zip(events, least, cuts, strict=True)
+    ]
     return Schedule(seed, candles, tuple(steps))
 
 
-def _order(step: Step) -> tuple[int, int]:
-    # At the same candle, faults go before a kill (the kill then waits for them).
-    return step.at_candle, 1 if isinstance(step, KillStep) else 0
+@dataclass(frozen=True, slots=True)
+class _Gaps:
+    """The minimum candles between two consecutive steps (see the module docstring)."""
+
+    kill_gap: int
+    kill_room: int
+    stall_lead: int
+
+    def between(self, before: Step, after: Step | None) -> int:
+        """Candles from ``before`` to ``after`` (``None``: the end of the replay)."""
+        if isinstance(before, KillStep):
+            return self.kill_room if after is not None else 0
+        to_kill = self.kill_gap if isinstance(after, KillStep) else 0
+        if before.kind == "ws_stall":
+            return max(self.stall_lead, to_kill)
+        if before.kind == "clock_skew_ms" and not before.restores and after is not None:
+            return self.kill_gap
+        return to_kill
+
+    def most_after(self, step: Step) -> int:
+        """The largest gap ``step`` can need before whatever follows it."""
+        if isinstance(step, KillStep):
+            return self.kill_room
+        if step.kind == "ws_stall":
+            return max(self.stall_lead, self.kill_gap)
+        return self.kill_gap
 
 
-def _kills(
-    rng: random.Random, kills: int, head: int, last: int, windows: list[tuple[int, int]]
-) -> list[KillStep]:
-    """One kill per equal stratum of the span left outside the stall windows."""
+def _kill_steps(rng: random.Random, kills: int) -> list[KillStep]:
+    """The kills (candle not yet set): about half strike during a submission."""
     modes = [KillMode.SUBMIT_PLACED, KillMode.SUBMIT_DROPPED, KillMode.RANDOM]
-    # About half strike during a submission; at least one of each mode when there are three.
+    # At least one of each mode when there are three.
     chosen = modes[:kills] + [
         rng.choice(modes[:2]) if rng.random() < 0.5 else KillMode.RANDOM
         for _ in range(kills - len(modes[:kills]))
     ]
-    rng.shuffle(chosen)
-    allowed = [c for c in range(head, last + 1) if not any(a <= c < b for a, b in windows)]
-    if len(allowed) < max(kills, 1) * 2:
-        allowed = list(range(head, last + 1))  # too short to keep clear of the stalls
-    width = len(allowed) / max(kills, 1)
-    out: list[KillStep] = []
-    for i, mode in enumerate(chosen):
-        low = math.ceil(i * width)
-        high = max(low, math.floor((i + 1) * width) - 1)
-        at = allowed[rng.randint(low, min(high, len(allowed) - 1))]
-        jitter = rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 40.0
-        out.append(KillStep(at, mode, jitter))
+    return [
+        KillStep(0, mode, rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 40.0)
+        for mode in chosen
+    ]
+
+
+def _fault_steps(rng: random.Random, hours: float) -> list[FaultStep]:
+    """Every fault type, repeated for long runs (candle not yet set; skews with a restore)."""
+    out: list[FaultStep] = []
+    for kind in FAULT_KINDS:
+        per_hours = HOURS_PER_STALL if kind == "ws_stall" else HOURS_PER_FAULT
+        for _ in range(max(1, round(hours / per_hours))):
+            out.extend(_fault(rng, kind))
     return out
 
 
-def _fault(
-    rng: random.Random,
-    kind: str,
-    span: tuple[int, int, int],
-    stall_lead: int,
-    kill_at: list[int],
-    kill_gap: int,
-    avoid: Sequence[tuple[int, int]] = (),
-) -> Iterable[FaultStep]:
-    head, last, end = span
-    high = last
-    if kind == "ws_stall":
-        high = max(head, min(last, end - stall_lead))
-    for _ in range(1000):
-        at = rng.randint(head, high)
-        near_kill = any(0 <= k - at < kill_gap for k in kill_at)
-        if not near_kill and not any(a <= at < b for a, b in avoid):
-            break
+def _pair_skews(events: list[Step]) -> list[Step]:
+    """Reorder the skew steps among their own places: inject, restore, inject, restore..."""
+    places = [
+        i for i, e in enumerate(events) if isinstance(e, FaultStep) and e.kind == "clock_skew_ms"
+    ]
+    skews = [events[i] for i in places if not events[i].restores]  # type: ignore[union-attr]
+    restores = [events[i] for i in places if events[i].restores]  # type: ignore[union-attr]
+    out = list(events)
+    for n, i in enumerate(places):
+        out[i] = skews[n // 2] if n % 2 == 0 else restores[n // 2]
+    return out
+
+
+def _fault(rng: random.Random, kind: str) -> list[FaultStep]:
     if kind == "clock_skew_ms":
         skew = rng.randint(*SKEW_MS) * rng.choice((1, -1))
-        end = min(last, at + rng.randint(10, 60))
         return [
-            FaultStep(at, kind, f"clock_skew_ms:{skew}"),
-            FaultStep(end, kind, "clock_skew_ms:0", restores=True),
+            FaultStep(0, kind, f"clock_skew_ms:{skew}"),
+            FaultStep(0, kind, "clock_skew_ms:0", restores=True),
         ]
     if kind == "delay_ms":
-        return [FaultStep(at, kind, f"delay_ms:{rng.randint(*DELAY_MS)}", rng.randint(1, 5))]
+        return [FaultStep(0, kind, f"delay_ms:{rng.randint(*DELAY_MS)}", rng.randint(1, 5))]
     counts = {"http_500": 3, "unknown_after_place": 2, "rate_limit_429": 2, "ban_418": 1}
     if kind in counts:
-        return [FaultStep(at, kind, kind, rng.randint(1, counts[kind]))]
-    return [FaultStep(at, kind, kind)]
+        return [FaultStep(0, kind, kind, rng.randint(1, counts[kind]))]
+    return [FaultStep(0, kind, kind)]

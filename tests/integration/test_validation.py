@@ -64,6 +64,10 @@ def test_short_validation_run(
     injected = {kind: v["injected"] for kind, v in figures["faults"].items()}
     assert set(injected) == set(FAULT_KINDS) and min(injected.values()) >= 1, injected
     assert figures["kills"]["done"] == 3 and figures["restarts"] >= 3
+    # Every step landed at its planned candle, inside the run (issue 11, item 7).
+    assert not [n for n in figures["notes"] if "did not land" in n or "skipped" in n]
+    assert all(f["candle"] == f["planned_candle"] for f in report["faults"]), report["faults"]
+    assert all(k["planned_candle"] <= k["candle"] < 120 for k in report["kills"])
     assert [c["name"] for c in report["checks"]] == CHECKS
     for name in ("report.md", "equity.png", "rss.png"):
         assert (out / name).stat().st_size > 0, name

@@ -1,14 +1,20 @@
-"""The seeded plan of ``gridbot validate``: deterministic, complete, well spaced."""
+"""The seeded plan of ``gridbot validate``: deterministic, complete, well spaced, feasible."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bootstrap.cli import main
 from bootstrap.validation.schedule import (
     FAULT_KINDS,
     FaultStep,
     KillMode,
     KillStep,
+    Schedule,
     build_schedule,
 )
 
@@ -25,7 +31,7 @@ def test_same_seed_same_plan_other_seed_other_plan() -> None:
 def test_every_fault_type_and_every_kill_mode_is_planned(
     candles: int, kills: int, seed: int
 ) -> None:
-    plan = build_schedule(seed, candles, kills, stall_lead=candles // 2)
+    plan = build_schedule(seed, candles, kills, stall_lead=candles // 8)
     kinds = plan.kinds()
     assert set(kinds) == set(FAULT_KINDS)
     assert all(n >= 1 for n in kinds.values()), kinds
@@ -81,3 +87,105 @@ def test_steps_are_typed_and_serialised() -> None:
 def test_too_short_a_run_is_refused() -> None:
     with pytest.raises(ValueError, match="too few"):
         build_schedule(1, 12, 20)
+
+
+def _assert_every_step_has_room(
+    plan: Schedule, *, head: int, tail: int, kill_gap: int, kill_room: int, stall_lead: int
+) -> None:
+    """Inside the run, in order, each gap of the module docstring kept."""
+    steps = plan.steps
+    positions = [s.at_candle for s in steps]
+    assert positions == sorted(positions)
+    assert min(positions) >= head and max(positions) <= plan.candles - tail
+    for i, step in enumerate(steps):
+        later = steps[i + 1 :]
+        if isinstance(step, KillStep):
+            # Room after a kill: no other step for kill_room candles.
+            assert all(s.at_candle - step.at_candle >= kill_room for s in later), (i, step)
+            continue
+        next_kill = next((s for s in later if isinstance(s, KillStep)), None)
+        if next_kill is not None:
+            assert next_kill.at_candle - step.at_candle >= kill_gap, (step, next_kill)
+        if step.kind == "ws_stall":
+            assert all(s.at_candle - step.at_candle >= stall_lead for s in later), step
+            assert plan.candles - step.at_candle >= stall_lead
+    # Skews never overlap: inject, restore, inject, restore ... with the gap between.
+    skews = [s for s in plan.faults if s.kind == "clock_skew_ms"]
+    assert [s.restores for s in skews] == [False, True] * (len(skews) // 2)
+    for inject, restore in zip(skews[::2], skews[1::2], strict=True):
+        assert restore.at_candle - inject.at_candle >= kill_gap
+
+
+@pytest.mark.parametrize("seed", [0, 1, 11, 42, 1234])
+def test_twenty_kills_in_two_hours_each_get_room(seed: int) -> None:
+    """The acceptance run: 20 kills and every fault in 120 candles, none squeezed together.
+
+    The plan used to put faults right before kills (the restarting process took them) and
+    kills on adjacent candles; the runner then carried most of them out after the replay.
+    """
+    plan = build_schedule(seed, 120, 20, stall_lead=3)
+    assert len(plan.kills) == 20 and all(n >= 1 for n in plan.kinds().values())
+    _assert_every_step_has_room(plan, head=6, tail=6, kill_gap=4, kill_room=3, stall_lead=3)
+
+
+def test_an_infeasible_plan_is_refused_for_every_seed_with_the_most_that_fit() -> None:
+    # 120 candles less 6 + 6 at the ends, less 10 fault steps x 4: room for 22 kills x 3.
+    for seed in range(30):
+        assert len(build_schedule(seed, 120, 22).kills) == 22
+        with pytest.raises(ValueError, match=r"too few for 23 kills.*at most 22 kills fit"):
+            build_schedule(seed, 120, 23)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    candles=st.integers(30, 3_000),
+    kills=st.integers(0, 40),
+    kill_gap=st.integers(1, 6),
+    kill_room=st.integers(1, 6),
+    stall_lead=st.integers(0, 200),
+)
+def test_every_plan_either_fits_or_is_refused(
+    seed: int, candles: int, kills: int, kill_gap: int, kill_room: int, stall_lead: int
+) -> None:
+    """Whatever the arguments: every step inside the run with its gaps, or a ValueError."""
+    try:
+        plan = build_schedule(
+            seed, candles, kills, kill_gap=kill_gap, kill_room=kill_room, stall_lead=stall_lead
+        )
+    except ValueError as exc:
+        assert "too few" in str(exc)
+        # Refused for one seed means refused for every seed (it does not depend on luck).
+        with pytest.raises(ValueError):
+            build_schedule(
+                seed + 1,
+                candles,
+                kills,
+                kill_gap=kill_gap,
+                kill_room=kill_room,
+                stall_lead=stall_lead,
+            )
+        return
+    edge = max(3, candles // 20)
+    assert len(plan.kills) == kills
+    _assert_every_step_has_room(
+        plan,
+        head=edge,
+        tail=edge,
+        kill_gap=kill_gap,
+        kill_room=kill_room,
+        stall_lead=stall_lead,
+    )
+
+
+def test_the_cli_refuses_an_infeasible_plan_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "klines.csv"
+    data.write_text("", encoding="utf-8")  # never read: the plan is refused first
+    argv = ["validate", "--hours", "2", "--kills", "40", "--data", str(data)]
+    code = main([*argv, "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "too few for 40 kills" in err and "at most 22 kills fit" in err
