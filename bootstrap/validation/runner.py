@@ -217,15 +217,21 @@ class Runner:
                 if not self._ensure_ready():
                     self._skipped += 1
                     continue
-                if host.candles_fed != step.at_candle:
-                    self._late.append(f"{_describe(step)} at candle {host.candles_fed}")
-                # While the step is carried out, the market may move up to the next step (the
-                # last one short of the final candle, which comes after every step).
+                # Then the market may move up to the next step (the last step's short of the
+                # final candle, which comes after every step): a fault is injected first, at
+                # its candle; a kill's waits (consumption, an order request) and a skew's
+                # removal (which waits for the skew to show on a signed request, and those
+                # come with the market's fills) need the market to move.
                 last = index + 1 == len(steps)
-                host.set_gate(plan.candles - 1 if last else steps[index + 1].at_candle)
-                if isinstance(step, FaultStep):
+                gate = plan.candles - 1 if last else steps[index + 1].at_candle
+                if isinstance(step, FaultStep) and not step.restores:
+                    self._fault(step)
+                    host.set_gate(gate)
+                elif isinstance(step, FaultStep):
+                    host.set_gate(gate)
                     self._fault(step)
                 else:
+                    host.set_gate(gate)
                     self._kill(step)
             host.set_gate(None)
             while not host.wait_replay(0.2):
@@ -387,6 +393,8 @@ class Runner:
             self._await_evidence()
         life = bot.current
         self._host.inject(step.fault, step.count)
+        if self._host.candles_fed != step.at_candle and not step.restores:
+            self._late.append(f"{_describe(step)} at candle {self._host.candles_fed}")
         record = FaultRecord(
             step, time.time(), self._host.candles_fed, life.index if life is not None else -1
         )

@@ -20,8 +20,12 @@ are spread at random between them:
   trades again (and an armed kill sees order requests) before the next step;
 * a fault is at least ``kill_gap`` candles before the next kill: a queued fault (5xx, 429,
   418, -1007, delays) is consumed by the bot's next requests, and right before a kill it
-  would go to the restarting process instead; a clock skew keeps that gap to its removal
-  too (the skew shows on a signed request, which comes with the market's fills);
+  would go to the restarting process instead;
+* a clock skew is removed by the very next step, ``skew_span`` candles later, and the
+  removal is followed by ``kill_gap`` candles whatever comes next: the skew shows on a
+  signed request, which comes with the market's fills (the runner may hold the removal
+  back that far for it), and a kill in between would hand the skew to a new process,
+  which syncs its clock at start;
 * a WebSocket stall is followed by ``stall_lead`` candles before any other step: the market
   the bot misses while its streams are silent, backfilled once it notices.
 
@@ -162,6 +166,7 @@ def build_schedule(
     stall_lead: int = 0,
     kill_gap: int = 4,
     kill_room: int = 3,
+    skew_span: int = 8,
 ) -> Schedule:
     """The plan for a run of ``candles`` candles with ``kills`` SIGKILLs.
 
@@ -174,16 +179,19 @@ def build_schedule(
         stall_lead: Candles replayed during a stall before the next step (or the end).
         kill_gap: Faults are kept at least this many candles before a kill.
         kill_room: Candles after a kill before any other step.
+        skew_span: Candles from a clock skew to its removal (at least ``kill_gap``).
 
     Raises:
         ValueError: The run is too short to give every step its gaps (for any seed).
     """
     head = max(3, candles // 20) if head is None else head
     tail = max(3, candles // 20) if tail is None else tail
-    if kills < 0 or kill_gap < 1 or kill_room < 1 or stall_lead < 0:
-        raise ValueError("kills, stall_lead >= 0 and kill_gap, kill_room >= 1 are required")
+    if kills < 0 or kill_gap < 1 or kill_room < 1 or stall_lead < 0 or skew_span < kill_gap:
+        raise ValueError(
+            "kills, stall_lead >= 0, kill_gap, kill_room >= 1, skew_span >= kill_gap required"
+        )
     rng = random.Random(seed)
-    gaps = _Gaps(kill_gap, kill_room, stall_lead)
+    gaps = _Gaps(kill_gap, kill_room, stall_lead, skew_span)
     events: list[Step] = [*_kill_steps(rng, kills), *_fault_steps(rng, candles / 60)]
     need = head + tail + sum(gaps.most_after(e) for e in events)
     if need > candles:
@@ -192,8 +200,8 @@ def build_schedule(
         raise ValueError(
             f"{candles} candles ({candles / 60:g} market hours) are too few for {kills} kills "
             f"and every fault type: at most {fit} kills fit (each kill needs {kill_room} "
-            f"candles after it, each of the {len(events) - kills} fault steps {kill_gap} "
-            f"before a kill); use fewer --kills or more --hours"
+            f"candles after it, the {len(events) - kills} fault steps {faults_need}, the ends "
+            f"{head + tail}); use fewer --kills or more --hours"
         )
     rng.shuffle(events)
     events = _pair_skews(events)
@@ -218,6 +226,7 @@ class _Gaps:
     kill_gap: int
     kill_room: int
     stall_lead: int
+    skew_span: int
 
     def between(self, before: Step, after: Step | None) -> int:
         """Candles from ``before`` to ``after`` (``None``: the end of the replay)."""
@@ -226,8 +235,9 @@ class _Gaps:
         to_kill = self.kill_gap if isinstance(after, KillStep) else 0
         if before.kind == "ws_stall":
             return max(self.stall_lead, to_kill)
-        if before.kind == "clock_skew_ms" and not before.restores and after is not None:
-            return self.kill_gap
+        if before.kind == "clock_skew_ms" and after is not None:
+            # The removal may wait for the skew's evidence while the market moves on.
+            return self.kill_gap if before.restores else self.skew_span
         return to_kill
 
     def most_after(self, step: Step) -> int:
@@ -236,6 +246,8 @@ class _Gaps:
             return self.kill_room
         if step.kind == "ws_stall":
             return max(self.stall_lead, self.kill_gap)
+        if step.kind == "clock_skew_ms" and not step.restores:
+            return self.skew_span
         return self.kill_gap
 
 
@@ -264,15 +276,15 @@ def _fault_steps(rng: random.Random, hours: float) -> list[FaultStep]:
 
 
 def _pair_skews(events: list[Step]) -> list[Step]:
-    """Reorder the skew steps among their own places: inject, restore, inject, restore..."""
-    places = [
-        i for i, e in enumerate(events) if isinstance(e, FaultStep) and e.kind == "clock_skew_ms"
-    ]
-    skews = [events[i] for i in places if not events[i].restores]  # type: ignore[union-attr]
-    restores = [events[i] for i in places if events[i].restores]  # type: ignore[union-attr]
-    out = list(events)
-    for n, i in enumerate(places):
-        out[i] = skews[n // 2] if n % 2 == 0 else restores[n // 2]
+    """Put each skew's removal right after it (the shuffle placed the skews, not these)."""
+    out: list[Step] = []
+    restores = [e for e in events if isinstance(e, FaultStep) and e.restores]
+    for event in events:
+        if isinstance(event, FaultStep) and event.restores:
+            continue
+        out.append(event)
+        if isinstance(event, FaultStep) and event.kind == "clock_skew_ms":
+            out.append(restores.pop())
     return out
 
 
