@@ -137,7 +137,12 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             f"{f['wall_seconds']:g} s ({f['replay_wall_seconds']:g} s of replay at "
             f"{f['speed_candles_per_s']:g} candles/s)",
         ),
-        ("uptime (reconciled and trading)", f"{f['uptime_fraction'] * 100:.2f} %"),
+        (
+            "uptime (reconciled and trading)",
+            f"{f['uptime_fraction'] * 100:.2f} % of the candles "
+            f"({f.get('wall_uptime_fraction', 0) * 100:.2f} % of the replay's wall time: "
+            "it is held while the bot is down)",
+        ),
         (
             "restarts",
             f"{f['restarts']} ({f['kills']['done']} SIGKILLs: "

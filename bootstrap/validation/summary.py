@@ -9,6 +9,7 @@ one -1021 answer after it (the bot's requests hit the skew, resynced and carried
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from decimal import Decimal
@@ -78,6 +79,22 @@ def judge_faults(result: RunResult, logs: LogIndex) -> None:
             record.survived = alive and bool(seen)
 
 
+def market_uptime(candle_walls: list[float], up: list[tuple[float, float]]) -> float:
+    """Share of the replayed candles that a reconciled bot process saw (market-time uptime).
+
+    The replay is held while the bot is down, so the wall-clock share of up time mostly
+    measures how long restarts took; this one says how much of the market the bot missed.
+
+    Args:
+        candle_walls: Wall time each candle was fed.
+        up: (reconciled, ended) wall times of each process that reconciled.
+    """
+    if not candle_walls:
+        return 0.0
+    seen = sum(1 for t in candle_walls if any(a <= t < b for a, b in up))
+    return round(seen / len(candle_walls), 4)
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -93,12 +110,14 @@ def figures(result: RunResult, logs: LogIndex) -> dict[str, Any]:
     start, end = result.replay_started, result.replay_ended
     span = max(end - start, 1e-9)
     up = 0.0
+    spans: list[tuple[float, float]] = []
     for life in lives:
         if life.reconciled_at is None:
             continue
         a = max(life.reconciled_at, start)
         b = min(life.ended if life.ended is not None else end, end)
         up += max(0.0, b - a)
+        spans.append((life.reconciled_at, life.ended if life.ended is not None else math.inf))
     restarts = [life.time_to_reconciled for life in lives[1:] if life.time_to_reconciled]
     first = lives[0].time_to_reconciled if lives else None
     injected: Counter[str] = Counter()
@@ -127,7 +146,8 @@ def figures(result: RunResult, logs: LogIndex) -> dict[str, Any]:
         "speed_candles_per_s": plan.speed,
         "wall_seconds": round(result.finished - (lives[0].started if lives else start), 1),
         "replay_wall_seconds": round(span, 1),
-        "uptime_fraction": round(up / span, 4),
+        "uptime_fraction": market_uptime([wall for wall, _, _ in result.host.equity], spans),
+        "wall_uptime_fraction": round(up / span, 4),
         "processes": len(lives),
         "restarts": len(lives) - 1,
         "kills": {
