@@ -141,11 +141,16 @@ def signal_tracker(
     repository: OrderRepository | None,
     history: Sequence[Candle] = (),
     full_records: bool = True,
+    now_ms: int = 0,
 ) -> tuple[SignalTracker, str]:
-    """A tracker with chosen weights, warmed up on the tail of ``history``."""
+    """A tracker with chosen weights, warmed up on the tail of ``history``.
+
+    ``now_ms`` stamps the ``signals.weights`` record when there is no history to date it
+    by (a live start without history used to log it at 1970-01-01).
+    """
     weights, source = choose_weights(settings, repository, history)
     engine = SignalEngine(weights, settings.window, settings.clip, settings.min_samples)
     engine.warm_up(history[-engine.warmup_candles :] if history else ())
     sink_fields = {"source": source, "fallback": weights.fallback, "horizon": weights.horizon}
-    sink.emit("signals.weights", history[-1].close_time if history else 0, **sink_fields)
+    sink.emit("signals.weights", history[-1].close_time if history else now_ms, **sink_fields)
     return SignalTracker(engine, sink, repository, full_records), source

@@ -132,7 +132,7 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         if config.signals.enabled:
             history = venue.history(config.signals.history_minutes)
             signals, weights_source = signal_tracker(
-                signal_settings(config), sink, journal, history
+                signal_settings(config), sink, journal, history, now_ms=venue.clock.now_ms()
             )
         engine = _engine(config, venue, journal, sink, run_id, args, signals)
         loop = EngineLoop(engine)

@@ -63,6 +63,14 @@ def test_tracker_reports_and_stores_every_decision_once_ready() -> None:
     assert stored == sink.named("decision")
 
 
+def test_the_weights_record_is_dated_by_history_or_else_by_now() -> None:
+    sink = RecordingSink()
+    signal_tracker(SETTINGS, sink, None, now_ms=1_796_460_000_000)
+    signal_tracker(SETTINGS, sink, None, CANDLES[:100], now_ms=1_796_460_000_000)
+    stamps = [t for e, t, _ in sink.records if e == "signals.weights"]
+    assert stamps == [1_796_460_000_000, CANDLES[99].close_time]
+
+
 def test_compact_records_for_backtests() -> None:
     sink = RecordingSink()
     tracker, _ = signal_tracker(SETTINGS, sink, None, full_records=False)
