@@ -337,6 +337,10 @@ class TradingSession:
         still_open = [o.client_order_id for o in self._exchange.open_orders(inst.symbol)]
         ours = [cid for cid in still_open if parse_sequence(self._prefix, cid) is not None]
         flat = not ours and (not inst.is_futures or not position)
+        if flat:
+            # The old grid's centre must not outlive its book: a restart (or Start) would
+            # find price inside the old band and wait for a re-centre to place anything.
+            self.reset_strategy()
         report = FlattenReport(canceled, closing, position, tuple(ours), flat)
         self._sink.emit(
             "flatten",
