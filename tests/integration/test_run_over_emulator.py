@@ -141,6 +141,12 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
             "select trade_id, quantity, price from fills order by trade_id"
         ).fetchall()
         snapshot = db.execute("select payload from snapshots order by id desc limit 1").fetchone()
+        repeated = db.execute(
+            "select client_order_id, kind, count(*) from order_events"
+            " where kind in ('OrderAccepted', 'OrderCanceled')"
+            " group by client_order_id, kind having count(*) > 1"
+        ).fetchall()
+    assert repeated == [], "an acceptance or cancellation journaled twice (REST and stream)"
     assert len(fills) == len(trades) > 0
     assert [(int(t), Decimal(q), Decimal(p)) for t, q, p in fills] == [
         (t["id"], Decimal(t["qty"]), Decimal(t["price"])) for t in trades
@@ -150,6 +156,8 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
     assert len(reconnects) >= 2, "the kline and user-data streams did not log reconnecting"
     after = log.index(reconnects[0])
     assert any(r["event"] == "reconciliation" for r in log[after:]), "no resync after reconnect"
+    accepted = [r["client_order_id"] for r in log if r["event"] == "order.accepted"]
+    assert len(accepted) == len(set(accepted)) > 0, "an order.accepted line logged twice"
     logged_fills = {r["trade_id"] for r in log if r["event"] == "fill"}
     assert logged_fills == {int(t) for t, _, _ in fills}, "a fill without its log line"
     wallet = next(Decimal(b["balance"]) for b in balance if b["asset"] == "USDT")
