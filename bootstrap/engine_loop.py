@@ -8,6 +8,11 @@ post (fire and forget) or submit and wait for the result.
 
 Signals: the first SIGINT / SIGTERM asks the engine to stop (flattening as configured);
 a second one aborts at once — every step is already journaled.
+
+Status: after every input the loop publishes the engine's status. ``GetStatus`` is asked
+of the engine itself, but when the engine is busy (waiting out an exchange ban can take
+a minute) or stopping, the last published status answers instead: an operator must see
+the bot precisely when the exchange is down.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from application.telemetry import TelemetryHub
 
 T = TypeVar("T")
 _END = object()
+#: Seconds ``GetStatus`` waits for the engine before answering with the published status.
+STATUS_WAIT = 0.5
 
 
 class Aborted(BaseException):
@@ -51,6 +58,8 @@ class EngineLoop:
         self.ended = False
         #: True while :meth:`run` consumes inputs (commands are refused before and after).
         self.accepting = False
+        #: The engine's status after the last input (None before :meth:`run`).
+        self.published: StatusView | None = None
 
     # ------------------------------------------------------------------ producers
     def post(self, action: Callable[[], object]) -> None:
@@ -94,6 +103,7 @@ class EngineLoop:
                 journal holds every completed step).
         """
         engine = self.engine
+        self._publish()
         self.accepting = True
         try:
             self._consume(engine)
@@ -120,6 +130,11 @@ class EngineLoop:
                     future.set_result(action())
                 except Exception as exc:  # the caller (an RPC) reports it
                     future.set_exception(exc)
+            self._publish()
+
+    def _publish(self) -> None:
+        """Publish the engine's status for other threads (a view that owns its data)."""
+        self.published = self.engine.status()
 
     def drain(self) -> None:
         """Refuse every command still queued (the bot is stopping)."""
@@ -179,8 +194,16 @@ class EngineGateway:
         return await self._call(flatten)
 
     async def status(self) -> StatusView:
-        """Status snapshot."""
-        return await self._call(self._engine.status)
+        """Status snapshot: the engine's own, or the last published one while it is busy."""
+        published = self._loop.published
+        if published is None:
+            return await self._call(self._engine.status)
+        if not self._loop.accepting:
+            return published  # stopping (the final flatten may take minutes)
+        try:
+            return await asyncio.wait_for(self._call(self._engine.status), STATUS_WAIT)
+        except TimeoutError:  # the engine is busy: the request is withdrawn
+            return self._loop.published or published
 
     def config_json(self) -> str:
         """The effective configuration (no secrets)."""
