@@ -177,3 +177,41 @@ def test_spot_live_loop_trades_over_the_ws_api_and_stops_flat(
             assert bot.wait_exit() == 0, bot.output
         assert "flat confirmed by the exchange" in bot.output
         assert _rest(url, "spot", "GET", "/api/v3/openOrders", (("symbol", "BTCUSDT"),)) == []
+
+
+def test_a_restart_after_a_flattening_stop_places_orders_on_its_first_candles(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Issue 11, defect 1: the journaled grid centre must not outlive the flatten."""
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    with _emulator(data, speed=20) as url:
+        config = _config(url, "USDM_FUTURES")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_for(lambda s: s.candles_processed >= 5 and len(s.open_orders) >= 5, 60)
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_line("reconciled:")
+            started = bot.wait_for(lambda s: s.candles_processed >= 1, 60).candles_processed
+            status = bot.wait_for(lambda s: s.candles_processed >= started + 2, 60)
+            assert len(status.open_orders) >= 5, "the restarted bot placed no orders"
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+
+
+def test_the_shutdown_flatten_retries_http_500s_and_ends_flat(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Issue 11, defect 4: a 5xx on the shutdown's cancel-all is retried, not given up on."""
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    with _emulator(data, speed=20) as url:
+        config = _config(url, "USDM_FUTURES")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_for(lambda s: s.candles_processed >= 5 and len(s.open_orders) >= 5, 60)
+            for _ in range(3):  # the next three requests answer HTTP 500
+                _fault(url, "http_500")
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        assert _rest(url, "futures", "GET", "/fapi/v1/openOrders", (("symbol", "BTCUSDT"),)) == []
