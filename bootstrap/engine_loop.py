@@ -9,7 +9,8 @@ post (fire and forget) or submit and wait for the result.
 Signals: the first SIGINT / SIGTERM asks the engine to stop (flattening as configured);
 a second one aborts at once — every step is already journaled.
 
-Status: after every input the loop publishes the engine's status. ``GetStatus`` is asked
+Status: the loop publishes the engine's status after every command, on a stop, and after
+other inputs at most every :data:`PUBLISH_EVERY` seconds. ``GetStatus`` is asked
 of the engine itself, but when the engine is busy (waiting out an exchange ban can take
 a minute) or stopping, the last published status answers instead: an operator must see
 the bot precisely when the exchange is down.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import FrameType
@@ -34,6 +36,9 @@ T = TypeVar("T")
 _END = object()
 #: Seconds ``GetStatus`` waits for the engine before answering with the published status.
 STATUS_WAIT = 0.5
+#: Seconds between two status publications after candles and events (a fast replay feeds
+#: thousands a second: one status each would slow it for nobody).
+PUBLISH_EVERY = 0.2
 
 
 class Aborted(BaseException):
@@ -51,8 +56,10 @@ class NotReady(ControlUnavailable):
 class EngineLoop:
     """Runs inputs against the engine on the thread that calls :meth:`run`."""
 
-    def __init__(self, engine: LiveEngine) -> None:
+    def __init__(self, engine: LiveEngine, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
+        self._monotonic = monotonic
+        self._published_at = float("-inf")
         self._inputs: queue.Queue[tuple[Any, Future[Any] | None]] = queue.Queue()
         self.signaled = 0
         self.ended = False
@@ -115,6 +122,7 @@ class EngineLoop:
             if self.signaled and not engine.stop_requested:
                 engine.request_stop()
             if engine.stop_requested:
+                self._publish()  # STOPPING: what status shows during the final flatten
                 return
             try:
                 action, future = self._inputs.get(timeout=0.2)
@@ -130,11 +138,13 @@ class EngineLoop:
                     future.set_result(action())
                 except Exception as exc:  # the caller (an RPC) reports it
                     future.set_exception(exc)
-            self._publish()
+            if future is not None or self._monotonic() - self._published_at >= PUBLISH_EVERY:
+                self._publish()
 
     def _publish(self) -> None:
         """Publish the engine's status for other threads (a view that owns its data)."""
         self.published = self.engine.status()
+        self._published_at = self._monotonic()
 
     def drain(self) -> None:
         """Refuse every command still queued (the bot is stopping)."""

@@ -154,3 +154,18 @@ def test_status_answers_from_the_published_snapshot_while_the_engine_is_busy() -
     # Stopping (the final flatten may take minutes): the last published status answers.
     assert asyncio.run(gateway.status()).startswith("status ")
     assert engine.statuses >= 2
+
+
+def test_status_is_published_after_commands_and_stops_but_throttled_after_candles() -> None:
+    now = [0.0]
+    engine = _Engine()
+    loop = EngineLoop(engine, lambda: now[0])  # type: ignore[arg-type]
+    for _ in range(100):  # a fast replay's candles, all within one instant
+        loop.post(lambda: None)
+    loop.submit(lambda: None)  # an operator command
+    loop.post(lambda: now.__setitem__(0, 1.0))  # time moves on
+    loop.post(engine.request_stop)
+    loop.run()
+    # At the start, after the command, after the input that saw time move, at the stop.
+    assert engine.statuses == 4
+    assert loop.published == "status 4"
