@@ -78,6 +78,8 @@ class LiveVenue:
     #: Release connections (last).
     close: Callable[[], None] = lambda: None
     last_price: Callable[[], Decimal | None] = lambda: None
+    #: The final flatten begins: wait out an unavailable exchange for this many seconds.
+    shutdown: Callable[[float], None] = lambda budget: None
     #: The last ``n`` closed 1m candles before now (signal warm-up); empty if unknown.
     history: Callable[[int], list[Candle]] = lambda minutes: []
     threads: list[threading.Thread] = field(default_factory=list)
@@ -268,6 +270,7 @@ def binance_venue(config: AppConfig, credentials: Credentials, io: LoopThread) -
         first_open_time=client.server_time_ms(),
         source=urls.rest,
         last_price=lambda: mark[0],
+        shutdown=exchange.begin_shutdown,
     )
 
     def history(minutes: int) -> list[Candle]:
