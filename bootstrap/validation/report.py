@@ -243,10 +243,11 @@ def markdown(report: dict[str, Any]) -> str:
         "fault was consumed by its requests / a stream fault was followed by its reconnect "
         "log line / a clock skew by at least one -1021 answer.",
         "",
-        "| candle | fault | process | evidence | survived |",
-        "|---:|---|---:|---|---|",
+        "| planned candle | candle | fault | process | evidence | survived |",
+        "|---:|---:|---|---:|---|---|",
         *[
-            f"| {r['candle']} | {r['fault']} x{r['count']} | {r['process']} | "
+            f"| {r.get('planned_candle', '')} | {r['candle']} | {r['fault']} x{r['count']} | "
+            f"{r['process']} | "
             f"{_cell(r['evidence'])} | {'yes' if r['survived'] else '**no**'} |"
             for r in report["faults"]
         ],
