@@ -135,7 +135,8 @@ class LiveEngine:
         replay: The in-process venue when it is a replaying simulator: it must see each
             candle before the strategy does (its fills happen inside the candle); ``None``
             for a real exchange, whose events arrive on their own.
-        keep_base: Spot base the account started with; flattening never sells it.
+        keep_base: Spot base flattening never sells; None: the holding journaled at the
+            very first start (see :meth:`TradingSession.flatten`).
         flatten_on_exit: Default of a stop request that does not say whether to flatten.
         standby: Start in STANDBY (wait for the operator's Start) instead of RUNNING.
         max_leverage: The configured leverage cap, for the status view.
@@ -152,7 +153,7 @@ class LiveEngine:
         identity: EngineIdentity,
         *,
         replay: ReplayVenue | None = None,
-        keep_base: Decimal = ZERO,
+        keep_base: Decimal | None = None,
         flatten_on_exit: bool = True,
         standby: bool = False,
         max_leverage: Decimal | None = None,

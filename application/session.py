@@ -113,6 +113,7 @@ class TradingSession:
         self._ids: ClientOrderIdSequence | None = None
         self._deciding = True
         self._fresh_strategy = strategy.snapshot()
+        self._starting_base = ZERO
         self.last_decided_candle: int | None = None
 
     @property
@@ -153,6 +154,7 @@ class TradingSession:
         else:
             initial = json.loads(stored)
         account = account_from_start(repo, inst, initial)
+        self._starting_base = Decimal(initial["base"])
         if stored is None:
             self._baseline(account)
         ids = ClientOrderIdSequence(self._prefix, self._next_sequence())
@@ -297,18 +299,21 @@ class TradingSession:
         answers = self.execution.send_raw(prepared)
         self.process_events(event for answer in answers for event in answer)
 
-    def flatten(self, keep_base: Decimal = ZERO) -> FlattenReport:
+    def flatten(self, keep_base: Decimal | None = None) -> FlattenReport:
         """Cancel every open order of ours and close the position, then ask the exchange.
 
         Futures: a reduce-only MARKET order for the whole position. Spot: a MARKET sell of
-        the base the bot holds beyond ``keep_base`` (the starting holding, which is the
-        user's, not the bot's). Each step goes through the journal like any decision.
+        the base the bot holds beyond ``keep_base``: by default the holding journaled at the
+        very first start, which is the user's, not the bot's (the holding at this process's
+        start also counts what earlier processes bought). Each step goes through the
+        journal like any decision.
 
         Returns:
             What was done and whether the exchange confirms the account is flat.
         """
         execution = self.execution
         inst = self._instrument
+        keep_base = self._starting_base if keep_base is None else keep_base
         self._deciding = False  # the strategy is not asked again: it would re-open the book
         canceled = len(execution.open_orders)
         self._command([CancelAllOrders(inst.symbol)])

@@ -218,16 +218,12 @@ def _engine(
         UnknownOrderPolicy(config.reconciliation.unknown_orders),
         pre_trade_risk(config, instrument),
     )
-    keep_base = ZERO
-    if not instrument.is_futures:
-        keep_base = venue.initial_balances.get(instrument.base_asset, ZERO)
     return LiveEngine(
         session,
         sink,
         venue.clock,
         EngineIdentity(run_id, venue.name, config.market.value, instrument.symbol),
         replay=venue.replay,
-        keep_base=keep_base,
         flatten_on_exit=config.shutdown.flatten_on_exit,
         standby=args.standby,
         max_leverage=config.risk.max_leverage,

@@ -18,7 +18,7 @@ D = Decimal
 
 
 def _session(
-    market: MarketType, balances: dict[str, Decimal]
+    market: MarketType, balances: dict[str, Decimal], seed: int = 4
 ) -> tuple[TradingSession, SimulatedExchange, RecordingSink]:
     instrument = builtin_instrument(market, "BTCUSDT")
     exchange = SimulatedExchange(instrument, balances, SimulationSettings(leverage=5))
@@ -27,7 +27,7 @@ def _session(
     session = TradingSession(
         exchange, instrument, InMemoryOrderRepository(), grid, "ft", sink, exchange, balances
     )
-    candles = list(GeneratedMarket(minutes=400, seed=4, start_price=D("42000")))
+    candles = list(GeneratedMarket(minutes=400, seed=seed, start_price=D("42000")))
     session.start(reference_price=candles[0].open)
     for candle in candles:
         session.observe_price(candle.close)
@@ -77,3 +77,27 @@ def test_spot_flatten_sells_the_bought_inventory_down_to_dust() -> None:
     assert left == bought - report.closed_quantity
     assert 0 <= left < D("0.00001")  # less than one lot step: dust that cannot be sold
     assert session.execution.account.base_balance == left
+
+
+def test_spot_flatten_after_a_restart_sells_what_earlier_processes_bought() -> None:
+    """The holding kept is the first start's, not what this process found at its start.
+
+    A validation run (spot, 20 kills) ended ``0.00191000 closed`` and ``flat confirmed``
+    with 0.00382426 BTC left of a start at 0: the last process had taken the 0.00191426
+    BTC it found at its start for the user's.
+    """
+    start_base = D("0.05")
+    # A falling market (seed 9: 42,000 -> 40,590): the bot buys on the way down.
+    first, exchange, sink = _session(
+        MarketType.SPOT, {"USDT": D("10000"), "BTC": start_base}, seed=9
+    )
+    assert first.execution.account.base_balance > start_base
+    found = {asset: sum(parts, D(0)) for asset, parts in exchange.account().balances.items()}
+    instrument = builtin_instrument(MarketType.SPOT, "BTCUSDT")
+    grid = StaticGrid("BTCUSDT", StaticGridParams(5, D("0.002"), D("200"), D("0.01")))
+    restarted = TradingSession(exchange, instrument, first._repo, grid, "ft", sink, exchange, found)
+    restarted.start(reference_price=D("42000"))
+    report = restarted.flatten()
+    assert report.flat and report.closed_quantity > 0
+    left = sum(exchange.account().balances["BTC"], D(0))
+    assert start_base <= left < start_base + D("0.00001")
