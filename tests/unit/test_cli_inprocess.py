@@ -234,7 +234,8 @@ def test_skipped_levels_warn_on_stderr(tmp_path: Path, capsys: pytest.CaptureFix
     assert message.startswith("gridbot: warning: grid levels could not be placed: ")
     assert "INSUFFICIENT_BASE" in message
     assert message.endswith(
-        "hold BTC in account.initial_balances to place the sell side (spot sells only what it holds)"
+        "hold BTC in account.initial_balances to place the sell side "
+        "(spot sells only what it holds)"
     )
     assert "raise strategy.quote_per_level" not in message
     rows = parse_human(captured.out)
