@@ -22,6 +22,7 @@ from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
 from bootstrap.containers import BacktestContainer, DataMismatch, EmptyAccount
 from bootstrap.instruments import UnknownInstrument
+from bootstrap.market_choice import MARKETS, data_market_warning, market_lines, with_market
 from bootstrap.secrets import CredentialsError
 
 EXIT_DATA_ERROR = 1
@@ -45,7 +46,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run the strategy over historical 1m klines (or the built-in generated market)",
     )
     bt.add_argument("--config", help="JSON config file (default: the embedded default config)")
-    bt.add_argument("--data", help="kline CSV/CSV.gz file or directory (overrides backtest.data)")
+    bt.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PATH",
+        help="kline CSV/CSV.gz files or directories, read in the order given "
+        "(overrides backtest.data)",
+    )
+    bt.add_argument(
+        "--market",
+        choices=sorted(MARKETS),
+        help="trade the data as spot or USD-M futures (overrides market.type in the config)",
+    )
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     run = sub.add_parser(
@@ -55,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", help="JSON config file (default: the embedded default config)")
     run.add_argument("--data", help="kline file or directory the simulated exchange replays")
+    run.add_argument(
+        "--market",
+        choices=sorted(MARKETS),
+        help="trade spot or USD-M futures (overrides market.type in the config)",
+    )
     run.add_argument(
         "--speed",
         type=float,
@@ -163,6 +180,7 @@ def _skipped(skipped: dict[str, int]) -> str:
 def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
     """Print the human-readable report."""
     rows = [
+        *extra.get("market_lines", []),
         ("symbol", f"{report.symbol} ({report.market})"),
         ("data", str(extra["data"])),
         ("period", f"{_iso(report.first_open_time)} -> {_iso(report.last_open_time)} UTC"),
@@ -212,6 +230,32 @@ def _user_error(exc: Exception, config_source: str, err: TextIO) -> int:
     return EXIT_DATA_ERROR
 
 
+def _skip_advice(skipped: dict[str, int], base: str) -> str:
+    """What to change, by why levels were skipped (too big and too small want opposites)."""
+    advice = []
+    if any(reason.endswith(" max") for reason in skipped):
+        advice.append("lower strategy.quote_per_level (an order above the exchange's maximum)")
+    if "INSUFFICIENT_BASE" in skipped:
+        advice.append(
+            f"hold {base} in account.initial_balances to place the sell side (spot sells "
+            "only what it holds)"
+        )
+    if any(not r.endswith(" max") and r != "INSUFFICIENT_BASE" for r in skipped):
+        advice.append("raise strategy.quote_per_level or adjust the grid")
+    return "; ".join(advice)
+
+
+def _data_paths(paths: str | list[str] | None) -> str | list[str] | None:
+    """``--data`` as the container takes it: one path as it is, several as a list."""
+    if not paths or isinstance(paths, str):
+        return paths or None
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
+def _data_label(data: str | list[str] | None) -> str | None:
+    return ", ".join(data) if isinstance(data, list) else data
+
+
 def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``gridbot backtest``."""
     import time
@@ -221,9 +265,16 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    market_flag = getattr(args, "market", None)
+    config = with_market(config, market_flag)
     container = BacktestContainer(config=config)
-    if args.data:
-        container.data.override(args.data)
+    data = _data_paths(args.data)
+    warning = data_market_warning(config, data or config.backtest.data, market_flag)
+    if warning:
+        err.write(warning + "\n")
+        err.flush()
+    if data:
+        container.data.override(data)
     progress: TerminalProgress | None = None
     try:
         candles = container.candles()
@@ -241,12 +292,16 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if progress is not None:
             progress.close()
     if report.candles == 0:
-        source = args.data or config.backtest.data
+        source = _data_label(data) or config.backtest.data
         err.write(f"gridbot: data error: {source}: no candles in the data\n")
         return EXIT_DATA_ERROR
     exchange = container.exchange()
+    lines = market_lines(config, market_flag)
     extra: dict[str, Any] = {
-        "data": args.data or config.backtest.data or "built-in generated market",
+        "market_lines": lines,
+        "fee_model": lines[1][1],
+        "funding_model": lines[2][1],
+        "data": _data_label(data) or config.backtest.data or "built-in generated market",
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": container.strategy().recenters,
         "skipped_levels": container.strategy().skipped_levels,
@@ -262,10 +317,11 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if skipped:
         err.write(
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
-            "raise strategy.quote_per_level or adjust the grid\n"
+            f"{_skip_advice(skipped, container.instrument().base_asset)}\n"
         )
     if args.json:
-        out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")
+        document = {k: v for k, v in extra.items() if k != "market_lines"}
+        out.write(json.dumps({**report.to_dict(), **document}, indent=2) + "\n")
     else:
         render_report(report, extra, out)
     return 0
@@ -280,6 +336,17 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    market_flag = getattr(args, "market", None)
+    config = with_market(config, market_flag)
+    lines = market_lines(config, market_flag)
+    if config.exchange.kind != "simulated":
+        lines = lines[:1]  # fees and funding are the exchange's own
+    for label, text in lines:  # on stderr: stdout's first line stays "control plane: ..."
+        err.write(f"{label}: {text}\n")
+    warning = data_market_warning(config, args.data or config.backtest.data, market_flag)
+    if warning and config.exchange.kind == "simulated":
+        err.write(warning + "\n")
+    err.flush()
     try:
         return run_session(config, args, out, err)
     except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:

@@ -9,7 +9,7 @@ execution service that live trading uses.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from dependency_injector import containers, providers
@@ -69,7 +69,7 @@ def simulation_settings(config: AppConfig) -> SimulationSettings:
     )
 
 
-def candle_source(config: AppConfig, data: str | None) -> HistoricalCandles:
+def candle_source(config: AppConfig, data: str | Sequence[str] | None) -> HistoricalCandles:
     """A kline file/directory when one is given, else the built-in generated market.
 
     Raises:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 import time
@@ -30,6 +31,7 @@ from adapters.binance.signing import HmacSha256Signer
 from adapters.binance.urls import binance_urls
 from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi, SpotUserDataStream
 from adapters.binance.ws_parsers import UserEvents
+from adapters.market_data.kline_csv import KlineFormatError
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.account_state import account_from_start
@@ -86,6 +88,25 @@ class LiveVenue:
 
 
 # ---------------------------------------------------------------------------- simulated
+class ReplayFailed(Exception):
+    """The replayed data could not be read further (a malformed row, a truncated gzip...).
+
+    Raised on the engine's thread in place of the next candle, so the shell stops, flattens
+    and exits with a data error instead of waiting forever for candles that never come.
+
+    Attributes:
+        cause: What the candle source raised (its message names file, line and field).
+    """
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
 class ReplayPacer:
     """Feeds replayed candles to the engine loop at ``speed`` × real time.
 
@@ -120,15 +141,19 @@ class ReplayPacer:
 
     def _run(self, handle: Callable[[Candle], None]) -> None:
         next_at = time.monotonic()
-        for sent, candle in enumerate(self._candles):
-            self._slots.acquire()
-            if self._stopped.is_set() or (self._max and sent >= self._max):
-                break
-            self._loop.post(lambda c=candle: self._deliver(handle, c))
-            if self._interval:
-                next_at += self._interval
-                if self._stopped.wait(max(0.0, next_at - time.monotonic())):
+        try:
+            for sent, candle in enumerate(self._candles):
+                self._slots.acquire()
+                if self._stopped.is_set() or (self._max and sent >= self._max):
                     break
+                self._loop.post(lambda c=candle: self._deliver(handle, c))
+                if self._interval:
+                    next_at += self._interval
+                    if self._stopped.wait(max(0.0, next_at - time.monotonic())):
+                        break
+        except Exception as exc:  # the source failed mid-stream: the engine must know
+            self._loop.post(functools.partial(_raise, ReplayFailed(exc)))
+            return
         if not self._stopped.is_set():
             self._loop.end_of_data()
 
@@ -174,6 +199,9 @@ def simulated_venue(
         balances, last = resume
         source = _after(source, last)
     candles = PeekedCandles(source)
+    if candles.first is None and resume is None:
+        path = data or config.backtest.data or "the generated market"
+        raise KlineFormatError(str(path), None, None, "no candles in the data")
     settings = replace(simulation_settings(config), first_id=journal.last_trade_id() + 1)
     exchange = SimulatedExchange(instrument, dict(balances), settings)
     first = candles.first

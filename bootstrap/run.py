@@ -35,8 +35,10 @@ from adapters.logging.console import HumanConsoleSink
 from adapters.logging.jsonl_sink import JsonLinesSink
 from adapters.logging.python_logging import forward_python_logging
 from adapters.logging.telemetry_sink import TelemetrySink
+from adapters.market_data.kline_csv import KlineFormatError
 from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
+from adapters.simulated.funding import FundingFileError
 from application.live_engine import EngineIdentity, LiveEngine
 from application.ports.exchange import ExchangeUnavailable
 from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
@@ -47,7 +49,7 @@ from bootstrap.config import AppConfig
 from bootstrap.containers import pre_trade_risk, signal_settings, static_grid
 from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
 from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
-from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
+from bootstrap.live_venues import LiveVenue, ReplayFailed, binance_venue, simulated_venue
 from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import load_credentials, require_credentials
 from domain.candles import Candle
@@ -123,7 +125,11 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
                 err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
                 return EXIT_FAILED
         else:
-            venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
+            try:
+                venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
+            except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
+                logging.getLogger("gridbot.data").error("data error: %s", exc)
+                raise  # the CLI prints it as one line, exit 1
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
         signals = None
@@ -256,9 +262,16 @@ def _trade(
     engine = loop.engine
     restore = loop.install_signals()
     flattened: FlattenReport | None = None
+    data_error: ReplayFailed | None = None
     try:
         try:
             loop.run()
+        except ReplayFailed as exc:
+            # Bad data mid-replay: stop as on a signal (flattening as configured), then
+            # report the data error; never exit 0 on data that could not be read.
+            logging.getLogger("gridbot.data").error("data error: %s", exc)
+            data_error = exc
+            engine.request_stop()
         except Exception as exc:
             logging.getLogger("gridbot").exception("engine failed")
             err.write(
@@ -303,7 +316,11 @@ def _trade(
             + ("flat confirmed by the exchange" if flattened.flat else "NOT FLAT")
             + "\n"
         )
-        return 0 if flattened.flat else EXIT_NOT_FLAT
+        if not flattened.flat:
+            return EXIT_NOT_FLAT
+    if data_error is not None:
+        err.write(f"gridbot: data error: {data_error}\n")
+        return EXIT_FAILED
     return 0
 
 
