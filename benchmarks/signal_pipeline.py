@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.market_data.kline_csv import KlineCsvReader  # noqa: E402
-from bootstrap.research import SignalSettings, compute, read_history  # noqa: E402
+from application.signal_research import SignalSettings, compute, read_history  # noqa: E402
 from domain.candles import Candle  # noqa: E402
 from domain.features.engine import FeatureEngine  # noqa: E402
 from domain.signals import SignalModel, SignalWeights, heuristic_weights  # noqa: E402

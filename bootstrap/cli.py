@@ -340,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         return emulator_command(args, sys.stderr)
     if args.command == "research":
-        from bootstrap.research import run_research
+        from application.signal_research import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
     if args.command == "validate":

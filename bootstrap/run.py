@@ -8,7 +8,8 @@ log, telemetry and the gRPC control plane, then
 1. rebuilds the bot's state from the journal and reconciles with the exchange (refusing
    to trade while they disagree, unless ``--accept-exchange-state``);
 2. trades on every closed 1m candle with the same decision core as the backtest, on the
-   main thread, one input at a time (:mod:`bootstrap.engine_loop`), while I/O and the
+   main thread, one input at a time (:mod:`adapters.live_runtime.engine_loop`), while I/O
+   and the
    control plane run on an asyncio loop thread;
 3. stops on SIGINT / SIGTERM or the control plane's Stop: no new decisions, cancel our
    orders, close the position reduce-only, confirm flat from the exchange, persist,
@@ -30,7 +31,10 @@ from types import FrameType
 from typing import Any, TextIO
 
 from adapters.binance.errors import BinanceError
+from adapters.binance.live_venue import LiveVenue, binance_venue, simulated_venue
 from adapters.control_api.server import ControlServer, InsecureRemoteAddress
+from adapters.live_runtime.engine_loop import Aborted, EngineGateway, EngineLoop
+from adapters.live_runtime.loop_thread import LoopThread
 from adapters.logging.console import HumanConsoleSink
 from adapters.logging.jsonl_sink import JsonLinesSink
 from adapters.logging.python_logging import forward_python_logging
@@ -46,9 +50,6 @@ from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
 from bootstrap.containers import pre_trade_risk, signal_settings, static_grid
 from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
-from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
-from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
-from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import load_credentials, require_credentials
 from domain.candles import Candle
 

@@ -29,6 +29,7 @@ from adapters.binance.errors import (
     ServerBusy,
     UnknownOutcome,
 )
+from adapters.live_runtime.loop_thread import LoopThread
 from application.ports.exchange import (
     AccountSnapshot,
     AsyncExchangePort,
@@ -36,7 +37,6 @@ from application.ports.exchange import (
     OrderRequest,
     OrderSnapshot,
 )
-from bootstrap.loop_thread import LoopThread
 from domain.events import ExecutionEvent, FundingPaid
 from domain.instruments import Instrument
 from domain.orders import Fill

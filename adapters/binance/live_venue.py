@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from adapters.binance.account_setup import configure_futures
+from adapters.binance.blocking_exchange import BlockingExchange
 from adapters.binance.exchange import BinanceExchange
 from adapters.binance.market_data import BinanceCandleFeed, ExchangeState, exchange_resync
 from adapters.binance.rest import BinanceRestClient
@@ -30,6 +31,8 @@ from adapters.binance.signing import HmacSha256Signer
 from adapters.binance.urls import binance_urls
 from adapters.binance.user_data import FuturesUserDataStream, RestListenKeyApi, SpotUserDataStream
 from adapters.binance.ws_parsers import UserEvents
+from adapters.live_runtime.engine_loop import EngineLoop
+from adapters.live_runtime.loop_thread import LoopThread
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.account_state import account_from_start
@@ -37,12 +40,9 @@ from application.ports.exchange import AccountSnapshot, ExchangePort, ReplayVenu
 from application.ports.market_data import CandleGap, HistoricalCandles
 from application.session import ACCOUNT_KEY as _ACCOUNT_KEY
 from application.session import STRATEGY_KEY as _STRATEGY_KEY
-from bootstrap.blocking_exchange import BlockingExchange
 from bootstrap.config import AppConfig
 from bootstrap.containers import PeekedCandles, candle_source, simulation_settings
-from bootstrap.engine_loop import EngineLoop
 from bootstrap.instruments import builtin_instrument
-from bootstrap.loop_thread import LoopThread
 from bootstrap.secrets import Credentials
 from domain.candles import Candle
 from domain.events import FundingPaid
