@@ -152,7 +152,7 @@ def per_candle(base: Path, runs: int, weights: SignalWeights) -> None:
 def batch(base: Path, runs: int, weights: SignalWeights) -> None:
     path = base / SYNTHETIC
     started = time.perf_counter()
-    columns, _, gaps = read_history([str(path)], "BTCUSDT")
+    columns, _, gaps = read_history(KlineCsvReader(str(path), symbol="BTCUSDT"), str(path))
     bars = int(columns.open_time.shape[0])
     print(
         f"batch: synthetic year, {bars:,} bars ({gaps} gaps), read into columns in "
