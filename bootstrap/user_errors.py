@@ -10,9 +10,10 @@ from typing import TextIO
 
 from adapters.market_data.kline_csv import KlineFormatError
 from adapters.simulated.funding import FundingFileError
-from bootstrap.containers import DataMismatch, EmptyAccount
+from bootstrap.containers import EmptyAccount
 from bootstrap.instruments import UnknownInstrument
 from bootstrap.secrets import CredentialsError
+from bootstrap.simulation import DataMismatch
 
 EXIT_DATA_ERROR = 1
 EXIT_CONFIG_ERROR = 2
