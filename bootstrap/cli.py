@@ -272,8 +272,8 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
     import os
 
     from adapters.simulated.emulator.server import run_emulator
-    from bootstrap.containers import candle_source, simulation_settings
     from bootstrap.instruments import builtin_instrument
+    from bootstrap.simulation import candle_source, simulation_settings
     from domain.enums import MarketType
 
     try:
