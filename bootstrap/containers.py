@@ -54,9 +54,11 @@ from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
 from domain.risk import PreTradeRisk, RiskLimits
+from domain.strategy import Strategy
 
 __all__ = [
     "BACKTEST_RETENTION",
+    "STRATEGIES",
     "BacktestContainer",
     "DataMismatch",
     "DecisionContainer",
@@ -120,6 +122,10 @@ def static_grid(config: AppConfig) -> StaticGrid:
         post_only=st.post_only,
     )
     return StaticGrid(config.symbol, params)
+
+
+#: Every strategy ``strategy.name`` can select, by name (the parity test runs each one).
+STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {"static_grid": static_grid}
 
 
 def signal_settings(config: AppConfig) -> SignalSettings:
@@ -194,17 +200,19 @@ def engine_identity(run_id: str, config: AppConfig, venue: LiveVenue) -> EngineI
     return EngineIdentity(run_id, venue.name, config.market.value, venue.instrument.symbol)
 
 
-def equity_recording_candles(engine: LiveEngine, journal: SqlJournal) -> Callable[[Candle], None]:
+class EquityRecordingCandles:
     """The engine's candle input, plus an hourly point of the journal's equity curve."""
 
-    def on_candle(candle: Candle) -> None:
-        engine.on_candle(candle)
-        if candle.open_time % EQUITY_EVERY_MS == 0:
-            journal.record_equity(
-                candle.close_time + 1, engine.session.execution.account.equity(candle.close)
-            )
+    def __init__(self, engine: LiveEngine, journal: SqlJournal) -> None:
+        self._engine = engine
+        self._journal = journal
 
-    return on_candle
+    def __call__(self, candle: Candle) -> None:
+        """Decide on ``candle``; on the hour, record the equity at its close."""
+        self._engine.on_candle(candle)
+        if candle.open_time % EQUITY_EVERY_MS == 0:
+            account = self._engine.session.execution.account
+            self._journal.record_equity(candle.close_time + 1, account.equity(candle.close))
 
 
 def strategy_name(config: AppConfig) -> str:
@@ -217,6 +225,11 @@ def exchange_kind(config: AppConfig) -> str:
     return config.exchange.kind
 
 
+def strategy_providers(config: providers.Provider[AppConfig]) -> dict[str, providers.Provider[Any]]:
+    """One provider per strategy in :data:`STRATEGIES`, the choices of the strategy selector."""
+    return {name: providers.Singleton(build, config) for name, build in STRATEGIES.items()}
+
+
 class DecisionContainer(containers.DeclarativeContainer):
     """What decides: the strategy ``strategy.name`` names, and the pre-trade risk."""
 
@@ -225,7 +238,7 @@ class DecisionContainer(containers.DeclarativeContainer):
 
     strategy = providers.Selector(
         providers.Callable(strategy_name, config),
-        static_grid=providers.Singleton(static_grid, config),
+        **strategy_providers(config),
     )
     risk = providers.Singleton(pre_trade_risk, config, instrument)
 
@@ -350,6 +363,6 @@ class LiveContainer(containers.DeclarativeContainer):
     )
     loop = providers.Singleton(EngineLoop, engine)
     inputs = providers.Singleton(
-        QueuedInputs, loop, providers.Factory(equity_recording_candles, engine, journal)
+        QueuedInputs, loop, providers.Factory(EquityRecordingCandles, engine, journal)
     )
     gateway = providers.Singleton(EngineGateway, loop, hub, providers.Factory(config_json, config))
