@@ -352,6 +352,8 @@ class ExecutionService:
             if isinstance(event, OrderFilled):
                 if not self._on_fill(event, order):
                     continue  # a repeated trade id: booked once, so answered once
+            elif _repeated(event, order):
+                continue  # the REST answer and the user-data stream report it both
             elif isinstance(event, OrderAccepted):
                 order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
                 self._sink.emit(
@@ -444,3 +446,15 @@ class ExecutionService:
             realized_pnl=realized,
         )
         return True
+
+
+def _repeated(event: ExecutionEvent, order: Order) -> bool:
+    """The same acceptance or cancellation a second time: journaled and logged once only.
+
+    An acceptance repeats when the order already carries that exchange order id (a fill
+    reported before the ack leaves it unset, so that ack still counts); a cancellation when
+    the order is already cancelled.
+    """
+    if isinstance(event, OrderAccepted):
+        return order.exchange_order_id == event.exchange_order_id
+    return isinstance(event, OrderCanceled) and order.status is OrderStatus.CANCELED

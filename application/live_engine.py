@@ -17,6 +17,7 @@ States::
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -178,6 +179,8 @@ class LiveEngine:
         self.signals = signals
         #: The exchange failed us: reconcile before deciding again.
         self.needs_resync = False
+        #: When the exchange became unavailable (ms), None while it answers.
+        self.unavailable_since: int | None = None
         self.stop_listeners: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -265,9 +268,26 @@ class LiveEngine:
             self._unavailable("events", exc)
 
     def _unavailable(self, step: str, exc: ExchangeUnavailable) -> None:
-        """Carry on without the exchange; reconcile before the next decision."""
+        """Carry on without the exchange; reconcile before the next decision.
+
+        Logged once when the outage begins (every candle meets it again during a ban);
+        :meth:`_available` logs its end.
+        """
         self.needs_resync = True
-        self._sink.emit("exchange.unavailable", self._clock.now_ms(), step=step, error=str(exc))
+        if self.unavailable_since is None:
+            self.unavailable_since = self._clock.now_ms()
+            self._sink.emit(
+                "exchange.unavailable", self.unavailable_since, step=step, error=str(exc)
+            )
+
+    def _available(self) -> None:
+        """A reconciliation succeeded: the outage (if any) is over; log its end once."""
+        self.needs_resync = False
+        since = self.unavailable_since
+        if since is not None:
+            self.unavailable_since = None
+            now = self._clock.now_ms()
+            self._sink.emit("exchange.available", now, unavailable_ms=now - since)
 
     def resync(self, attempts: int = 3) -> ReconciliationReport | None:
         """Reconcile after a stream reconnect, before any newer candle is decided.
@@ -287,12 +307,12 @@ class LiveEngine:
             for attempt in range(1, attempts):
                 try:
                     report = self.session.resync()
-                    self.needs_resync = False
+                    self._available()
                     return report
                 except ReconciliationFailed:
                     self._sink.emit("reconciliation.retry", self._clock.now_ms(), attempt=attempt)
             report = self.session.resync()
-            self.needs_resync = False
+            self._available()
             return report
         except ExchangeUnavailable as exc:
             self._unavailable("resync", exc)
@@ -367,7 +387,7 @@ class LiveEngine:
 
     # ------------------------------------------------------------------ status
     def status(self) -> StatusView:
-        """A consistent snapshot (call it on the engine's thread)."""
+        """A consistent snapshot (call it on the engine's thread; read it on any)."""
         session = self.session
         execution = session.execution
         account = execution.account
@@ -378,7 +398,8 @@ class LiveEngine:
         tracker = self._drawdown
         peak = tracker.peak if tracker is not None else equity
         drawdown = (peak - equity) / peak if peak > 0 and equity < peak else ZERO
-        orders = tuple(session.open_orders())
+        # Copies: the view may be read on another thread while the engine moves on.
+        orders = tuple(copy.copy(order) for order in session.open_orders())
         exposure = max(worst_case_exposure(position.quantity, orders, mark)) if mark else ZERO
         leverage = (exposure / equity).quantize(Decimal("0.0001")) if equity > 0 else ZERO
         balances: list[tuple[str, Decimal]] = [(execution.instrument.quote_asset, account.cash)]

@@ -106,6 +106,13 @@ class ReconciliationFailed(RuntimeError):
         self.report = report
 
 
+#: Why a journaled intent without an ack is not on the exchange, by occasion: at start-up
+#: the process died before (or while) sending it; later, sending it failed because the
+#: exchange was unavailable (a ban, a 5xx) and nothing reached it.
+NEVER_SENT_AT_START = "not on the exchange after a restart"
+NEVER_SENT_UNAVAILABLE = "never reached the exchange: it was unavailable when this was sent"
+
+
 class Reconciler:
     """Brings the journal (and everything projected from it) in line with the exchange.
 
@@ -117,6 +124,7 @@ class Reconciler:
         sink: Where the report is emitted.
         clock: Time source for the report.
         unknown_orders: Adopt or cancel our open orders the journal does not know.
+        never_sent: The message of the NEVER_SENT rejection (what happened to the request).
     """
 
     def __init__(
@@ -128,7 +136,9 @@ class Reconciler:
         sink: EventSink,
         clock: Clock,
         unknown_orders: UnknownOrderPolicy = UnknownOrderPolicy.CANCEL,
+        never_sent: str = NEVER_SENT_AT_START,
     ) -> None:
+        self._never_sent = never_sent
         self._exchange = exchange
         self._execution = execution
         self._repo = repository
@@ -171,9 +181,7 @@ class Reconciler:
             if snap is None:
                 report.never_sent.append(cid)
                 applied += self._apply(
-                    OrderRejected(
-                        cid, RejectReason.NEVER_SENT, 0, "not on the exchange after a restart", now
-                    )
+                    OrderRejected(cid, RejectReason.NEVER_SENT, 0, self._never_sent, now)
                 )
             else:
                 report.adopted_intents.append(cid)

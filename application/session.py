@@ -30,6 +30,8 @@ from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort
 from application.ports.repository import OrderRepository
 from application.reconciliation import (
+    NEVER_SENT_AT_START,
+    NEVER_SENT_UNAVAILABLE,
     Reconciler,
     ReconciliationFailed,
     ReconciliationReport,
@@ -168,14 +170,17 @@ class TradingSession:
             saved = json.loads(state)
             self._strategy.restore(saved["strategy"])
             self.last_decided_candle = saved["last_candle"]
-        return self.resync(accept_exchange_state)
+        return self.resync(accept_exchange_state, NEVER_SENT_AT_START)
 
-    def resync(self, accept_exchange_state: bool = False) -> ReconciliationReport:
+    def resync(
+        self, accept_exchange_state: bool = False, never_sent: str = NEVER_SENT_UNAVAILABLE
+    ) -> ReconciliationReport:
         """Reconcile with the exchange again (start-up, and after every stream reconnect).
 
         Fills and cancels missed while the stream was down are applied exactly once; the
         strategy answers them (unless paused), and its orders go out only once the exchange
-        and the journal agree.
+        and the journal agree. An intent found unsent after start-up is one whose sending
+        failed (the exchange was unavailable): ``never_sent`` says so in its rejection.
 
         Raises:
             ReconciliationFailed: The exchange and the journal disagree (fail closed).
@@ -184,7 +189,14 @@ class TradingSession:
         assert self._ids is not None
         repo = self._repo
         reconciler = Reconciler(
-            self._exchange, execution, repo, self._ids, self._sink, self._clock, self._unknown
+            self._exchange,
+            execution,
+            repo,
+            self._ids,
+            self._sink,
+            self._clock,
+            self._unknown,
+            never_sent,
         )
         held: list[PreparedRequest] = []
         report, applied = reconciler.run(accept_exchange_state)
@@ -337,6 +349,10 @@ class TradingSession:
         still_open = [o.client_order_id for o in self._exchange.open_orders(inst.symbol)]
         ours = [cid for cid in still_open if parse_sequence(self._prefix, cid) is not None]
         flat = not ours and (not inst.is_futures or not position)
+        if flat:
+            # The old grid's centre must not outlive its book: a restart (or Start) would
+            # find price inside the old band and wait for a re-centre to place anything.
+            self.reset_strategy()
         report = FlattenReport(canceled, closing, position, tuple(ours), flat)
         self._sink.emit(
             "flatten",

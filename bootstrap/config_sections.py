@@ -180,6 +180,9 @@ class ShutdownConfig:
     """``shutdown`` section: what a stop (SIGINT / SIGTERM) does before the process exits."""
 
     flatten_on_exit: bool = True
+    #: Seconds the shutdown's flatten may spend waiting out a down or banning exchange
+    #: (5xx, unknown outcomes, 429, a 418 ban) before it exits 4, not flat.
+    budget_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -450,7 +453,10 @@ def read_reconciliation(root: ConfigReader) -> ReconciliationConfig:
 def read_shutdown(root: ConfigReader) -> ShutdownConfig:
     """``shutdown`` section."""
     section = root.section("shutdown")
-    shutdown = ShutdownConfig(flatten_on_exit=section.boolean("flatten_on_exit", True))
+    shutdown = ShutdownConfig(
+        flatten_on_exit=section.boolean("flatten_on_exit", True),
+        budget_seconds=section.integer("budget_seconds", 300, 1, 86_400),
+    )
     section.finish()
     return shutdown
 

@@ -203,10 +203,14 @@ def _trade(
         loop.drain()
         if not engine.stop_requested:
             engine.stop_flatten = False  # the data ended: keep the book as it is
+        venue.shutdown(config.shutdown.budget_seconds)
         try:
             flattened = engine.finish()
         except ExchangeUnavailable as exc:
-            err.write(f"gridbot: could not flatten, the exchange is unavailable: {exc}\n")
+            err.write(
+                "gridbot: could not flatten within the shutdown budget "
+                f"({config.shutdown.budget_seconds} s), the exchange is unavailable: {exc}\n"
+            )
             return EXIT_NOT_FLAT
     except Aborted:
         out.write(f"aborted after {engine.candles:,} candles; state is in the journal\n")

@@ -30,7 +30,8 @@ class RejectReason(StrEnum):
     MAX_OPEN_ORDERS = "MAX_OPEN_ORDERS"
     INVALID_REQUEST = "INVALID_REQUEST"
     RANDOM_FAULT = "RANDOM_FAULT"
-    #: Local: the journaled intent was not found on the exchange after a restart.
+    #: Local: the journaled intent was not found on the exchange (after a restart, or after
+    #: sending it failed while the exchange was unavailable).
     NEVER_SENT = "NEVER_SENT"
     #: Local: pre-trade risk stopped the request before it reached the exchange.
     RISK_BLOCKED = "RISK_BLOCKED"

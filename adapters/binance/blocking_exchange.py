@@ -12,6 +12,13 @@ overload) — an unknown outcome is never retried blindly. When the budget is sp
 write's outcome stays unknown, the call raises
 :class:`~application.ports.exchange.ExchangeUnavailable`: the engine keeps running and
 reconciles once the venue answers again.
+
+Shutdown is different: the bot must leave the account flat, and the flatten's writes are
+safe to repeat (a cancel-all, a cancel, a reduce-only close under its own client id: a
+second one finds nothing left to cancel or to reduce). :meth:`BlockingExchange.begin_shutdown`
+gives every call from then on one shared deadline and lets those writes be repeated after
+an unknown outcome too, so a 5xx or a two-minute ban is waited out instead of leaving the
+book open.
 """
 
 from __future__ import annotations
@@ -92,18 +99,43 @@ class BlockingExchange:
         self._budget = budget
         self._sleep = sleep
         self._monotonic = monotonic
+        self._shutdown_deadline: float | None = None
 
-    def call(self, name: str, make: Callable[[], Coroutine[Any, Any, T]], write: bool = False) -> T:
+    def begin_shutdown(self, budget: float) -> None:
+        """From now on every call shares one deadline, ``budget`` seconds away.
+
+        Writes that are safe to repeat (see the module docstring) are then also repeated
+        after an unknown outcome: the shutdown gives up only when the budget is spent.
+        """
+        self._shutdown_deadline = self._monotonic() + budget
+
+    def call(
+        self,
+        name: str,
+        make: Callable[[], Coroutine[Any, Any, T]],
+        write: bool = False,
+        idempotent: bool = False,
+    ) -> T:
         """Run one call on the I/O loop, waiting out transient refusals within the budget.
 
         The port methods go through here; so do the adapter's own start-up requests (time
         sync, futures set-up), which a ban at start must not turn into an exit.
 
+        Args:
+            name: For messages.
+            make: Makes the coroutine (once per attempt).
+            write: It changes the exchange: repeated only when nothing was executed.
+            idempotent: A write whose repetition changes nothing more: during shutdown it
+                is repeated after an unknown outcome as well.
+
         Raises:
             ExchangeUnavailable: The budget is spent, or a write's outcome stays unknown.
         """
+        shutdown = self._shutdown_deadline
         again = _NOT_EXECUTED if write else _READ_AGAIN
-        deadline = self._monotonic() + self._budget
+        if shutdown is not None and (idempotent or not write):
+            again = (*_READ_AGAIN, *_UNKNOWN)
+        deadline = self._monotonic() + self._budget if shutdown is None else shutdown
         attempt = 0
         while True:
             try:
@@ -134,8 +166,13 @@ class BlockingExchange:
         return self.call("instrument", lambda: self._exchange.instrument(symbol))
 
     def place_order(self, request: OrderRequest) -> list[ExecutionEvent]:
-        """See :meth:`ExchangePort.place_order`."""
-        return self.call("place_order", lambda: self._exchange.place_order(request), write=True)
+        """See :meth:`ExchangePort.place_order` (a reduce-only order is safe to repeat)."""
+        return self.call(
+            "place_order",
+            lambda: self._exchange.place_order(request),
+            write=True,
+            idempotent=request.reduce_only,
+        )
 
     def modify_order(
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
@@ -150,13 +187,19 @@ class BlockingExchange:
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_order`."""
         return self.call(
-            "cancel_order", lambda: self._exchange.cancel_order(symbol, client_order_id), True
+            "cancel_order",
+            lambda: self._exchange.cancel_order(symbol, client_order_id),
+            write=True,
+            idempotent=True,
         )
 
     def cancel_all_orders(self, symbol: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_all_orders`."""
         return self.call(
-            "cancel_all_orders", lambda: self._exchange.cancel_all_orders(symbol), True
+            "cancel_all_orders",
+            lambda: self._exchange.cancel_all_orders(symbol),
+            write=True,
+            idempotent=True,
         )
 
     def query_order(self, symbol: str, client_order_id: str) -> OrderSnapshot | None:

@@ -252,6 +252,10 @@ class BinanceVenue:
             with contextlib.suppress(Exception):
                 self._io.run(stream.stop(), timeout=10)
 
+    def shutdown(self, budget: float) -> None:
+        """From now on every exchange call shares one deadline, ``budget`` seconds away."""
+        self.exchange.begin_shutdown(budget)
+
     def close(self) -> None:
         """Close the HTTP client."""
         self._io.run(self._adapter.aclose(), timeout=10)

@@ -8,6 +8,12 @@ post (fire and forget) or submit and wait for the result.
 
 Signals: the first SIGINT / SIGTERM asks the engine to stop (flattening as configured);
 a second one aborts at once — every step is already journaled.
+
+Status: the loop publishes the engine's status after every command, on a stop, and after
+other inputs at most every :data:`PUBLISH_EVERY` seconds. ``GetStatus`` is asked
+of the engine itself, but when the engine is busy (waiting out an exchange ban can take
+a minute) or stopping, the last published status answers instead: an operator must see
+the bot precisely when the exchange is down.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import signal
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from types import FrameType
@@ -27,6 +34,11 @@ from application.telemetry import TelemetryHub
 
 T = TypeVar("T")
 _END = object()
+#: Seconds ``GetStatus`` waits for the engine before answering with the published status.
+STATUS_WAIT = 0.5
+#: Seconds between two status publications after candles and events (a fast replay feeds
+#: thousands a second: one status each would slow it for nobody).
+PUBLISH_EVERY = 0.2
 
 
 class Aborted(BaseException):
@@ -44,13 +56,17 @@ class NotReady(ControlUnavailable):
 class EngineLoop:
     """Runs inputs against the engine on the thread that calls :meth:`run`."""
 
-    def __init__(self, engine: LiveEngine) -> None:
+    def __init__(self, engine: LiveEngine, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.engine = engine
+        self._monotonic = monotonic
+        self._published_at = float("-inf")
         self._inputs: queue.Queue[tuple[Any, Future[Any] | None]] = queue.Queue()
         self.signaled = 0
         self.ended = False
         #: True while :meth:`run` consumes inputs (commands are refused before and after).
         self.accepting = False
+        #: The engine's status after the last input (None before :meth:`run`).
+        self.published: StatusView | None = None
 
     # ------------------------------------------------------------------ producers
     def post(self, action: Callable[[], object]) -> None:
@@ -94,6 +110,7 @@ class EngineLoop:
                 journal holds every completed step).
         """
         engine = self.engine
+        self._publish()
         self.accepting = True
         try:
             self._consume(engine)
@@ -105,6 +122,7 @@ class EngineLoop:
             if self.signaled and not engine.stop_requested:
                 engine.request_stop()
             if engine.stop_requested:
+                self._publish()  # STOPPING: what status shows during the final flatten
                 return
             try:
                 action, future = self._inputs.get(timeout=0.2)
@@ -120,6 +138,13 @@ class EngineLoop:
                     future.set_result(action())
                 except Exception as exc:  # the caller (an RPC) reports it
                     future.set_exception(exc)
+            if future is not None or self._monotonic() - self._published_at >= PUBLISH_EVERY:
+                self._publish()
+
+    def _publish(self) -> None:
+        """Publish the engine's status for other threads (a view that owns its data)."""
+        self.published = self.engine.status()
+        self._published_at = self._monotonic()
 
     def drain(self) -> None:
         """Refuse every command still queued (the bot is stopping)."""
@@ -179,8 +204,16 @@ class EngineGateway:
         return await self._call(flatten)
 
     async def status(self) -> StatusView:
-        """Status snapshot."""
-        return await self._call(self._engine.status)
+        """Status snapshot: the engine's own, or the last published one while it is busy."""
+        published = self._loop.published
+        if published is None:
+            return await self._call(self._engine.status)
+        if not self._loop.accepting:
+            return published  # stopping (the final flatten may take minutes)
+        try:
+            return await asyncio.wait_for(self._call(self._engine.status), STATUS_WAIT)
+        except TimeoutError:  # the engine is busy: the request is withdrawn
+            return self._loop.published or published
 
     def config_json(self) -> str:
         """The effective configuration (no secrets)."""

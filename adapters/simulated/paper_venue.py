@@ -82,6 +82,9 @@ class PaperVenue:
         if self._pacer is not None:
             self._pacer.stop()
 
+    def shutdown(self, budget: float) -> None:
+        """Nothing to wait out: the simulated exchange is always available."""
+
     def close(self) -> None:
         """Nothing to release (the exchange lives in this process)."""
 

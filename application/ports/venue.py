@@ -84,6 +84,10 @@ class LiveVenue(Protocol):
         """Stop delivering (before the final flatten, which still uses ``exchange``)."""
         ...
 
+    def shutdown(self, budget: float) -> None:
+        """The final flatten begins: wait out an unavailable exchange for ``budget`` s."""
+        ...
+
     def close(self) -> None:
         """Release connections (last)."""
         ...

@@ -120,6 +120,32 @@ def check_client_ids_unique(books: ExchangeBooks) -> CheckResult:
     )
 
 
+def check_events_once(journal: JournalView) -> CheckResult:
+    """Each order's acceptance and cancellation is journaled once.
+
+    Binance reports both twice (in the REST answer and on the user-data stream); the bot
+    must book them once. An acceptance is keyed by its exchange order id too: a spot
+    cancel-replace gives the same client id a new exchange order, a new acceptance.
+    """
+    seen: Counter[tuple[str, str, object]] = Counter()
+    for event in journal.events:
+        if event.kind == "OrderAccepted":
+            seen[(event.kind, event.client_order_id, event.payload.get("exchange_order_id"))] += 1
+        elif event.kind == "OrderCanceled":
+            seen[(event.kind, event.client_order_id, None)] += 1
+    repeated = sorted(
+        f"{cid}: {kind} x{count}" for (kind, cid, _), count in seen.items() if count > 1
+    )
+    kinds = Counter(kind for kind, _, _ in seen.elements())
+    return CheckResult(
+        "order_events_once",
+        not repeated,
+        f"{kinds['OrderAccepted']} acceptances and {kinds['OrderCanceled']} cancellations "
+        f"journaled: {len(repeated)} journaled more than once",
+        {"repeated": _examples(repeated), "count": len(repeated)},
+    )
+
+
 # ---------------------------------------------------------------------------- fills
 def check_fills_identical(books: ExchangeBooks, journal: JournalView) -> CheckResult:
     """Same trades on both sides: count, and per trade id quantity, price, fee, order, side."""
@@ -396,6 +422,7 @@ def run_checks(
     return [
         check_orders_known(books, journal, prefix),
         check_client_ids_unique(books),
+        check_events_once(journal),
         check_fills_identical(books, journal),
         check_position_and_balances(books, journal),
         check_pnl(books, journal),

@@ -141,6 +141,12 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
             "select trade_id, quantity, price from fills order by trade_id"
         ).fetchall()
         snapshot = db.execute("select payload from snapshots order by id desc limit 1").fetchone()
+        repeated = db.execute(
+            "select client_order_id, kind, count(*) from order_events"
+            " where kind in ('OrderAccepted', 'OrderCanceled')"
+            " group by client_order_id, kind having count(*) > 1"
+        ).fetchall()
+    assert repeated == [], "an acceptance or cancellation journaled twice (REST and stream)"
     assert len(fills) == len(trades) > 0
     assert [(int(t), Decimal(q), Decimal(p)) for t, q, p in fills] == [
         (t["id"], Decimal(t["qty"]), Decimal(t["price"])) for t in trades
@@ -150,6 +156,8 @@ def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_pa
     assert len(reconnects) >= 2, "the kline and user-data streams did not log reconnecting"
     after = log.index(reconnects[0])
     assert any(r["event"] == "reconciliation" for r in log[after:]), "no resync after reconnect"
+    accepted = [r["client_order_id"] for r in log if r["event"] == "order.accepted"]
+    assert len(accepted) == len(set(accepted)) > 0, "an order.accepted line logged twice"
     logged_fills = {r["trade_id"] for r in log if r["event"] == "fill"}
     assert logged_fills == {int(t) for t, _, _ in fills}, "a fill without its log line"
     wallet = next(Decimal(b["balance"]) for b in balance if b["asset"] == "USDT")
@@ -169,3 +177,41 @@ def test_spot_live_loop_trades_over_the_ws_api_and_stops_flat(
             assert bot.wait_exit() == 0, bot.output
         assert "flat confirmed by the exchange" in bot.output
         assert _rest(url, "spot", "GET", "/api/v3/openOrders", (("symbol", "BTCUSDT"),)) == []
+
+
+def test_a_restart_after_a_flattening_stop_places_orders_on_its_first_candles(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Issue 11, defect 1: the journaled grid centre must not outlive the flatten."""
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    with _emulator(data, speed=20) as url:
+        config = _config(url, "USDM_FUTURES")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_for(lambda s: s.candles_processed >= 5 and len(s.open_orders) >= 5, 60)
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_line("reconciled:")
+            started = bot.wait_for(lambda s: s.candles_processed >= 1, 60).candles_processed
+            status = bot.wait_for(lambda s: s.candles_processed >= started + 2, 60)
+            assert len(status.open_orders) >= 5, "the restarted bot placed no orders"
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+
+
+def test_the_shutdown_flatten_retries_http_500s_and_ends_flat(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Issue 11, defect 4: a 5xx on the shutdown's cancel-all is retried, not given up on."""
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    with _emulator(data, speed=20) as url:
+        config = _config(url, "USDM_FUTURES")
+        with running_bot(tmp_path, config, args=(), env=_env()) as bot:
+            bot.wait_for(lambda s: s.candles_processed >= 5 and len(s.open_orders) >= 5, 60)
+            for _ in range(3):  # the next three requests answer HTTP 500
+                _fault(url, "http_500")
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+        assert "flat confirmed by the exchange" in bot.output
+        assert _rest(url, "futures", "GET", "/fapi/v1/openOrders", (("symbol", "BTCUSDT"),)) == []

@@ -22,6 +22,7 @@ from bootstrap.validation.schedule import FAULT_KINDS
 CHECKS = [
     "orders_known",
     "client_ids_unique",
+    "order_events_once",
     "fills_identical",
     "position_and_balances",
     "pnl_matches_exchange",

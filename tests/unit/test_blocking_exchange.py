@@ -38,6 +38,9 @@ class _Script:
     async def place_order(self, request: Any) -> list[Any]:
         return await self._next(["accepted"])
 
+    async def cancel_all_orders(self, symbol: str) -> list[Any]:
+        return await self._next(["canceled"])
+
 
 @pytest.fixture
 def loop() -> Iterator[LoopThread]:
@@ -79,13 +82,13 @@ def test_a_read_waits_out_rate_limits_bans_overload_and_lost_connections(
 def test_a_write_is_repeated_only_when_nothing_was_executed(loop: LoopThread) -> None:
     script = _Script([RateLimited(-1015, "orders", retry_after=1), ServerBusy(-1008, "b", None)])
     exchange, _ = _blocking(script, loop)
-    assert exchange.place_order("req") == ["accepted"]
+    assert exchange.place_order(_Close(reduce_only=False)) == ["accepted"]
     assert script.calls == 3
     for unknown in (UnknownOutcome(-1007, "timeout"), OutcomeUnresolved("cid-1", "queries")):
         script = _Script([unknown])
         exchange, slept = _blocking(script, loop)
         with pytest.raises(ExchangeUnavailable):
-            exchange.place_order("req")
+            exchange.place_order(_Close(reduce_only=False))
         assert script.calls == 1 and slept == []  # never resent blindly
 
 
@@ -95,3 +98,50 @@ def test_the_budget_ends_the_wait(loop: LoopThread) -> None:
     with pytest.raises(ExchangeUnavailable, match="account: RateLimited"):
         exchange.account()
     assert slept == [20.0, 20.0] and script.calls == 3
+
+
+class _Close:
+    """Just what ``place_order`` reads of a request."""
+
+    def __init__(self, reduce_only: bool) -> None:
+        self.reduce_only = reduce_only
+
+
+def test_during_shutdown_safe_writes_are_repeated_after_unknown_outcomes(
+    loop: LoopThread,
+) -> None:
+    failures: list[BaseException] = [
+        UnknownOutcome(-1000, "500", 500),
+        IpBanned(-1003, "banned", retry_after=120),
+        OutcomeUnresolved("cid-1", "queries"),
+    ]
+    script = _Script(list(failures))
+    exchange, slept = _blocking(script, loop, budget=60.0)
+    exchange.begin_shutdown(300)
+    assert exchange.cancel_all_orders("BTCUSDT") == ["canceled"]
+    assert script.calls == 4 and 120.0 in slept  # the ban outlasts the per-call budget
+    script = _Script(list(failures))
+    exchange, _ = _blocking(script, loop)
+    exchange.begin_shutdown(300)
+    assert exchange.place_order(_Close(reduce_only=True)) == ["accepted"]
+    assert script.calls == 4
+
+
+def test_during_shutdown_an_order_that_could_add_exposure_is_still_never_resent(
+    loop: LoopThread,
+) -> None:
+    script = _Script([UnknownOutcome(-1007, "timeout")])
+    exchange, slept = _blocking(script, loop)
+    exchange.begin_shutdown(300)
+    with pytest.raises(ExchangeUnavailable):
+        exchange.place_order(_Close(reduce_only=False))
+    assert script.calls == 1 and slept == []
+
+
+def test_the_shutdown_budget_is_one_deadline_for_every_call(loop: LoopThread) -> None:
+    script = _Script([UnknownOutcome(-1000, "500", 500) for _ in range(100)])
+    exchange, slept = _blocking(script, loop, budget=3600.0)
+    exchange.begin_shutdown(30)
+    with pytest.raises(ExchangeUnavailable, match="cancel_all_orders: UnknownOutcome"):
+        exchange.cancel_all_orders("BTCUSDT")
+    assert 20 < sum(slept) <= 30

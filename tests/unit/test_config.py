@@ -792,6 +792,15 @@ def test_shutdown_flatten_on_exit_defaults_true_and_must_be_a_boolean(tmp_path: 
         parse_config({"shutdown": {"flatten_on_exit": "yes"}}, "c.json")
 
 
+def test_shutdown_budget_defaults_past_a_two_minute_ban_and_is_validated() -> None:
+    assert parse_config({}, "c.json").shutdown.budget_seconds >= 180
+    config = parse_config({"shutdown": {"budget_seconds": 900}}, "c.json")
+    assert config.shutdown.budget_seconds == 900
+    for bad in (0, -5, "long", 1.5, 10**9):
+        with pytest.raises(ConfigError, match=r"\$\.shutdown\.budget_seconds: "):
+            parse_config({"shutdown": {"budget_seconds": bad}}, "c.json")
+
+
 # --------------------------------------------------------------------------- control plane
 def test_grpc_address_env_overrides_the_config() -> None:
     data = {"control": {"address": "127.0.0.1:6000"}}

@@ -26,7 +26,8 @@ class _Engine:
         return "paused"
 
     def status(self) -> str:
-        return "status"
+        self.statuses = getattr(self, "statuses", 0) + 1
+        return f"status {self.statuses}"
 
 
 def _loop() -> tuple[EngineLoop, _Engine]:
@@ -118,3 +119,53 @@ def test_gateway_refuses_commands_before_the_loop_runs_and_while_stopping() -> N
         asyncio.run(gateway.status())
     assert isinstance(stopping.value, ControlUnavailable)
     assert gateway.config_json() == "{}" and gateway.telemetry.latest_seq == 0
+
+
+def test_status_answers_from_the_published_snapshot_while_the_engine_is_busy() -> None:
+    """During a ban the engine may wait a minute for the exchange: status must still answer."""
+    import asyncio
+    import time
+
+    from adapters.live_runtime.engine_loop import EngineGateway
+    from application.telemetry import TelemetryHub
+
+    loop, engine = _loop()
+    gateway = EngineGateway(loop, TelemetryHub(), "{}")
+    busy, release = threading.Event(), threading.Event()
+
+    def wait_for_the_exchange() -> None:
+        busy.set()
+        release.wait(30)
+
+    loop.post(wait_for_the_exchange)
+    consumer = threading.Thread(target=loop.run)
+    consumer.start()
+    try:
+        assert busy.wait(5)
+        started = time.monotonic()
+        answer = asyncio.run(asyncio.wait_for(gateway.status(), 5))
+        assert answer == "status 1"  # published before the busy input began
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
+        loop.post(engine.request_stop)
+        consumer.join(5)
+    assert not consumer.is_alive()
+    # Stopping (the final flatten may take minutes): the last published status answers.
+    assert asyncio.run(gateway.status()).startswith("status ")
+    assert engine.statuses >= 2
+
+
+def test_status_is_published_after_commands_and_stops_but_throttled_after_candles() -> None:
+    now = [0.0]
+    engine = _Engine()
+    loop = EngineLoop(engine, lambda: now[0])  # type: ignore[arg-type]
+    for _ in range(100):  # a fast replay's candles, all within one instant
+        loop.post(lambda: None)
+    loop.submit(lambda: None)  # an operator command
+    loop.post(lambda: now.__setitem__(0, 1.0))  # time moves on
+    loop.post(engine.request_stop)
+    loop.run()
+    # At the start, after the command, after the input that saw time move, at the stop.
+    assert engine.statuses == 4
+    assert loop.published == "status 4"

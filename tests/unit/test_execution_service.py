@@ -793,3 +793,36 @@ def test_leverage_cap_blocks_only_orders_that_would_exceed_it() -> None:
     assert len(exchange.requests) == 2
     (block,) = sink.named("risk.block")
     assert block["rule"] is RiskRule.LEVERAGE
+
+
+# ------------------------------------------------------------ the same event twice
+def test_an_ack_the_stream_repeats_is_journaled_and_logged_once(rig: Rig) -> None:
+    """Binance reports an acceptance in the REST answer and again on the user-data stream."""
+    rig.place()
+    recorded = rig.repo.events_recorded
+    assert rig.service.apply([OrderAccepted(cid(0), 1001, NOW + 5)]) == []
+    assert rig.repo.events_recorded == recorded
+    assert len(rig.sink.named("order.accepted")) == 1
+    assert rig.order(cid(0)).status is S.NEW
+
+
+def test_a_cancel_the_stream_repeats_is_journaled_and_logged_once(rig: Rig) -> None:
+    rig.place()
+    rig.exchange.then([OrderCanceled(cid(0), NOW)])
+    rig.service.execute([CancelOrder(cid(0))])
+    recorded = rig.repo.events_recorded
+    assert rig.service.apply([OrderCanceled(cid(0), NOW + 5)]) == []
+    assert rig.repo.events_recorded == recorded
+    assert len(rig.sink.named("order.canceled")) == 1
+    assert rig.order(cid(0)).status is S.CANCELED
+
+
+def test_an_ack_after_a_fill_that_came_first_is_still_journaled(rig: Rig) -> None:
+    r = make_rig(auto_accept=False)
+    r.place()
+    r.service.apply([fill(cid(0), 7, qty="0.004")])
+    recorded = r.repo.events_recorded
+    produced = r.service.apply([OrderAccepted(cid(0), 1001, NOW + 5)])
+    assert statuses(produced) == [S.PARTIALLY_FILLED]
+    assert r.repo.events_recorded == recorded + 1
+    assert r.order(cid(0)).exchange_order_id == 1001

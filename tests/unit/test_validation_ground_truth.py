@@ -16,6 +16,7 @@ from bootstrap.validation.ground_truth import (
     ProcessOutcome,
     check_client_ids_unique,
     check_critical_errors,
+    check_events_once,
     check_fills_identical,
     check_flat,
     check_leverage,
@@ -81,11 +82,11 @@ def journal(**changes: object) -> JournalView:
             "gridbot-2": JournalOrder("gridbot-2", "CANCELED", 102, "grid:2"),
         },
         events=[
-            JournalEvent("gridbot-0", "OrderAccepted", {}),
+            JournalEvent("gridbot-0", "OrderAccepted", {"exchange_order_id": "100"}),
             JournalEvent("gridbot-0", "OrderFilled", {"trade_id": "1"}),
-            JournalEvent("gridbot-1", "OrderAccepted", {}),
+            JournalEvent("gridbot-1", "OrderAccepted", {"exchange_order_id": "101"}),
             JournalEvent("gridbot-1", "OrderFilled", {"trade_id": "2"}),
-            JournalEvent("gridbot-2", "OrderAccepted", {}),
+            JournalEvent("gridbot-2", "OrderAccepted", {"exchange_order_id": "102"}),
             JournalEvent("gridbot-2", "OrderCanceled", {}),
         ],
         fills=[
@@ -156,7 +157,7 @@ def all_checks(
 def test_agreeing_books_pass_every_check() -> None:
     results = all_checks(books(), journal(), index(log_lines()), outcomes())
     assert [r.name for r in results if not r.passed] == []
-    assert len(results) == 9
+    assert len(results) == 10
 
 
 def test_an_exchange_order_unknown_to_the_journal_fails() -> None:
@@ -173,6 +174,26 @@ def test_a_journal_order_under_another_exchange_id_fails() -> None:
     rows["gridbot-2"] = JournalOrder("gridbot-2", "CANCELED", 999, "grid:2")
     result = check_orders_known(books(), journal(orders=rows), P)
     assert not result.passed and "gridbot-2" in result.evidence["mismatched"][0]
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        JournalEvent("gridbot-0", "OrderAccepted", {"exchange_order_id": "100"}),
+        JournalEvent("gridbot-2", "OrderCanceled", {}),
+    ],
+)
+def test_an_acceptance_or_cancellation_journaled_twice_fails(repeat: JournalEvent) -> None:
+    doctored = journal(events=[*journal().events, repeat])
+    result = check_events_once(doctored)
+    assert not result.passed
+    assert result.evidence["repeated"] == [f"{repeat.client_order_id}: {repeat.kind} x2"]
+    assert check_events_once(journal()).passed
+
+
+def test_a_new_acceptance_after_a_cancel_replace_is_not_a_repeat() -> None:
+    replaced = JournalEvent("gridbot-0", "OrderAccepted", {"exchange_order_id": "900"})
+    assert check_events_once(journal(events=[*journal().events, replaced])).passed
 
 
 def test_a_client_id_used_for_two_orders_fails() -> None:

@@ -1,0 +1,144 @@
+"""The live engine's Binance path in one process: emulator, adapter, blocking port, journal.
+
+What ``gridbot run`` wires for ``exchange.kind = binance`` (minus the streams): the
+emulator on loopback, the real :class:`BinanceExchange` over HTTP, the
+:class:`BlockingExchange` with its retry policy, the SQL journal in a data directory and a
+:class:`LiveEngine` around a :class:`TradingSession`. Candles are replayed on the emulator
+with :meth:`BinanceRig.candle` and then handed to the engine, as the kline stream would.
+
+Time: the REST client's rate limiter and the blocking port's retries both run on one
+:class:`FakeTime`, so a 418 ban or a long budget is waited out without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.binance.blocking_exchange import BlockingExchange
+from adapters.binance.exchange import BinanceExchange
+from adapters.binance.rest import BinanceRestClient
+from adapters.live_runtime.loop_thread import LoopThread
+from adapters.memory.sinks import RecordingSink
+from adapters.persistence.engine import sqlite_url
+from adapters.persistence.factory import open_journal
+from adapters.persistence.repository import SqlJournal
+from adapters.simulated.emulator.server import start_emulator
+from adapters.simulated.emulator.state import EmulatorState
+from application.live_engine import EngineIdentity, LiveEngine
+from application.session import TradingSession
+from bootstrap.instruments import builtin_instrument
+from domain.candles import Candle
+from domain.enums import MarketType
+from domain.grid.static_grid import StaticGrid, StaticGridParams
+
+D = Decimal
+KEY, SECRET = "rig-key", "rig-secret"
+SYMBOL = "BTCUSDT"
+PREFIX = "rig"
+
+
+class FakeTime:
+    """Monotonic seconds that only sleeping moves (plus real time, so timeouts still work)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.offset += max(seconds, 0.0)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+
+@dataclass
+class BinanceRig:
+    """One emulator, one adapter, one journal directory; engines come and go."""
+
+    state: EmulatorState
+    loop: LoopThread
+    client: BinanceRestClient
+    exchange: BlockingExchange
+    data_dir: Path
+    time: FakeTime
+    candles: list[Candle]
+    sink: RecordingSink = field(default_factory=RecordingSink)
+    journals: list[SqlJournal] = field(default_factory=list)
+    _next: int = 1
+
+    def engine(self) -> LiveEngine:
+        """A fresh engine (new strategy object) on the journal, as after a restart; started."""
+        journal = open_journal(sqlite_url(self.data_dir))
+        self.journals.append(journal)
+        instrument = self.exchange.instrument(SYMBOL)
+        grid = StaticGrid(SYMBOL, StaticGridParams(5, D("0.001"), D("200"), D("0.01")))
+        balances = {"USDT": D("10000")}
+        clock = self.state  # its now_ms is the exchange's clock
+        session = TradingSession(
+            self.exchange, instrument, journal, grid, PREFIX, self.sink, clock, balances
+        )
+        engine = LiveEngine(
+            session,
+            self.sink,
+            clock,
+            EngineIdentity("rig", "binance", "USDM_FUTURES", SYMBOL),
+        )
+        engine.start(reference_price=self.candles[0].close)
+        return engine
+
+    def candle(self) -> Candle:
+        """Replay the next candle on the emulator; returns it (for the engine)."""
+        candle = self.candles[self._next]
+        assert self.state.advance(1) == 1
+        self._next += 1
+        return candle
+
+    def open_on_exchange(self) -> int:
+        """Our orders open on the emulator right now."""
+        venue = self.state.venue(MarketType.USDM_FUTURES, SYMBOL)
+        assert venue is not None
+        return sum(1 for meta, _ in venue.open_orders() if meta.client_order_id.startswith(PREFIX))
+
+
+@contextmanager
+def binance_rig(tmp_path: Path, candles: Sequence[Candle]) -> Iterator[BinanceRig]:
+    """Start the emulator on ``candles`` (the first one replayed) and connect to it."""
+    instrument = builtin_instrument(MarketType.USDM_FUTURES, SYMBOL)
+    state = EmulatorState(
+        [instrument],
+        KEY,
+        SECRET,
+        candles,
+        balances={MarketType.USDM_FUTURES: {"USDT": D("10000")}},
+    )
+    state.advance(1)
+    fake = FakeTime()
+    loop = LoopThread("rig-io")
+    runner, url = loop.run(start_emulator(state))
+    client = BinanceRestClient(
+        "futures", url, KEY, SECRET, monotonic=fake.monotonic, sleep=fake.async_sleep
+    )
+    adapter = BinanceExchange(client, backoff_initial=0.01, backoff_max=0.02)
+    exchange = BlockingExchange(adapter, loop, sleep=fake.sleep, monotonic=fake.monotonic)
+    rig = BinanceRig(state, loop, client, exchange, tmp_path / "data", fake, list(candles))
+    rig.data_dir.mkdir()
+    try:
+        exchange.call("sync_time", client.sync_time)
+        yield rig
+    finally:
+        for journal in rig.journals:
+            journal.engine.dispose()
+        loop.run(adapter.aclose())
+        loop.run(runner.cleanup())
+        loop.stop()
