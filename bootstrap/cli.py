@@ -38,7 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         help="run the strategy over historical 1m klines (or the built-in generated market)",
     )
     bt.add_argument("--config", help="JSON config file (default: the embedded default config)")
-    bt.add_argument("--data", help="kline CSV/CSV.gz file or directory (overrides backtest.data)")
+    bt.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PATH",
+        help="kline CSV/CSV.gz files or directories, read in the order given "
+        "(overrides backtest.data)",
+    )
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     run = sub.add_parser(
@@ -193,6 +199,32 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         out.write(f"{key:<{width}}  {value}\n")
 
 
+def _skip_advice(skipped: dict[str, int], base: str) -> str:
+    """What to change, by why levels were skipped (too big and too small want opposites)."""
+    advice = []
+    if any(reason.endswith(" max") for reason in skipped):
+        advice.append("lower strategy.quote_per_level (an order above the exchange's maximum)")
+    if "INSUFFICIENT_BASE" in skipped:
+        advice.append(
+            f"hold {base} in account.initial_balances to place the sell side (spot sells "
+            "only what it holds)"
+        )
+    if any(not r.endswith(" max") and r != "INSUFFICIENT_BASE" for r in skipped):
+        advice.append("raise strategy.quote_per_level or adjust the grid")
+    return "; ".join(advice)
+
+
+def _data_paths(paths: str | list[str] | None) -> str | list[str] | None:
+    """``--data`` as the container takes it: one path as it is, several as a list."""
+    if not paths or isinstance(paths, str):
+        return paths or None
+    return paths[0] if len(paths) == 1 else list(paths)
+
+
+def _data_label(data: str | list[str] | None) -> str | None:
+    return ", ".join(data) if isinstance(data, list) else data
+
+
 def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``gridbot backtest``."""
     import time
@@ -203,8 +235,9 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
     container = BacktestContainer(config=config)
-    if args.data:
-        container.data.override(args.data)
+    data = _data_paths(args.data)
+    if data:
+        container.data.override(data)
     progress: TerminalProgress | None = None
     try:
         candles = container.candles()
@@ -222,12 +255,12 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if progress is not None:
             progress.close()
     if report.candles == 0:
-        source = args.data or config.backtest.data
+        source = _data_label(data) or config.backtest.data
         err.write(f"gridbot: data error: {source}: no candles in the data\n")
         return EXIT_DATA_ERROR
     exchange = container.exchange()
     extra: dict[str, Any] = {
-        "data": args.data or config.backtest.data or "built-in generated market",
+        "data": _data_label(data) or config.backtest.data or "built-in generated market",
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": container.strategy().recenters,
         "skipped_levels": container.strategy().skipped_levels,
@@ -243,7 +276,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if skipped:
         err.write(
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
-            "raise strategy.quote_per_level or adjust the grid\n"
+            f"{_skip_advice(skipped, container.instrument().base_asset)}\n"
         )
     if args.json:
         out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")

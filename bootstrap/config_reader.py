@@ -12,6 +12,13 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, get_args
 
+#: The largest number any setting takes (unless it names a tighter bound): a quadrillion.
+#: Balances, budgets and prices beyond it are typing mistakes, and Decimal arithmetic on
+#: them (28 significant digits) would fail deep inside the run instead of here.
+LARGEST = Decimal(10**15)
+#: The most decimal places a number may have (Binance uses at most 8; fees and rates fewer).
+MOST_DECIMAL_PLACES = 18
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the file and the JSON path."""
@@ -78,7 +85,10 @@ class ConfigReader:
         maximum: int | None = None,
         nullable: bool = False,
     ) -> int:
-        """An integer in ``[minimum, maximum]`` (``nullable`` only changes the message)."""
+        """An integer in ``[minimum, maximum]`` (``nullable`` only changes the message).
+
+        Without a ``maximum``, :data:`LARGEST` bounds it.
+        """
         present, value, path = self._get(key)
         if not present:
             return default
@@ -87,6 +97,8 @@ class ConfigReader:
         if value < minimum or (maximum is not None and value > maximum):
             bound = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
             self.fail(path, f"must be {bound}, got {value}")
+        if value > LARGEST:
+            self.fail(path, f"must be <= {LARGEST}, got {value}")
         return int(value)
 
     def optional_integer(
@@ -117,7 +129,11 @@ class ConfigReader:
         exclusive_min: bool = False,
         nullable: bool = False,
     ) -> Decimal | None:
-        """A finite number (JSON number or numeric string) within the bounds, as Decimal."""
+        """A finite number (JSON number or numeric string) within the bounds, as Decimal.
+
+        Without a ``maximum``, :data:`LARGEST` bounds it; at most
+        :data:`MOST_DECIMAL_PLACES` decimal places are accepted.
+        """
         present, value, path = self._get(key)
         if not present:
             return default
@@ -133,8 +149,11 @@ class ConfigReader:
             self.fail(path, f"must be a finite number, got {value!r}")
         if minimum is not None and (number <= minimum if exclusive_min else number < minimum):
             self.fail(path, f"must be {'>' if exclusive_min else '>='} {minimum}, got {number}")
-        if maximum is not None and number > maximum:
-            self.fail(path, f"must be <= {maximum}, got {number}")
+        largest = LARGEST if maximum is None else maximum
+        if number > largest:
+            self.fail(path, f"must be <= {largest:f}, got {number}")
+        if number and number.as_tuple().exponent < -MOST_DECIMAL_PLACES:  # type: ignore[operator]
+            self.fail(path, f"must have at most {MOST_DECIMAL_PLACES} decimal places, got {number}")
         return number
 
     def required_decimal(self, key: str, default: Decimal, **bounds: Any) -> Decimal:

@@ -32,10 +32,12 @@ from adapters.binance.errors import BinanceError
 from adapters.control_api.server import ControlServer, InsecureRemoteAddress
 from adapters.live_runtime.engine_loop import Aborted, EngineLoop
 from adapters.logging.python_logging import forward_python_logging
+from adapters.market_data.kline_csv import KlineFormatError
 from adapters.persistence.repository import SqlJournal
+from adapters.simulated.funding import FundingFileError
 from application.live_engine import LiveEngine
 from application.ports.exchange import ExchangeUnavailable
-from application.ports.venue import LiveVenue
+from application.ports.venue import LiveVenue, ReplayFailed
 from application.reconciliation import ReconciliationFailed
 from application.session import FlattenReport
 from bootstrap.config import AppConfig
@@ -115,6 +117,9 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         except failures as exc:
             err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
             return EXIT_FAILED
+        except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
+            logging.getLogger("gridbot.data").error("data error: %s", exc)
+            raise  # the CLI prints it as one line, exit 1
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
         history = container.history()
@@ -190,9 +195,16 @@ def _trade(
     engine = loop.engine
     restore = loop.install_signals()
     flattened: FlattenReport | None = None
+    data_error: ReplayFailed | None = None
     try:
         try:
             loop.run()
+        except ReplayFailed as exc:
+            # Bad data mid-replay: stop as on a signal (flattening as configured), then
+            # report the data error; never exit 0 on data that could not be read.
+            logging.getLogger("gridbot.data").error("data error: %s", exc)
+            data_error = exc
+            engine.request_stop()
         except Exception as exc:
             logging.getLogger("gridbot").exception("engine failed")
             err.write(
@@ -237,7 +249,11 @@ def _trade(
             + ("flat confirmed by the exchange" if flattened.flat else "NOT FLAT")
             + "\n"
         )
-        return 0 if flattened.flat else EXIT_NOT_FLAT
+        if not flattened.flat:
+            return EXIT_NOT_FLAT
+    if data_error is not None:
+        err.write(f"gridbot: data error: {data_error}\n")
+        return EXIT_FAILED
     return 0
 
 

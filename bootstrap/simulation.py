@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from adapters.market_data.generated import GeneratedMarket
 from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
 from adapters.simulated.funding import FundingSchedule
@@ -36,7 +38,7 @@ def simulation_settings(config: AppConfig) -> SimulationSettings:
     )
 
 
-def candle_source(config: AppConfig, data: str | None) -> HistoricalCandles:
+def candle_source(config: AppConfig, data: str | Sequence[str] | None) -> HistoricalCandles:
     """A kline file/directory when one is given, else the built-in generated market.
 
     Raises:

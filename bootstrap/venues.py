@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from adapters.binance.live_venue import BinanceVenue, BinanceVenueSettings, IoLoop
+from adapters.market_data.kline_csv import KlineFormatError
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from adapters.simulated.paper_venue import PaperVenue
@@ -29,7 +30,11 @@ from bootstrap.simulation import candle_source, simulation_settings
 def paper_venue(
     config: AppConfig, data: str | None, journal: SqlJournal, speed: float, max_candles: int
 ) -> PaperVenue:
-    """The in-process simulated exchange and its replay (resuming a flat paper account)."""
+    """The in-process simulated exchange and its replay (resuming a flat paper account).
+
+    Raises:
+        KlineFormatError: The data holds no candle (and there is no paper account to resume).
+    """
     instrument = builtin_instrument(config.market, config.symbol)
     balances = dict(config.initial_balances)
     source = candle_source(config, data)
@@ -38,6 +43,9 @@ def paper_venue(
         balances, last = resume
         source = candles_after(source, last)
     candles = PeekedCandles(source)
+    if candles.first is None and resume is None:
+        path = data or config.backtest.data or "the generated market"
+        raise KlineFormatError(str(path), None, None, "no candles in the data")
     settings = replace(simulation_settings(config), first_id=journal.last_trade_id() + 1)
     exchange = SimulatedExchange(instrument, dict(balances), settings)
     return PaperVenue(

@@ -9,7 +9,7 @@ when it is zero. All arithmetic is Decimal: float modulo is wrong for these chec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, Context, Decimal
+from decimal import ROUND_DOWN, Context, Decimal, DecimalException
 from enum import StrEnum
 
 from domain.enums import MarketType, OrderType, Side
@@ -139,7 +139,7 @@ class Instrument:
         """
         pf = self.price_filter
         base = pf.min_price if self.is_futures else ZERO
-        rounded = _to_step(price, pf.tick_size, base, rounding)
+        rounded = _to_step(price, pf.tick_size, base, rounding, "PRICE_FILTER")
         self._check_price(rounded)
         return rounded
 
@@ -156,7 +156,8 @@ class Instrument:
         """
         lot = self._rounding_lot(order_type)
         base = lot.min_qty if self.is_futures else ZERO
-        rounded = _to_step(quantity, lot.step_size, base, rounding)
+        name = "LOT_SIZE" if lot is self.lot_size else "MARKET_LOT_SIZE"
+        rounded = _to_step(quantity, lot.step_size, base, rounding, name)
         if self.is_futures and rounded < lot.min_qty:
             # Futures steps count from minQty; a value below it has no grid point.
             rounded = lot.min_qty if rounding is Rounding.UP else ZERO
@@ -176,7 +177,10 @@ class Instrument:
             raise FilterViolation("PRICE_FILTER", "positive", price, ZERO)
         # Divide rounding down: with a disabled step (0) the quotient is used as is, and a
         # quotient rounded up in its 28th digit would overspend the budget.
-        raw = _DIVIDE_DOWN.divide(quote_amount, price)
+        try:
+            raw = _DIVIDE_DOWN.divide(quote_amount, price)
+        except DecimalException:  # beyond Decimal's exponent range: no order is that big
+            raise FilterViolation("LOT_SIZE", "max", quote_amount, None) from None
         qty = self.round_quantity(raw, order_type, Rounding.DOWN)
         self._check_notional(price * qty, order_type, reduce_only=False)
         return qty
@@ -292,7 +296,7 @@ class Instrument:
             raise FilterViolation("PRICE_FILTER", "max", price, pf.max_price)
         if pf.tick_size:
             base = pf.min_price if self.is_futures else ZERO
-            if (price - base) % pf.tick_size:
+            if _off_step(price - base, pf.tick_size):
                 raise FilterViolation("PRICE_FILTER", "step", price, pf.tick_size)
 
     def _check_quantity(self, quantity: Decimal, lot: LotSizeFilter) -> None:
@@ -305,7 +309,7 @@ class Instrument:
             raise FilterViolation(name, "max", quantity, lot.max_qty)
         if lot.step_size:
             base = lot.min_qty if self.is_futures else ZERO
-            if (quantity - base) % lot.step_size:
+            if _off_step(quantity - base, lot.step_size):
                 raise FilterViolation(name, "step", quantity, lot.step_size)
 
     def _check_notional(self, notional: Decimal, order_type: OrderType, reduce_only: bool) -> None:
@@ -346,12 +350,36 @@ class Instrument:
                 raise FilterViolation("PERCENT_PRICE_BY_SIDE", "down", price, down)
 
 
-def _to_step(value: Decimal, step: Decimal, base: Decimal, rounding: Rounding) -> Decimal:
-    """Snap ``value`` onto ``base + k * step`` (k integer) in the requested direction."""
+def _off_step(offset: Decimal, step: Decimal) -> bool:
+    """True when ``offset`` is not a whole number of steps.
+
+    A value so large that the number of steps exceeds Decimal's 28-digit precision has no
+    exact step count (``divmod`` raises DivisionImpossible): it is reported off-step, and the
+    caller's max check, made first, normally names the real problem.
+    """
+    try:
+        return bool(offset % step)
+    except DecimalException:
+        return True
+
+
+def _to_step(
+    value: Decimal, step: Decimal, base: Decimal, rounding: Rounding, filter_name: str
+) -> Decimal:
+    """Snap ``value`` onto ``base + k * step`` (k integer) in the requested direction.
+
+    Raises:
+        FilterViolation: ``value`` is too large to count in steps at Decimal's precision
+            (say a quantity of 1e40 with a 0.001 step): no exchange accepts such an order,
+            and the arithmetic must fail as a filter violation, never as a crash.
+    """
     if not step:
         return value
     offset = value - base
-    units, remainder = divmod(offset, step)
+    try:
+        units, remainder = divmod(offset, step)
+    except DecimalException:
+        raise FilterViolation(filter_name, "max", value, None) from None
     if remainder < 0:
         # Decimal divmod truncates toward zero; turn it into a floor division.
         units -= 1

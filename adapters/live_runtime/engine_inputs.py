@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -52,3 +53,11 @@ class QueuedInputs:
     def end_of_data(self) -> None:
         """See :meth:`EngineInputs.end_of_data`."""
         self._loop.end_of_data()
+
+    def fail(self, error: Exception) -> None:
+        """See :meth:`EngineInputs.fail`."""
+        self._loop.post(functools.partial(_raise, error))
+
+
+def _raise(error: Exception) -> None:
+    raise error

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from application.ports.venue import EngineInputs
+from application.ports.venue import EngineInputs, ReplayFailed
 from domain.candles import Candle
 
 
@@ -42,14 +42,18 @@ class ReplayPacer:
 
     def _run(self) -> None:
         next_at = time.monotonic()
-        for sent, candle in enumerate(self._candles):
-            self._slots.acquire()
-            if self._stopped.is_set() or (self._max and sent >= self._max):
-                break
-            self._inputs.candle(candle, self._slots.release)
-            if self._interval:
-                next_at += self._interval
-                if self._stopped.wait(max(0.0, next_at - time.monotonic())):
+        try:
+            for sent, candle in enumerate(self._candles):
+                self._slots.acquire()
+                if self._stopped.is_set() or (self._max and sent >= self._max):
                     break
+                self._inputs.candle(candle, self._slots.release)
+                if self._interval:
+                    next_at += self._interval
+                    if self._stopped.wait(max(0.0, next_at - time.monotonic())):
+                        break
+        except Exception as exc:  # the source failed mid-stream: the engine must know
+            self._inputs.fail(ReplayFailed(exc))
+            return
         if not self._stopped.is_set():
             self._inputs.end_of_data()

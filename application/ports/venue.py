@@ -21,6 +21,21 @@ from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 
 
+class ReplayFailed(Exception):
+    """The replayed data could not be read further (a malformed row, a truncated gzip...).
+
+    Raised on the engine's thread in place of the next candle, so the shell stops, flattens
+    and exits with a data error instead of waiting forever for candles that never come.
+
+    Attributes:
+        cause: What the candle source raised (its message names file, line and field).
+    """
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class EngineInputs(Protocol):
     """The engine's input queue as a venue sees it (callable from any thread).
 
@@ -48,6 +63,10 @@ class EngineInputs(Protocol):
 
     def end_of_data(self) -> None:
         """The candle source is exhausted (a finite replay)."""
+        ...
+
+    def fail(self, error: Exception) -> None:
+        """The venue cannot deliver any more: the engine stops by raising ``error``."""
         ...
 
 

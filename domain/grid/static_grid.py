@@ -158,7 +158,8 @@ class StaticGrid:
                     price = inst.round_price(raw, direction)
                     qty = inst.quantity_for_notional(params.quote_per_level, price)
                 except FilterViolation as exc:
-                    self._skip(exc.filter_name)
+                    # "max" apart: too big wants the opposite fix of too small.
+                    self._skip(f"{exc.filter_name} max" if exc.rule == "max" else exc.filter_name)
                     continue
                 if side is Side.SELL and sellable is not None:
                     if qty > sellable:

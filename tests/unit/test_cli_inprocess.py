@@ -203,6 +203,25 @@ def test_csv_data_with_a_gap(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert Path(gap["source"]).name == "BTCUSDT-1m-2025-01.csv"
 
 
+def test_levels_too_big_advise_to_lower_the_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 11: a quote_per_level above the exchange's maximum lot advised to *raise* it."""
+    config = write_config(
+        tmp_path,
+        {"strategy": {"quote_per_level": "1e14"}, "backtest": {"generated": {"minutes": 300}}},
+    )
+
+    code = main(["backtest", "--config", str(config)])
+
+    captured = capsys.readouterr()
+    assert code == 0
+    message = single_error_line(captured.err)
+    assert "LOT_SIZE max" in message
+    assert "lower strategy.quote_per_level" in message
+    assert "raise strategy.quote_per_level" not in message
+
+
 def test_skipped_levels_warn_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Spot with only USDT cannot place the sell side: a warning, still exit 0."""
     config = write_config(tmp_path, {"market": {"type": "SPOT", "symbol": "BTCUSDT"}})
@@ -214,7 +233,11 @@ def test_skipped_levels_warn_on_stderr(tmp_path: Path, capsys: pytest.CaptureFix
     message = single_error_line(captured.err)
     assert message.startswith("gridbot: warning: grid levels could not be placed: ")
     assert "INSUFFICIENT_BASE" in message
-    assert message.endswith("raise strategy.quote_per_level or adjust the grid")
+    assert message.endswith(
+        "hold BTC in account.initial_balances to place the sell side "
+        "(spot sells only what it holds)"
+    )
+    assert "raise strategy.quote_per_level" not in message
     rows = parse_human(captured.out)
     assert rows["symbol"] == "BTCUSDT (SPOT)"
     count = rows["skipped levels"].split(" ")[0]

@@ -829,3 +829,75 @@ def test_exchange_ws_url_must_be_a_websocket_url() -> None:
         parse_config({"exchange": {"ws_url": "http://x"}}, "c.json", {})
     config = parse_config({"exchange": {"ws_url": "ws://127.0.0.1:9", "leverage": 5}}, "c", {})
     assert (config.exchange.ws_url, config.exchange.leverage) == ("ws://127.0.0.1:9", 5)
+
+
+# --------------------------------------------------------------------------- absurd numbers
+#: Every numeric setting, as (section path, key); each must have a bound that a typo breaks.
+NUMERIC_SETTINGS = [
+    (("account", "initial_balances"), "USDT"),
+    (("simulation",), "maker_fee"),
+    (("simulation",), "taker_fee"),
+    (("simulation",), "max_volume_share"),
+    (("simulation",), "leverage"),
+    (("simulation",), "funding_rate"),
+    (("simulation",), "latency_ms"),
+    (("simulation",), "reject_probability"),
+    (("simulation",), "seed"),
+    (("strategy",), "levels"),
+    (("strategy",), "spacing"),
+    (("strategy",), "quote_per_level"),
+    (("strategy",), "recenter_threshold"),
+    (("backtest", "generated"), "minutes"),
+    (("backtest", "generated"), "seed"),
+    (("backtest", "generated"), "start_price"),
+    (("backtest", "generated"), "start_open_time"),
+    (("risk",), "max_leverage"),
+    (("risk",), "max_position_notional"),
+    (("risk",), "max_open_orders"),
+    (("risk",), "price_band"),
+    (("logging",), "max_bytes"),
+    (("logging",), "backups"),
+]
+
+
+def _nested(sections: tuple[str, ...], key: str, raw: str) -> str:
+    """The JSON text of a config setting one value to ``raw`` (a JSON number, verbatim)."""
+    text = f'{{"{key}": {raw}}}'
+    for name in reversed(sections):
+        text = f'{{"{name}": {text}}}'
+    return text
+
+
+@pytest.mark.parametrize(("sections", "key"), NUMERIC_SETTINGS)
+@pytest.mark.parametrize("raw", ["1e40", "1e104", "1e400", "1e999999", "1" + "0" * 400])
+def test_absurdly_large_numbers_are_refused_naming_the_path(
+    tmp_path: Path, sections: tuple[str, ...], key: str, raw: str
+) -> None:
+    """Issue 11: 1e40 quote per level or a 1e999999 balance passed and crashed mid-run."""
+    path = tmp_path / "config.json"
+    path.write_text(_nested(sections, key, raw), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: $.{'.'.join((*sections, key))}: "), message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ("1e20", "must be <= 1000000000000000, got 1E+20"),
+        ("1e-999999", "at most 18 decimal places"),
+    ],
+)
+def test_quote_per_level_bounds(tmp_path: Path, raw: str, problem: str) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(_nested(("strategy",), "quote_per_level", raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_config(path)
+
+
+def test_a_large_but_sane_balance_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(_nested(("account", "initial_balances"), "USDT", "1e15"), encoding="utf-8")
+    assert load_config(path).initial_balances["USDT"] == Decimal(10**15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal, localcontext
 
 import pytest
@@ -770,3 +771,42 @@ def test_quantity_for_notional_with_disabled_step_never_overspends(order_type: O
     inst = make(SPOT, lot=("0", "0", "0"), market_lot=("0", "0", "0"))
     qty = inst.quantity_for_notional(D("98.92"), D("0.0000000024"), order_type)
     assert exact_mul(qty, D("0.0000000024")) <= D("98.92")
+
+
+# ------------------------------------------------------------------ absurdly large values
+_HUGE = st.builds(
+    lambda mantissa, exponent: Decimal(mantissa).scaleb(exponent),
+    st.integers(min_value=1, max_value=10**6),
+    st.integers(min_value=10, max_value=999_990),
+)
+
+
+@pytest.mark.parametrize("market", [SPOT, FUT])
+@pytest.mark.parametrize("amount", ["1e40", "1e104", "1e400", "1e999999"])
+def test_quantity_for_a_huge_budget_is_a_filter_violation(market: MarketType, amount: str) -> None:
+    """Issue 11: 1e40 quote per level crashed with DivisionImpossible in the step count."""
+    inst = make(market, price=("0.01", "0", "0.01"), lot=("0.001", "0", "0.001"))
+    with pytest.raises(FilterViolation) as caught:
+        inst.quantity_for_notional(D(amount), D("100000"))
+    assert caught.value.rule == "max"
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_HUGE, market=st.sampled_from([SPOT, FUT]))
+def test_rounding_any_huge_value_passes_or_violates_never_crashes(
+    value: Decimal, market: MarketType
+) -> None:
+    inst = make(market, price=("0.01", "0", "0.01"), lot=("0.001", "0", "0.001"))
+    for call in (
+        lambda: inst.round_price(value),
+        lambda: inst.round_quantity(value),
+        lambda: inst.quantity_for_notional(value, D("65000.5")),
+        lambda: inst.round_order(BUY, LIMIT, value, value),
+    ):
+        with contextlib.suppress(FilterViolation):
+            call()
+
+
+def test_check_order_with_a_huge_quantity_is_a_violation() -> None:
+    inst = make(SPOT)
+    assert_violation(violation(inst, BUY, LIMIT, "1e40", "100"), "LOT_SIZE", "step")

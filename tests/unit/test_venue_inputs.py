@@ -15,6 +15,7 @@ from adapters.live_runtime.engine_loop import EngineLoop
 from adapters.simulated.replay_pacer import ReplayPacer
 from application.paper_resume import candles_after
 from application.ports.market_data import CandleGap
+from application.ports.venue import ReplayFailed
 from domain.candles import Candle
 from domain.events import ExecutionEvent
 
@@ -107,6 +108,7 @@ class _RecordingInputs:
     def __init__(self) -> None:
         self.candles: list[int] = []
         self.ended = threading.Event()
+        self.failed: Exception | None = None
 
     def candle(self, candle: Candle, handled: Callable[[], None] | None = None) -> None:
         self.candles.append(candle.open_time)
@@ -114,6 +116,10 @@ class _RecordingInputs:
             handled()
 
     def end_of_data(self) -> None:
+        self.ended.set()
+
+    def fail(self, error: Exception) -> None:
+        self.failed = error
         self.ended.set()
 
 
@@ -124,6 +130,23 @@ def test_the_pacer_replays_in_order_stops_at_max_candles_and_says_the_data_ended
     assert inputs.ended.wait(10)
     pacer.stop()
     assert inputs.candles == [m * 60_000 for m in range(4)]
+
+
+def _failing_source() -> Any:
+    yield _candle(0)
+    raise ValueError("line 2: bad row")
+
+
+def test_a_source_that_fails_mid_replay_stops_the_engine_with_the_cause() -> None:
+    inputs = _RecordingInputs()
+    pacer = ReplayPacer(_failing_source(), 0.0, 0, inputs)  # type: ignore[arg-type]
+    pacer.start()
+    assert inputs.ended.wait(10)
+    pacer.stop()
+    assert inputs.candles == [0]
+    assert isinstance(inputs.failed, ReplayFailed)
+    assert isinstance(inputs.failed.cause, ValueError)
+    assert "line 2: bad row" in str(inputs.failed)
 
 
 class _Source:
