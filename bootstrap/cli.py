@@ -19,6 +19,7 @@ from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
 from bootstrap.containers import BacktestContainer
+from bootstrap.market_choice import MARKETS, data_market_warning, market_lines, with_market
 from bootstrap.user_errors import (
     CONFIG_ERRORS,
     DATA_ERRORS,
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
         help="kline CSV/CSV.gz files or directories, read in the order given "
         "(overrides backtest.data)",
     )
+    bt.add_argument(
+        "--market",
+        choices=sorted(MARKETS),
+        help="trade the data as spot or USD-M futures (overrides market.type in the config)",
+    )
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     run = sub.add_parser(
@@ -54,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", help="JSON config file (default: the embedded default config)")
     run.add_argument("--data", help="kline file or directory the simulated exchange replays")
+    run.add_argument(
+        "--market",
+        choices=sorted(MARKETS),
+        help="trade spot or USD-M futures (overrides market.type in the config)",
+    )
     run.add_argument(
         "--speed",
         type=float,
@@ -162,6 +173,7 @@ def _skipped(skipped: dict[str, int]) -> str:
 def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
     """Print the human-readable report."""
     rows = [
+        *extra.get("market_lines", []),
         ("symbol", f"{report.symbol} ({report.market})"),
         ("data", str(extra["data"])),
         ("period", f"{_iso(report.first_open_time)} -> {_iso(report.last_open_time)} UTC"),
@@ -234,8 +246,14 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    market_flag = getattr(args, "market", None)
+    config = with_market(config, market_flag)
     container = BacktestContainer(config=config)
     data = _data_paths(args.data)
+    warning = data_market_warning(config, data or config.backtest.data, market_flag)
+    if warning:
+        err.write(warning + "\n")
+        err.flush()
     if data:
         container.data.override(data)
     progress: TerminalProgress | None = None
@@ -259,7 +277,11 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"gridbot: data error: {source}: no candles in the data\n")
         return EXIT_DATA_ERROR
     exchange = container.exchange()
+    lines = market_lines(config, market_flag)
     extra: dict[str, Any] = {
+        "market_lines": lines,
+        "fee_model": lines[1][1],
+        "funding_model": lines[2][1],
         "data": _data_label(data) or config.backtest.data or "built-in generated market",
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": container.strategy().recenters,
@@ -279,7 +301,8 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"{_skip_advice(skipped, container.instrument().base_asset)}\n"
         )
     if args.json:
-        out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")
+        document = {k: v for k, v in extra.items() if k != "market_lines"}
+        out.write(json.dumps({**report.to_dict(), **document}, indent=2) + "\n")
     else:
         render_report(report, extra, out)
     return 0
@@ -294,6 +317,17 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    market_flag = getattr(args, "market", None)
+    config = with_market(config, market_flag)
+    lines = market_lines(config, market_flag)
+    if config.exchange.kind != "simulated":
+        lines = lines[:1]  # fees and funding are the exchange's own
+    for label, text in lines:  # on stderr: stdout's first line stays "control plane: ..."
+        err.write(f"{label}: {text}\n")
+    warning = data_market_warning(config, args.data or config.backtest.data, market_flag)
+    if warning and config.exchange.kind == "simulated":
+        err.write(warning + "\n")
+    err.flush()
     try:
         return run_session(config, args, out, err)
     except (*CONFIG_ERRORS, *DATA_ERRORS) as exc:

@@ -135,7 +135,12 @@ def test_human_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0, captured.err
     assert captured.err == ""
     lines = captured.out.splitlines()
-    assert [line.split("  ")[0].strip() for line in lines] == LABELS
+    assert [line.split("  ")[0].strip() for line in lines] == [
+        "market",
+        "fee model",
+        "funding model",
+        *LABELS,
+    ]
     # Labels are padded to the longest one ("grid re-centres") plus two spaces.
     assert all(line[15:17] == "  " for line in lines)
     rows = parse_human(captured.out)
