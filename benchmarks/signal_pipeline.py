@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from adapters.market_data.kline_csv import KlineCsvReader  # noqa: E402
-from bootstrap.research import SignalSettings, compute, read_history  # noqa: E402
+from application.signal_research import SignalSettings, compute, read_history  # noqa: E402
 from domain.candles import Candle  # noqa: E402
 from domain.features.engine import FeatureEngine  # noqa: E402
 from domain.signals import SignalModel, SignalWeights, heuristic_weights  # noqa: E402
@@ -152,7 +152,7 @@ def per_candle(base: Path, runs: int, weights: SignalWeights) -> None:
 def batch(base: Path, runs: int, weights: SignalWeights) -> None:
     path = base / SYNTHETIC
     started = time.perf_counter()
-    columns, _, gaps = read_history([str(path)], "BTCUSDT")
+    columns, _, gaps = read_history(KlineCsvReader(str(path), symbol="BTCUSDT"), str(path))
     bars = int(columns.open_time.shape[0])
     print(
         f"batch: synthetic year, {bars:,} bars ({gaps} gaps), read into columns in "

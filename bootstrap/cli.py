@@ -15,25 +15,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from adapters.market_data.kline_csv import KlineFormatError
-from adapters.simulated.funding import FundingFileError
 from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
-from bootstrap.containers import BacktestContainer, DataMismatch, EmptyAccount
-from bootstrap.instruments import UnknownInstrument
+from bootstrap.containers import BacktestContainer
 from bootstrap.market_choice import MARKETS, data_market_warning, market_lines, with_market
-from bootstrap.secrets import CredentialsError
-
-EXIT_DATA_ERROR = 1
-EXIT_CONFIG_ERROR = 2
-_CONFIG_ERRORS: tuple[type[Exception], ...] = (
-    UnknownInstrument,
-    DataMismatch,
-    EmptyAccount,
-    CredentialsError,
+from bootstrap.user_errors import (
+    CONFIG_ERRORS,
+    DATA_ERRORS,
+    EXIT_CONFIG_ERROR,
+    EXIT_DATA_ERROR,
+    user_error,
 )
-_DATA_ERRORS: tuple[type[Exception], ...] = (KlineFormatError, FundingFileError, FileNotFoundError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         help="convictions over a history: information coefficients per system and for the "
         "ensemble, in and out of sample; writes a CSV and a PNG plot",
     )
-    # --- research signals arguments (owned by bootstrap/research) ---
+    # --- research signals arguments (owned by bootstrap/research_command) ---
     sig.add_argument(
         "--data",
         required=True,
@@ -218,18 +211,6 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         out.write(f"{key:<{width}}  {value}\n")
 
 
-def _user_error(exc: Exception, config_source: str, err: TextIO) -> int:
-    """One line for a user error, no traceback: configuration (exit 2) or data (exit 1)."""
-    if isinstance(exc, UnknownInstrument):
-        err.write(f"gridbot: config error: {config_source}: $.market.symbol: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    if isinstance(exc, _CONFIG_ERRORS):
-        err.write(f"gridbot: config error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    err.write(f"gridbot: data error: {exc}\n")
-    return EXIT_DATA_ERROR
-
-
 def _skip_advice(skipped: dict[str, int], base: str) -> str:
     """What to change, by why levels were skipped (too big and too small want opposites)."""
     advice = []
@@ -286,8 +267,8 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         started = time.perf_counter()
         report = runner.run(candles, gaps=lambda: candles.source.gaps)
         seconds = time.perf_counter() - started
-    except (*_CONFIG_ERRORS, *_DATA_ERRORS, ValueError) as exc:
-        return _user_error(exc, config.source, err)
+    except (*CONFIG_ERRORS, *DATA_ERRORS, ValueError) as exc:
+        return user_error(exc, config.source, err)
     finally:
         if progress is not None:
             progress.close()
@@ -349,8 +330,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     err.flush()
     try:
         return run_session(config, args, out, err)
-    except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:
-        return _user_error(exc, config.source, err)
+    except (*CONFIG_ERRORS, *DATA_ERRORS) as exc:
+        return user_error(exc, config.source, err)
 
 
 def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
@@ -358,8 +339,8 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
     import os
 
     from adapters.simulated.emulator.server import run_emulator
-    from bootstrap.containers import candle_source, simulation_settings
     from bootstrap.instruments import builtin_instrument
+    from bootstrap.simulation import candle_source, simulation_settings
     from domain.enums import MarketType
 
     try:
@@ -391,8 +372,8 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
             settings=simulation_settings(config),
             wall_clock_auth=args.wall_clock_auth,
         )
-    except (*_CONFIG_ERRORS, *_DATA_ERRORS) as exc:
-        return _user_error(exc, config.source, err)
+    except (*CONFIG_ERRORS, *DATA_ERRORS) as exc:
+        return user_error(exc, config.source, err)
     return 0
 
 
@@ -407,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         return emulator_command(args, sys.stderr)
     if args.command == "research":
-        from bootstrap.research import run_research
+        from bootstrap.research_command import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
     if args.command == "validate":

@@ -1,115 +1,84 @@
 """The composition root: which adapter serves which port, for each way of running the bot.
 
-Nothing outside ``bootstrap/`` chooses an implementation. A backtest wires the simulated
-exchange (which is also its clock), a candle source (a kline file or the built-in generated
-market), the in-memory repository and a counting event sink around the same strategy and
-execution service that live trading uses.
+Nothing outside ``bootstrap/`` chooses an implementation, and the configuration chooses
+here: :class:`DecisionContainer` picks the strategy by ``strategy.name`` and builds the
+pre-trade risk; both ways of running the bot use it.
+
+* :class:`BacktestContainer` (``gridbot backtest``) wires the simulated exchange (which is
+  also its clock), a candle source (a kline file or the built-in generated market), the
+  in-memory repository and a counting event sink around the execution service.
+* :class:`LiveContainer` (``gridbot run``, live and paper) picks the venue by
+  ``exchange.kind`` (:mod:`bootstrap.venues`) and wires the journal, the event log,
+  telemetry, the signal, the crash-safe session, the engine and its input loop.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from dependency_injector import containers, providers
 
-from adapters.market_data.generated import GeneratedMarket
-from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
+from adapters.live_runtime.engine_inputs import QueuedInputs
+from adapters.live_runtime.engine_loop import EngineGateway, EngineLoop
+from adapters.live_runtime.loop_thread import LoopThread
+from adapters.logging.console import HumanConsoleSink
+from adapters.logging.jsonl_sink import JsonLinesSink
+from adapters.logging.telemetry_sink import TelemetrySink
 from adapters.memory.repository import InMemoryOrderRepository
 from adapters.memory.sinks import CountingSink
+from adapters.persistence.factory import open_journal
+from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
-from adapters.simulated.funding import FundingSchedule
-from adapters.simulated.settings import SimulationSettings
 from application.backtest import BacktestRunner
 from application.execution import ExecutionService
-from application.ports.market_data import HistoricalCandles
+from application.live_engine import EngineIdentity, LiveEngine
+from application.peeked_candles import PeekedCandles
+from application.ports.event_sink import EventSink
+from application.ports.venue import LiveVenue
+from application.reconciliation import UnknownOrderPolicy
+from application.session import TradingSession
 from application.signals import SignalSettings, SignalTracker, signal_tracker
+from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
+from bootstrap.control_plane import config_json
 from bootstrap.instruments import builtin_instrument
+from bootstrap.secrets import Credentials
+from bootstrap.simulation import DataMismatch, candle_source, simulation_settings
+from bootstrap.venues import binance_venue, paper_venue
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
 from domain.risk import PreTradeRisk, RiskLimits
+from domain.strategy import Strategy
+
+__all__ = [
+    "BACKTEST_RETENTION",
+    "STRATEGIES",
+    "BacktestContainer",
+    "DataMismatch",
+    "DecisionContainer",
+    "EmptyAccount",
+    "LiveContainer",
+    "PeekedCandles",
+    "candle_source",
+    "simulation_settings",
+]
 
 ZERO = Decimal(0)
+#: One equity point per hour of market time in the journal of a live or paper run.
+EQUITY_EVERY_MS = 3_600_000
 #: Closed orders and fills a backtest keeps in memory (the report needs none of them; tests
 #: and short runs see everything, a year of high churn stays within a bounded footprint).
 BACKTEST_RETENTION = 50_000
 
 
-class DataMismatch(ValueError):
-    """The data file's symbol differs from the configured symbol."""
-
-
 class EmptyAccount(ValueError):
     """The configured balances hold nothing the instrument can trade with."""
-
-
-def simulation_settings(config: AppConfig) -> SimulationSettings:
-    """Simulated-exchange settings from the ``simulation`` section."""
-    sim = config.simulation
-    funding = (
-        FundingSchedule.from_csv(sim.funding_file)
-        if sim.funding_file
-        else FundingSchedule(sim.funding_rate)
-    )
-    return SimulationSettings(
-        maker_fee=sim.maker_fee,
-        taker_fee=sim.taker_fee,
-        touch_fills=sim.touch_fills,
-        max_volume_share=sim.max_volume_share,
-        leverage=sim.leverage,
-        funding=funding,
-        latency_ms=sim.latency_ms,
-        reject_probability=float(sim.reject_probability),
-        seed=sim.seed,
-    )
-
-
-def candle_source(config: AppConfig, data: str | Sequence[str] | None) -> HistoricalCandles:
-    """A kline file/directory when one is given, else the built-in generated market.
-
-    Raises:
-        DataMismatch: The file is for another symbol than the configured one.
-    """
-    path = data or config.backtest.data
-    if path:
-        try:
-            reader = KlineCsvReader(path)
-        except SymbolNotInferred:
-            # Not a Binance-style name (e.g. a file mounted as /market): the config says.
-            reader = KlineCsvReader(path, symbol=config.symbol)
-        if reader.symbol != config.symbol:
-            raise DataMismatch(
-                f"{path}: data is for {reader.symbol} but the config trades {config.symbol} "
-                "(set market.symbol)"
-            )
-        return reader
-    gen = config.backtest.generated
-    return GeneratedMarket(
-        symbol=config.symbol,
-        start_open_time=gen.start_open_time,
-        minutes=gen.minutes,
-        seed=gen.seed,
-        start_price=gen.start_price,
-        tick=builtin_instrument(config.market, config.symbol).price_filter.tick_size,
-    )
-
-
-class PeekedCandles:
-    """A candle source whose first candle has been read already (to price initial holdings)."""
-
-    def __init__(self, source: HistoricalCandles) -> None:
-        self.source = source
-        self._iterator: Iterator[Candle] = iter(source)
-        self.first: Candle | None = next(self._iterator, None)
-
-    def __iter__(self) -> Iterator[Candle]:
-        head = [self.first] if self.first is not None else []
-        return itertools.chain(head, self._iterator)
 
 
 def account_projection(
@@ -155,6 +124,10 @@ def static_grid(config: AppConfig) -> StaticGrid:
     return StaticGrid(config.symbol, params)
 
 
+#: Every strategy ``strategy.name`` can select, by name (the parity test runs each one).
+STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {"static_grid": static_grid}
+
+
 def signal_settings(config: AppConfig) -> SignalSettings:
     """The ``signals`` section as the application's settings."""
     sig = config.signals
@@ -175,6 +148,99 @@ def backtest_signals(config: AppConfig, sink: CountingSink) -> SignalTracker | N
     return tracker
 
 
+def live_signals(
+    config: AppConfig,
+    sink: EventSink,
+    journal: SqlJournal,
+    history: list[Candle],
+    venue: LiveVenue,
+) -> tuple[SignalTracker | None, str]:
+    """The signal of a live or paper run and where its weights came from.
+
+    Weights are fitted on the venue's history or the journal's; ``(None, "")`` when
+    ``signals`` is off.
+    """
+    if not config.signals.enabled:
+        return None, ""
+    return signal_tracker(
+        signal_settings(config), sink, journal, history, now_ms=venue.clock.now_ms()
+    )
+
+
+def warm_up_history(config: AppConfig, venue: LiveVenue) -> list[Candle]:
+    """The venue's recent candles for the signal's warm-up (none when the signal is off)."""
+    if not config.signals.enabled:
+        return []
+    return venue.history(config.signals.history_minutes)
+
+
+def event_sink(
+    config: AppConfig,
+    log: JsonLinesSink,
+    hub: TelemetryHub,
+    secrets: tuple[str, ...],
+    console: bool,
+) -> FanOutSink:
+    """Every event to the JSON-lines log and telemetry, and to stderr when asked."""
+    sinks: list[Any] = [log, TelemetrySink(hub, secrets)]
+    if config.logging.console or console:
+        sinks.append(HumanConsoleSink(sys.stderr, level=config.logging.level, secrets=secrets))
+    return FanOutSink(*sinks)
+
+
+def secret_values(credentials: Credentials | None) -> tuple[str, ...]:
+    """What the log sinks must never write."""
+    return credentials.secret_values() if credentials is not None else ()
+
+
+def engine_identity(run_id: str, config: AppConfig, venue: LiveVenue) -> EngineIdentity:
+    """Who the engine is, for status and logs."""
+    return EngineIdentity(run_id, venue.name, config.market.value, venue.instrument.symbol)
+
+
+class EquityRecordingCandles:
+    """The engine's candle input, plus an hourly point of the journal's equity curve."""
+
+    def __init__(self, engine: LiveEngine, journal: SqlJournal) -> None:
+        self._engine = engine
+        self._journal = journal
+
+    def __call__(self, candle: Candle) -> None:
+        """Decide on ``candle``; on the hour, record the equity at its close."""
+        self._engine.on_candle(candle)
+        if candle.open_time % EQUITY_EVERY_MS == 0:
+            account = self._engine.session.execution.account
+            self._journal.record_equity(candle.close_time + 1, account.equity(candle.close))
+
+
+def strategy_name(config: AppConfig) -> str:
+    """``strategy.name``: which strategy decides."""
+    return config.strategy.name
+
+
+def exchange_kind(config: AppConfig) -> str:
+    """``exchange.kind``: which venue ``gridbot run`` trades on."""
+    return config.exchange.kind
+
+
+def strategy_providers(config: providers.Provider[AppConfig]) -> dict[str, providers.Provider[Any]]:
+    """One provider per strategy in :data:`STRATEGIES`, the choices of the strategy selector."""
+    return {name: providers.Singleton(build, config) for name, build in STRATEGIES.items()}
+
+
+class DecisionContainer(containers.DeclarativeContainer):
+    """What decides: the strategy ``strategy.name`` names, and the pre-trade risk."""
+
+    config = providers.Dependency(instance_of=AppConfig)
+    instrument = providers.Dependency(instance_of=Instrument)
+
+    strategy = providers.Selector(
+        providers.Callable(strategy_name, config),
+        **strategy_providers(config),
+    )
+    risk = providers.Singleton(pre_trade_risk, config, instrument)
+
+
 class BacktestContainer(containers.DeclarativeContainer):
     """Wiring for ``gridbot backtest``."""
 
@@ -185,6 +251,7 @@ class BacktestContainer(containers.DeclarativeContainer):
     instrument = providers.Singleton(
         builtin_instrument, market=config.provided.market, symbol=config.provided.symbol
     )
+    decision = providers.Container(DecisionContainer, config=config, instrument=instrument)
     settings = providers.Singleton(simulation_settings, config)
     candles = providers.Singleton(PeekedCandles, providers.Singleton(candle_source, config, data))
     exchange = providers.Singleton(
@@ -208,9 +275,9 @@ class BacktestContainer(containers.DeclarativeContainer):
         repository=repository,
         sink=sink,
         clock=exchange,
-        risk=providers.Singleton(pre_trade_risk, config, instrument),
+        risk=decision.risk,
     )
-    strategy = providers.Singleton(static_grid, config)
+    strategy = decision.strategy
     signals = providers.Singleton(backtest_signals, config, sink)
     runner = providers.Singleton(
         BacktestRunner,
@@ -220,3 +287,79 @@ class BacktestContainer(containers.DeclarativeContainer):
         progress=progress,
         signals=signals,
     )
+
+
+class LiveContainer(containers.DeclarativeContainer):
+    """Wiring for ``gridbot run``: live on Binance (or the emulator), or paper.
+
+    The command resolves the providers in the order a start needs (log first, then the
+    venue, the signal, the engine, the control plane) and releases them in reverse.
+    """
+
+    config = providers.Dependency(instance_of=AppConfig)
+    run_id = providers.Object("")
+    credentials = providers.Object(None)
+    #: ``gridbot run`` flags.
+    data = providers.Object(None)
+    speed = providers.Object(60.0)
+    max_candles = providers.Object(0)
+    standby = providers.Object(False)
+    console = providers.Object(False)
+
+    secrets = providers.Singleton(secret_values, credentials)
+    log = providers.Singleton(
+        JsonLinesSink,
+        config.provided.log_path,
+        run_id,
+        secrets=secrets,
+        max_bytes=config.provided.logging.max_bytes,
+        backups=config.provided.logging.backups,
+        level=config.provided.logging.level,
+    )
+    hub = providers.Singleton(TelemetryHub, config.provided.control.telemetry_buffer)
+    sink = providers.Singleton(event_sink, config, log, hub, secrets, console)
+    io = providers.Singleton(LoopThread)
+    journal = providers.Singleton(open_journal, config.provided.database_url_resolved)
+
+    venue = providers.Selector(
+        providers.Callable(exchange_kind, config),
+        simulated=providers.Singleton(paper_venue, config, data, journal, speed, max_candles),
+        binance=providers.Singleton(binance_venue, config, credentials, io),
+    )
+    history = providers.Singleton(warm_up_history, config, venue)
+    signal_setup = providers.Singleton(live_signals, config, sink, journal, history, venue)
+
+    decision = providers.Container(
+        DecisionContainer, config=config, instrument=venue.provided.instrument
+    )
+    session = providers.Singleton(
+        TradingSession,
+        venue.provided.exchange,
+        venue.provided.instrument,
+        journal,
+        decision.strategy,
+        config.provided.client_order_id_prefix,
+        sink,
+        venue.provided.clock,
+        venue.provided.initial_balances,
+        providers.Factory(UnknownOrderPolicy, config.provided.reconciliation.unknown_orders),
+        decision.risk,
+    )
+    engine = providers.Singleton(
+        LiveEngine,
+        session,
+        sink,
+        venue.provided.clock,
+        providers.Factory(engine_identity, run_id, config, venue),
+        replay=venue.provided.replay,
+        flatten_on_exit=config.provided.shutdown.flatten_on_exit,
+        standby=standby,
+        max_leverage=config.provided.risk.max_leverage,
+        kill_switch=config.provided.risk.kill_switch,
+        signals=signal_setup.provided[0],
+    )
+    loop = providers.Singleton(EngineLoop, engine)
+    inputs = providers.Singleton(
+        QueuedInputs, loop, providers.Factory(EquityRecordingCandles, engine, journal)
+    )
+    gateway = providers.Singleton(EngineGateway, loop, hub, providers.Factory(config_json, config))

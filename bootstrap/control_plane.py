@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from adapters.control_api.server import ControlServer, TlsFiles, start_control_server
+from adapters.live_runtime.loop_thread import LoopThread
 from application.ports.control import ControlPlane
 from bootstrap.config import AppConfig
-from bootstrap.loop_thread import LoopThread
 
 #: Environment variable holding the bearer token (server and gridctl).
 TOKEN_ENV = "GRIDBOT_API_TOKEN"

@@ -1,15 +1,16 @@
 """``gridbot run``: the live shell around the decision core, crash-safe and steerable.
 
-The composition root for live and paper trading: it wires the configured venue (the
-in-process simulated exchange, or the Binance adapter against Binance, its testnet or the
-emulator), the journal (SQLite in the data directory by default), the JSON-lines event
-log, telemetry and the gRPC control plane, then
+The process lifecycle of live and paper trading. :class:`~bootstrap.containers.LiveContainer`
+wires the venue ``exchange.kind`` names (the in-process simulated exchange, or the Binance
+adapter against Binance, its testnet or the emulator), the journal (SQLite in the data
+directory by default), the JSON-lines event log, telemetry and the engine; this module
+resolves them in order, serves the gRPC control plane, then
 
 1. rebuilds the bot's state from the journal and reconciles with the exchange (refusing
    to trade while they disagree, unless ``--accept-exchange-state``);
 2. trades on every closed 1m candle with the same decision core as the backtest, on the
-   main thread, one input at a time (:mod:`bootstrap.engine_loop`), while I/O and the
-   control plane run on an asyncio loop thread;
+   main thread, one input at a time (:mod:`adapters.live_runtime.engine_loop`), while
+   I/O and the control plane run on an asyncio loop thread;
 3. stops on SIGINT / SIGTERM or the control plane's Stop: no new decisions, cancel our
    orders, close the position reduce-only, confirm flat from the exchange, persist,
    exit 0. A second signal exits at once.
@@ -21,45 +22,41 @@ import argparse
 import json
 import logging
 import signal
-import sys
 import time
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
 from adapters.binance.errors import BinanceError
 from adapters.control_api.server import ControlServer, InsecureRemoteAddress
-from adapters.logging.console import HumanConsoleSink
-from adapters.logging.jsonl_sink import JsonLinesSink
+from adapters.live_runtime.engine_loop import Aborted, EngineLoop
 from adapters.logging.python_logging import forward_python_logging
-from adapters.logging.telemetry_sink import TelemetrySink
 from adapters.market_data.kline_csv import KlineFormatError
-from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.funding import FundingFileError
-from application.live_engine import EngineIdentity, LiveEngine
+from application.live_engine import LiveEngine
 from application.ports.exchange import ExchangeUnavailable
-from application.reconciliation import ReconciliationFailed, UnknownOrderPolicy
-from application.session import FlattenReport, TradingSession
-from application.signals import SignalTracker, signal_tracker
-from application.telemetry import FanOutSink, TelemetryHub
+from application.ports.venue import LiveVenue, ReplayFailed
+from application.reconciliation import ReconciliationFailed
+from application.session import FlattenReport
 from bootstrap.config import AppConfig
-from bootstrap.containers import pre_trade_risk, signal_settings, static_grid
-from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
-from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
-from bootstrap.live_venues import LiveVenue, ReplayFailed, binance_venue, simulated_venue
-from bootstrap.loop_thread import LoopThread
+from bootstrap.containers import LiveContainer
+from bootstrap.control_plane import TokenError, resolve_token, serve_control
 from bootstrap.secrets import load_credentials, require_credentials
-from domain.candles import Candle
 
 EXIT_FAILED = 1
 EXIT_REFUSED = 3
 EXIT_NOT_FLAT = 4
 EXIT_ABORTED = 130
-EQUITY_EVERY_MS = 3_600_000  # one equity point per hour of market time
 ZERO = Decimal(0)
+#: What a live venue may fail with while connecting or reconciling (exit 1, one line).
+_EXCHANGE_FAILURES: tuple[type[Exception], ...] = (
+    BinanceError,
+    ExchangeUnavailable,
+    OSError,
+    TimeoutError,
+)
 
 
 def run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -95,59 +92,44 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         if config.exchange.kind == "binance"
         else load_credentials(config)
     )
-    secrets = credentials.secret_values() if credentials is not None else ()
     config.storage.data_dir.mkdir(parents=True, exist_ok=True)
     run_id = uuid.uuid4().hex[:12]
-    log = JsonLinesSink(
-        config.log_path,
-        run_id,
-        secrets=secrets,
-        max_bytes=config.logging.max_bytes,
-        backups=config.logging.backups,
-        level=config.logging.level,
-    )
-    hub = TelemetryHub(config.control.telemetry_buffer)
-    sinks: list[Any] = [log, TelemetrySink(hub, secrets)]
-    if config.logging.console or getattr(args, "console", False):
-        sinks.append(HumanConsoleSink(sys.stderr, level=config.logging.level, secrets=secrets))
-    sink = FanOutSink(*sinks)
-    io = LoopThread()
-    journal = open_journal(config.database_url_resolved)
+    container = LiveContainer(config=config)
+    container.run_id.override(run_id)
+    container.credentials.override(credentials)
+    container.data.override(args.data)
+    container.speed.override(args.speed)
+    container.max_candles.override(args.max_candles)
+    container.standby.override(args.standby)
+    container.console.override(bool(getattr(args, "console", False)))
+    log = container.log()
+    sink = container.sink()
+    io = container.io()
+    journal = container.journal()
     venue: LiveVenue | None = None
     server: ControlServer | None = None
     unhook = forward_python_logging(sink, lambda: time.time_ns() // 1_000_000)
     try:
-        if config.exchange.kind == "binance":
-            assert credentials is not None
-            try:
-                venue = binance_venue(config, credentials, io)
-            except (BinanceError, ExchangeUnavailable, OSError, TimeoutError) as exc:
-                err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
-                return EXIT_FAILED
-        else:
-            try:
-                venue = simulated_venue(config, args.data, journal, args.speed, args.max_candles)
-            except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
-                logging.getLogger("gridbot.data").error("data error: %s", exc)
-                raise  # the CLI prints it as one line, exit 1
+        # A paper venue's OSError is a data file's (a user error, reported by the caller).
+        failures = _EXCHANGE_FAILURES if config.exchange.kind == "binance" else ()
+        try:
+            venue = container.venue()
+        except failures as exc:
+            err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
+            return EXIT_FAILED
+        except (KlineFormatError, FundingFileError, FileNotFoundError) as exc:
+            logging.getLogger("gridbot.data").error("data error: %s", exc)
+            raise  # the CLI prints it as one line, exit 1
         unhook()
         unhook = forward_python_logging(sink, venue.clock.now_ms)
-        signals = None
-        weights_source = ""
-        history: list[Candle] = []
-        if config.signals.enabled:
-            history = venue.history(config.signals.history_minutes)
-            signals, weights_source = signal_tracker(
-                signal_settings(config), sink, journal, history, now_ms=venue.clock.now_ms()
-            )
-        engine = _engine(config, venue, journal, sink, run_id, args, signals)
-        loop = EngineLoop(engine)
+        history = container.history()
+        signals, weights_source = container.signal_setup()
+        engine = container.engine()
+        loop = container.loop()
         if config.control.enabled:
             try:
                 token, token_source = resolve_token(config)
-                server = serve_control(
-                    io, EngineGateway(loop, hub, config_json(config)), config, token, run_id
-                )
+                server = serve_control(io, container.gateway(), config, token, run_id)
             except (TokenError, InsecureRemoteAddress, OSError) as exc:
                 err.write(f"gridbot: control plane: {exc}\n")
                 return 2
@@ -167,13 +149,13 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             reference = recent[-1].close if recent else ZERO
         # Subscribe before reconciling: what happens meanwhile (an order of ours filling)
         # waits in the engine's queue and is applied after the snapshot, never lost.
-        venue.start(loop, _candle_handler(engine, journal))
+        venue.start(container.inputs())
         try:
             report = engine.start(args.accept_exchange_state, reference)
         except ReconciliationFailed as exc:
             err.write(f"gridbot: {exc}\n")
             return EXIT_REFUSED
-        except (BinanceError, ExchangeUnavailable, OSError, TimeoutError) as exc:
+        except _EXCHANGE_FAILURES as exc:
             err.write(f"gridbot: exchange: {type(exc).__name__}: {exc}\n")
             return EXIT_FAILED
         out.write(
@@ -200,55 +182,6 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
         io.stop()
         journal.engine.dispose()
         log.close()
-
-
-def _engine(
-    config: AppConfig,
-    venue: LiveVenue,
-    journal: SqlJournal,
-    sink: FanOutSink,
-    run_id: str,
-    args: argparse.Namespace,
-    signals: SignalTracker | None = None,
-) -> LiveEngine:
-    instrument = venue.instrument
-    session = TradingSession(
-        venue.exchange,
-        instrument,
-        journal,
-        static_grid(config),
-        config.client_order_id_prefix,
-        sink,
-        venue.clock,
-        venue.initial_balances,
-        UnknownOrderPolicy(config.reconciliation.unknown_orders),
-        pre_trade_risk(config, instrument),
-    )
-    return LiveEngine(
-        session,
-        sink,
-        venue.clock,
-        EngineIdentity(run_id, venue.name, config.market.value, instrument.symbol),
-        replay=venue.replay,
-        flatten_on_exit=config.shutdown.flatten_on_exit,
-        standby=args.standby,
-        max_leverage=config.risk.max_leverage,
-        kill_switch=config.risk.kill_switch,
-        signals=signals,
-    )
-
-
-def _candle_handler(engine: LiveEngine, journal: SqlJournal) -> Callable[[Candle], None]:
-    """The engine's candle input, plus an hourly point of the journal's equity curve."""
-
-    def on_candle(candle: Candle) -> None:
-        engine.on_candle(candle)
-        if candle.open_time % EQUITY_EVERY_MS == 0:
-            journal.record_equity(
-                candle.close_time + 1, engine.session.execution.account.equity(candle.close)
-            )
-
-    return on_candle
 
 
 def _trade(

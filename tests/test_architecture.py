@@ -103,3 +103,41 @@ def test_ruff_format_is_clean() -> None:
 def test_mypy_strict_on_domain_and_application() -> None:
     result = _run(_tool("mypy"), "--no-incremental", "domain", "application")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_top_level_folders_are_those_of_the_design() -> None:
+    """Code lives in the layers; nothing grows a new top-level home beside them."""
+    design = {
+        "domain",
+        "application",
+        "adapters",
+        "proto",
+        "bootstrap",
+        "tests",
+        "benchmarks",
+        "docs",
+        "config",
+        "docker",
+    }
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    folders = {path.split("/", 1)[0] for path in tracked if "/" in path}
+    extra = sorted(f for f in folders - design if not f.startswith("."))
+    assert not extra, f"top-level folders outside the design: {extra}"
+
+
+def test_bootstrap_holds_configuration_and_composition_only() -> None:
+    """No thread, event loop or socket is run from bootstrap/ itself: those are adapters'.
+
+    The validation harness is the exception by design (it supervises the bot as a process
+    and hosts the emulator), and it is reached only through its entry point (import-linter).
+    """
+    runtime = {"asyncio", "threading", "socket", "queue"}
+    offenders = []
+    for path in sorted((ROOT / "bootstrap").rglob("*.py")):
+        if "validation" in path.relative_to(ROOT / "bootstrap").parts:
+            continue
+        for root in _imported_roots(path) & runtime:
+            offenders.append(f"{path.relative_to(ROOT)} imports {root}")
+    assert not offenders, "\n".join(offenders)

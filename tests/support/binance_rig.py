@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.binance.blocking_exchange import BlockingExchange
 from adapters.binance.exchange import BinanceExchange
 from adapters.binance.rest import BinanceRestClient
+from adapters.live_runtime.loop_thread import LoopThread
 from adapters.memory.sinks import RecordingSink
 from adapters.persistence.engine import sqlite_url
 from adapters.persistence.factory import open_journal
@@ -30,9 +32,7 @@ from adapters.simulated.emulator.server import start_emulator
 from adapters.simulated.emulator.state import EmulatorState
 from application.live_engine import EngineIdentity, LiveEngine
 from application.session import TradingSession
-from bootstrap.blocking_exchange import BlockingExchange
 from bootstrap.instruments import builtin_instrument
-from bootstrap.loop_thread import LoopThread
 from domain.candles import Candle
 from domain.enums import MarketType
 from domain.grid.static_grid import StaticGrid, StaticGridParams

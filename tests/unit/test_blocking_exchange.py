@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from adapters.binance.blocking_exchange import BlockingExchange
 from adapters.binance.errors import (
     IpBanned,
     OutcomeUnresolved,
@@ -14,9 +15,8 @@ from adapters.binance.errors import (
     ServerBusy,
     UnknownOutcome,
 )
+from adapters.live_runtime.loop_thread import LoopThread
 from application.ports.exchange import AccountSnapshot, ExchangeUnavailable
-from bootstrap.blocking_exchange import BlockingExchange
-from bootstrap.loop_thread import LoopThread
 
 
 class _Script:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bootstrap.engine_loop import Aborted, EngineLoop, StopRequested
+from adapters.live_runtime.engine_loop import Aborted, EngineLoop, StopRequested
 
 
 class _Engine:
@@ -106,9 +106,9 @@ def test_install_signals_restores_previous_handlers() -> None:
 def test_gateway_refuses_commands_before_the_loop_runs_and_while_stopping() -> None:
     import asyncio
 
+    from adapters.live_runtime.engine_loop import EngineGateway, NotReady
     from application.ports.control import ControlUnavailable
     from application.telemetry import TelemetryHub
-    from bootstrap.engine_loop import EngineGateway, NotReady
 
     loop, engine = _loop()
     gateway = EngineGateway(loop, TelemetryHub(), "{}")
@@ -126,8 +126,8 @@ def test_status_answers_from_the_published_snapshot_while_the_engine_is_busy() -
     import asyncio
     import time
 
+    from adapters.live_runtime.engine_loop import EngineGateway
     from application.telemetry import TelemetryHub
-    from bootstrap.engine_loop import EngineGateway
 
     loop, engine = _loop()
     gateway = EngineGateway(loop, TelemetryHub(), "{}")

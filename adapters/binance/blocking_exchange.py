@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from adapters.binance.errors import (
     IpBanned,
@@ -43,7 +43,6 @@ from application.ports.exchange import (
     OrderRequest,
     OrderSnapshot,
 )
-from bootstrap.loop_thread import LoopThread
 from domain.events import ExecutionEvent, FundingPaid
 from domain.instruments import Instrument
 from domain.orders import Fill
@@ -68,6 +67,14 @@ _READ_AGAIN: tuple[type[BaseException], ...] = (
 _UNKNOWN: tuple[type[BaseException], ...] = (UnknownOutcome, OutcomeUnresolved)
 
 
+class CoroutineRunner(Protocol):
+    """An event loop on another thread that runs a coroutine and waits for its result."""
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = ...) -> T:
+        """Run ``coroutine`` on the loop; its result, or its exception, after ``timeout``."""
+        ...
+
+
 class BlockingExchange:
     """:class:`~application.ports.exchange.ExchangePort` over an ``AsyncExchangePort``.
 
@@ -82,7 +89,7 @@ class BlockingExchange:
     def __init__(
         self,
         exchange: AsyncExchangePort,
-        loop: LoopThread,
+        loop: CoroutineRunner,
         budget: float = RETRY_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,

@@ -1,8 +1,11 @@
-"""``gridbot research signals``: do the signal model's outputs rank future returns?
+"""The signal research pipeline: do the signal model's outputs rank future returns?
 
-Steps, each chosen so that the out-of-sample figures are honest:
+The use case behind ``gridbot research signals`` (the command lives in
+:mod:`bootstrap.research_command`, the files and the printed table in
+:mod:`adapters.reporting.signal_report`). Steps, each chosen so that the out-of-sample
+figures are honest:
 
-1. Read the kline history (a file or a directory) into columns, in chunks so a year of
+1. Read the kline history (any candle source) into columns, in chunks so a year of
    candles never exists as a list of ``Candle`` objects at once.
 2. Batch features over the whole history (:func:`~domain.signals.history.history_features`,
    the same numbers as the live engine) and keep the *ready* rows (the engine's warm-up
@@ -14,8 +17,8 @@ Steps, each chosen so that the out-of-sample figures are honest:
 4. ICs per series, horizon and sample (:mod:`domain.signals.evaluation`): forward returns
    are matched by time, in-sample rows whose forward return would end after the split are
    dropped.
-5. Write ``signals.csv``, ``ic.csv``, ``summary.json`` and ``signals.png`` to ``--out``
-   and print a table (or the summary as JSON with ``--json``).
+5. :func:`summary` puts the run in plain JSON values; the reporting adapter writes
+   ``signals.csv``, ``ic.csv``, ``summary.json`` and ``signals.png`` and prints a table.
 
 Settings come from the config's ``signals`` section (window, clip, fit horizon, method,
 minimum fit samples) when the config has one, else from the same defaults the section has.
@@ -23,34 +26,24 @@ minimum fit samples) when the config has one, else from the same defaults the se
 One caveat: the weight fit targets the close ``horizon`` *rows* ahead, so in a history with
 gaps the handful of in-sample rows just before a gap are fitted against a return across it
 (at most ``horizon`` rows per gap). The ICs reported here do not have that flaw.
-
-Exit codes: 0 done; 1 data error (unreadable or too short history, one line); 2 usage or
-configuration error (bad flag value, bad config file, unwritable output directory).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
-from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
-from adapters.reporting.csv_tables import write_csv
-from adapters.reporting.signal_plots import plot_signals
-from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, _user_error
-from bootstrap.config import ConfigError, load_config
+from application.ports.market_data import HistoricalCandles
 from domain.features.contract import resolve_min_samples, warmup_candles
 from domain.features.names import FEATURE_NAMES
 from domain.signals.decision import BatchDecisions
 from domain.signals.evaluation import (
-    SAMPLES,
     IcResult,
     information_coefficients,
     parse_horizons,
@@ -65,14 +58,8 @@ from domain.signals.weights import SignalWeights, fit_weights
 #: Candles converted to columns at a time while reading.
 _CHUNK = 65_536
 
-#: Significant digits of the floats in signals.csv (z-scores, convictions: far beyond meaning).
-_CSV_DIGITS = 7
-
-#: Errors reported as one "data error" line (a ValueError: an empty file list, unreadable
-#: names, a candle outside the feature engine's input contract).
-_READ_ERRORS: tuple[type[Exception], ...] = (*_DATA_ERRORS, ValueError)
-
-_FILES = {
+#: The files of one run, by their key in the summary's ``files``.
+FILES = {
     "signals_csv": "signals.csv",
     "ic_csv": "ic.csv",
     "summary_json": "summary.json",
@@ -132,21 +119,18 @@ def signal_settings(config: object) -> SignalSettings:
     )
 
 
-def _parse_horizons(text: str) -> tuple[int, ...]:
+def horizons_flag(text: str) -> tuple[int, ...]:
+    """The ``--horizons`` value: comma-separated whole minutes.
+
+    Raises:
+        UsageError: Not whole minutes >= 1.
+    """
     try:
         return parse_horizons(int(part) for part in text.split(",") if part.strip())
     except ValueError as exc:
         raise UsageError(
             f"--horizons: expected comma-separated whole minutes >= 1, got {text!r} ({exc})"
         ) from None
-
-
-def _reader(paths: Sequence[str], symbol: str) -> KlineCsvReader:
-    """A reader for ``paths``; files without a Binance-style name are read as ``symbol``."""
-    try:
-        return KlineCsvReader(paths)
-    except SymbolNotInferred:
-        return KlineCsvReader(paths, symbol=symbol)
 
 
 def _concat(chunks: Sequence[CandleColumns]) -> CandleColumns:
@@ -160,17 +144,16 @@ def _concat(chunks: Sequence[CandleColumns]) -> CandleColumns:
     )
 
 
-def read_history(paths: Sequence[str], symbol: str) -> tuple[CandleColumns, str, int]:
+def read_history(reader: HistoricalCandles, name: str) -> tuple[CandleColumns, str, int]:
     """The history as columns, its symbol and its number of gaps.
 
     Args:
-        paths: Kline files or directories, read in order (their candles must ascend).
-        symbol: Symbol to assume when a file name does not carry one.
+        reader: The candle source (its candles must ascend).
+        name: How error messages name the source (e.g. the paths given).
 
     Raises:
-        FileNotFoundError, KlineFormatError, ValueError: Unreadable or empty data.
+        ValueError: Empty data; the reader's own errors on unreadable data.
     """
-    reader = _reader(paths, symbol)
     chunks: list[CandleColumns] = []
     buffer = []
     for candle in reader:
@@ -181,7 +164,7 @@ def read_history(paths: Sequence[str], symbol: str) -> tuple[CandleColumns, str,
     if buffer:
         chunks.append(candle_columns(buffer))
     if not chunks:
-        raise ValueError(f"{' '.join(paths)}: no candles in the data")
+        raise ValueError(f"{name}: no candles in the data")
     return _concat(chunks), reader.symbol, len(reader.gaps)
 
 
@@ -350,201 +333,5 @@ def summary(
             }
             for r in result.ics
         ],
-        "files": {key: str(out_dir / name) for key, name in _FILES.items()},
+        "files": {key: str(out_dir / name) for key, name in FILES.items()},
     }
-
-
-def _signal_rows(result: ResearchResult) -> Any:
-    d = result.decisions
-    scores = d.scores.tolist()
-    confidences = d.confidences.tolist()
-    longs = d.long_conviction.tolist()
-    shorts = d.short_conviction.tolist()
-    closes = result.close.tolist()
-    regimes = [str(r) for r in SYSTEMS]
-    for t, open_time in enumerate(result.open_time.tolist()):
-        yield (
-            open_time,
-            closes[t],
-            *scores[t],
-            *confidences[t],
-            longs[t],
-            shorts[t],
-            regimes[d.regime_codes[t]],
-            t < result.split_at,
-        )
-
-
-def write_outputs(result: ResearchResult, doc: dict[str, Any], out_dir: Path) -> None:
-    """signals.csv, ic.csv, summary.json and signals.png in ``out_dir``.
-
-    Raises:
-        OSError: If the directory cannot be created or written.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_csv(
-        out_dir / _FILES["signals_csv"],
-        (
-            "open_time",
-            "close",
-            "up_score",
-            "down_score",
-            "neutral_score",
-            "up_confidence",
-            "down_confidence",
-            "neutral_confidence",
-            "long",
-            "short",
-            "regime",
-            "in_sample",
-        ),
-        _signal_rows(result),
-        float_digits=_CSV_DIGITS,
-    )
-    write_csv(
-        out_dir / _FILES["ic_csv"],
-        ("series", "horizon", "sample", "ic", "n"),
-        ((r.series, r.horizon, r.sample, r.ic, r.n) for r in result.ics),
-    )
-    summary_path = out_dir / _FILES["summary_json"]
-    tmp = summary_path.with_name(f".{summary_path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(summary_path)
-    first, last = _iso(int(result.open_time[0])), _iso(int(result.open_time[-1]))
-    plot_signals(
-        out_dir / _FILES["plot_png"],
-        title=(
-            f"{result.symbol} {first} .. {last} UTC: signals ({result.weights.method} IC, "
-            f"weights fitted in sample)"
-        ),
-        open_time=result.open_time,
-        close=result.close,
-        long=result.decisions.long_conviction,
-        short=result.decisions.short_conviction,
-        split_at=result.split_at,
-        ics=result.ics,
-    )
-
-
-def _fmt_ic(value: float) -> str:
-    return f"{value:+.4f}" if math.isfinite(value) else "n/a"
-
-
-def render(
-    result: ResearchResult, doc: dict[str, Any], horizons: tuple[int, ...], out: TextIO
-) -> None:
-    """The human report: data, split, weights, then the IC table."""
-    w = result.weights
-    ins, oos = doc["in_sample"], doc["out_of_sample"]
-    out.write(
-        f"research signals: {result.symbol}, {result.candles:,} candles "
-        f"({result.gaps} gap{'s' if result.gaps != 1 else ''}), {doc['ready_rows']:,} with ready "
-        f"features from {doc['first_ready_open_time']} to {doc['last_open_time']} UTC\n"
-    )
-    out.write(
-        f"in sample:     {ins['rows']:>9,} rows"
-        + (f" {ins['first_open_time']} .. {ins['last_open_time']}" if ins["rows"] else "")
-        + " (weights fitted here)\n"
-    )
-    out.write(
-        f"out of sample: {oos['rows']:>9,} rows"
-        + (f" {oos['first_open_time']} .. {oos['last_open_time']}" if oos["rows"] else "")
-        + "\n"
-    )
-    fallback = ", ".join(w.fallback_parts) if w.fallback else "none"
-    sw = "  ".join(f"{r} {w.system_weights[i]:.3f}" for i, r in enumerate(SYSTEMS))
-    out.write(
-        f"weights: {w.method}, horizon {w.horizon}, fitted on {w.samples:,} rows, "
-        f"IC threshold {w.ic_threshold:.4f}, fallback: {fallback}\n"
-        f"system weights: {sw}\n\n"
-    )
-
-    by_key = {(r.series, r.horizon, r.sample): r for r in result.ics}
-    series: list[str] = []
-    for r in result.ics:
-        if r.series not in series:
-            series.append(r.series)
-    columns = [(h, s) for h in horizons for s in SAMPLES]
-    heads = [f"h={h} {s}" for h, s in columns]
-    width = max(10, *(len(x) for x in heads))
-    name_width = max(9, *(len(s) for s in series))
-    out.write(
-        f"IC ({w.method}) with the forward log return; in = fit rows, out = after the split\n"
-    )
-    out.write(f"{'series':<{name_width}}" + "".join(f"{x:>{width}}" for x in heads) + "\n")
-    for name in series:
-        cells = [_fmt_ic(by_key[(name, h, s)].ic) for h, s in columns]
-        out.write(f"{name:<{name_width}}" + "".join(f"{c:>{width}}" for c in cells) + "\n")
-    counts = []
-    noise = []
-    for h, s in columns:
-        ns = sorted({by_key[(name, h, s)].n for name in series})
-        counts.append(f"{ns[0]:,}" if len(ns) == 1 else f"{ns[0]:,}-{ns[-1]:,}")
-        band = by_key[(series[0], h, s)].noise
-        noise.append(f"±{band:.4f}" if math.isfinite(band) else "n/a")
-    out.write(f"{'n':<{name_width}}" + "".join(f"{c:>{width}}" for c in counts) + "\n")
-    out.write(f"{'noise':<{name_width}}" + "".join(f"{c:>{width}}" for c in noise) + "\n")
-    out.write(
-        "noise: 2 standard errors of a skill-free IC on n/h independent (non-overlapping)\n"
-        "returns; a smaller |IC| is indistinguishable from zero. Every series is signed so\n"
-        "that skill shows as a positive IC, except 'short' (skill = a negative IC).\n\n"
-    )
-    files = doc["files"]
-    out.write("wrote " + ", ".join(files[k] for k in _FILES) + "\n")
-
-
-def run_research(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``gridbot research <command>`` (only ``signals`` exists)."""
-    if getattr(args, "research_command", None) != "signals":
-        err.write(f"gridbot: usage error: unknown research command {args.research_command!r}\n")
-        return EXIT_CONFIG_ERROR
-    try:
-        horizons = _parse_horizons(args.horizons)
-        if not 0.0 < args.split < 1.0:
-            raise UsageError(
-                f"--split: expected a fraction strictly between 0 and 1, got {args.split}"
-            )
-    except UsageError as exc:
-        err.write(f"gridbot: usage error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        err.write(f"gridbot: config error: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    settings = signal_settings(config)
-    data = [args.data] if isinstance(args.data, str) else [str(p) for p in args.data]
-    try:
-        columns, symbol, gaps = read_history(data, config.symbol)
-        result = compute(columns, symbol, gaps, settings, horizons, args.split)
-    except HistoryTooShort as exc:
-        err.write(f"gridbot: data error: {' '.join(data)}: {exc}\n")
-        return EXIT_DATA_ERROR
-    except _READ_ERRORS as exc:
-        return _user_error(exc, config.source, err)
-    out_dir = Path(args.out)
-    doc = summary(
-        result,
-        data=data,
-        settings=settings,
-        horizons=horizons,
-        split=args.split,
-        out_dir=out_dir,
-    )
-    try:
-        write_outputs(result, doc, out_dir)
-    except OSError as exc:
-        err.write(f"gridbot: usage error: cannot write to --out {out_dir}: {exc}\n")
-        return EXIT_CONFIG_ERROR
-    unmeasured = sorted({(r.horizon, r.sample) for r in result.ics if r.n < 2})
-    if unmeasured:
-        which = ", ".join(f"h={h} {s}" for h, s in unmeasured)
-        err.write(
-            f"gridbot: warning: too few rows to measure an IC at {which}; "
-            "use a longer history or shorter horizons\n"
-        )
-    if args.json:
-        out.write(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-    else:
-        render(result, doc, horizons, out)
-    return 0
