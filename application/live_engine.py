@@ -18,109 +18,42 @@ States::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from application.ports.clock import Clock
+from application.ports.control import (
+    BotState,
+    CommandResult,
+    ConvictionView,
+    EngineIdentity,
+    FlattenReport,
+    PnlView,
+    RiskView,
+    StatusView,
+)
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangeUnavailable, ReplayVenue
 from application.reconciliation import ReconciliationFailed, ReconciliationReport
-from application.session import FlattenReport, TradingSession
+from application.session import TradingSession
 from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.events import ExecutionEvent
-from domain.orders import Order
 from domain.performance import DrawdownTracker
 from domain.risk import worst_case_exposure
 
 ZERO = Decimal(0)
-
-
-class BotState(StrEnum):
-    """What the bot does with the next candle."""
-
-    STARTING = "STARTING"  # rebuilding from the journal and reconciling
-    STANDBY = "STANDBY"  # reconciled, waiting for Start
-    RUNNING = "RUNNING"  # deciding on every closed candle
-    PAUSED = "PAUSED"  # no new decisions; open orders stay, fills are recorded
-    FLATTENED = "FLATTENED"  # nothing open, no decisions until Start
-    STOPPING = "STOPPING"  # a stop was requested; the shell is finishing
-    STOPPED = "STOPPED"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """Answer to an operator command."""
-
-    state: BotState
-    changed: bool
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class EngineIdentity:
-    """What this engine trades, for status and telemetry."""
-
-    run_id: str
-    exchange: str
-    market: str
-    symbol: str
-
-
-@dataclass(frozen=True, slots=True)
-class PnlView:
-    """Exact PnL figures in the quote asset."""
-
-    realized: Decimal
-    unrealized: Decimal
-    fees: Decimal
-    funding: Decimal
-    equity: Decimal
-    peak_equity: Decimal
-    drawdown: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class RiskView:
-    """Where the bot stands against its risk limits."""
-
-    level: str
-    kill_switch: bool
-    leverage: Decimal
-    max_leverage: Decimal | None
-    blocked_orders: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConvictionView:
-    """The latest ensemble output, when a signal model runs."""
-
-    open_time: int
-    long: float
-    short: float
-    regime: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatusView:
-    """Everything ``GetStatus`` reports, as the engine knows it right now."""
-
-    state: BotState
-    identity: EngineIdentity
-    last_candle_open_time: int
-    last_price: Decimal
-    candles_processed: int
-    position_quantity: Decimal
-    entry_price: Decimal
-    realized_pnl: Decimal
-    funding: Decimal
-    open_orders: tuple[Order, ...]
-    balances: tuple[tuple[str, Decimal], ...]
-    pnl: PnlView
-    risk: RiskView
-    conviction: ConvictionView | None
-    started_at_ms: int
+#: The control port owns the views and results; they are re-exported here for old imports.
+__all__ = [
+    "BotState",
+    "CommandResult",
+    "ConvictionView",
+    "EngineIdentity",
+    "FlattenReport",
+    "LiveEngine",
+    "PnlView",
+    "RiskView",
+    "StatusView",
+]
 
 
 class LiveEngine:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from application.account_state import account_from_start, rebuild_account, save_checkpoint
 from application.execution import ExecutionService, PreparedRequest
 from application.ports.clock import Clock
+from application.ports.control import FlattenReport
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort
 from application.ports.repository import OrderRepository
@@ -54,17 +54,6 @@ ACCOUNT_KEY = _ACCOUNT_KEY
 __all__ = ["FlattenReport", "TradingSession", "rebuild_account"]
 _STRATEGY_KEY = "strategy"
 STRATEGY_KEY = _STRATEGY_KEY
-
-
-@dataclass(frozen=True)
-class FlattenReport:
-    """What :meth:`TradingSession.flatten` did and what the exchange says afterwards."""
-
-    canceled: int
-    closed_quantity: Decimal
-    exchange_position: Decimal
-    still_open: tuple[str, ...]
-    flat: bool
 
 
 class TradingSession:
