@@ -1,11 +1,12 @@
 """The live engine: one trading session steered by an operator, one input at a time.
 
 The same decision core as the backtest (a :class:`~application.session.TradingSession`
-around the strategy) plus what a long-running service needs: a state the operator can
-change (pause, resume, flatten, start, stop), a status view, and telemetry. It is
-synchronous and single-threaded on purpose: the live shell feeds it candles, exchange
-events, resyncs and control commands one after another from a queue, so there is never
-more than one writer of the journal and no decision races another.
+around the one :class:`~application.decision_cycle.DecisionCycle`) plus what a
+long-running service needs: a state the operator can change (pause, resume, flatten,
+start, stop), a status view, and telemetry. It is synchronous and single-threaded on
+purpose: the live shell feeds it candles, exchange events, resyncs and control commands
+one after another from a queue, so there is never more than one writer of the journal and
+no decision races another.
 
 States::
 
@@ -95,7 +96,6 @@ class LiveEngine:
         self._sink = sink
         self._clock = clock
         self.identity = identity
-        self._replay = replay
         self._keep_base = keep_base
         self.flatten_on_exit = flatten_on_exit
         self._initial_state = BotState.STANDBY if standby else BotState.RUNNING
@@ -109,6 +109,12 @@ class LiveEngine:
         self._drawdown: DrawdownTracker | None = None
         self.conviction: ConvictionView | None = None
         self.signals = signals
+        # The cycle inside the session runs the venue and the signal in their place in the
+        # step order; handed here for callers that give them to the engine.
+        if replay is not None:
+            session.replay = replay
+        if signals is not None:
+            session.signals = signals
         #: The exchange failed us: reconcile before deciding again.
         self.needs_resync = False
         self.stop_listeners: list[Callable[[], None]] = []
@@ -136,34 +142,28 @@ class LiveEngine:
 
     # ------------------------------------------------------------------ inputs
     def on_candle(self, candle: Candle) -> None:
-        """One closed 1m candle: the venue sees it first (replay), then the strategy.
+        """One closed 1m candle through the session's decision cycle (venue, signal, strategy).
 
         If the exchange cannot be used right now, the decision waits for the next candle:
         what was journaled stays pending and a reconciliation settles it first.
         """
         session = self.session
-        if self._replay is not None:
-            session.observe_price(candle.close)
-            session.process_events(self._replay.on_candle(candle))
         self.last_candle = candle
         self.candles += 1
-        session.observe_price(candle.close)
         if self.needs_resync:
             self.resync()
-        if self.state is BotState.RUNNING and not self.needs_resync:
-            try:
-                session.on_candle(candle)
-            except ExchangeUnavailable as exc:
-                self._unavailable("candle", exc)
-        if self.signals is not None:
-            record = self.signals.on_candle(candle)
-            if record is not None:
-                self.conviction = ConvictionView(
-                    record.open_time,
-                    record.long_conviction,
-                    record.short_conviction,
-                    str(record.regime),
-                )
+        try:
+            session.on_candle(candle, decide=not self.needs_resync)
+        except ExchangeUnavailable as exc:
+            self._unavailable("candle", exc)
+        record = session.cycle.decision
+        if record is not None:
+            self.conviction = ConvictionView(
+                record.open_time,
+                record.long_conviction,
+                record.short_conviction,
+                str(record.regime),
+            )
         execution = session.execution
         account = execution.account
         equity = account.equity(candle.close)
