@@ -9,7 +9,7 @@ execution service that live trading uses.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from dependency_injector import containers, providers
@@ -33,6 +33,7 @@ from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
 from domain.risk import PreTradeRisk, RiskLimits
+from domain.strategy import Strategy
 
 ZERO = Decimal(0)
 #: Closed orders and fills a backtest keeps in memory (the report needs none of them; tests
@@ -153,6 +154,10 @@ def static_grid(config: AppConfig) -> StaticGrid:
         post_only=st.post_only,
     )
     return StaticGrid(config.symbol, params)
+
+
+#: Every strategy ``strategy.name`` can select, by name (the parity test runs each one).
+STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {"static_grid": static_grid}
 
 
 def signal_settings(config: AppConfig) -> SignalSettings:
