@@ -46,8 +46,7 @@ StepScope = Callable[[int | None], AbstractContextManager[object]]
 _UNSCOPED = nullcontext()
 
 
-def unscoped(_decided_candle: int | None) -> AbstractContextManager[object]:
-    """No scope at all: the backtest's steps need no transaction."""
+def _unscoped(_decided_candle: int | None) -> AbstractContextManager[object]:
     return _UNSCOPED
 
 
@@ -62,13 +61,15 @@ class DecisionCycle:
             whose events arrive on their own.
         signals: The signal decided on every candle (None: no signal, the record is None).
         market: The market facts (default windows when not given).
-        scope: Opens the scope each step runs in (default: none).
+        scope: Opens the scope each step runs in (None: no scope, the backtest's steps
+            need no transaction; its per-event path then skips the scope entirely).
     """
 
     __slots__ = (
         "_execution",
         "_replay",
         "_scope",
+        "_scoped",
         "_signals",
         "_strategy",
         "context",
@@ -84,13 +85,14 @@ class DecisionCycle:
         replay: ReplayVenue | None = None,
         signals: SignalTracker | None = None,
         market: MarketFacts | None = None,
-        scope: StepScope = unscoped,
+        scope: StepScope | None = None,
     ) -> None:
         self._execution = execution
         self._strategy = strategy
         self._replay = replay
         self._signals = signals
-        self._scope = scope
+        self._scoped = scope is not None
+        self._scope: StepScope = scope if scope is not None else _unscoped
         self.market = market if market is not None else MarketFacts()
         #: What the strategy is handed.
         self.context = CycleContext(execution, self.market)
@@ -135,9 +137,13 @@ class DecisionCycle:
         """Exchange events, one step each: apply, answer, then send the answer."""
         execution = self._execution
         queue: deque[ExecutionEvent] = deque(events)
+        scoped = self._scoped
         while queue:
             event = queue.popleft()
-            with self._scope(None):
+            if scoped:
+                with self._scope(None):
+                    prepared = self._answer(execution.apply((event,)))
+            else:  # the same step, minus a no-op scope the backtest would pay per event
                 prepared = self._answer(execution.apply((event,)))
             if prepared:
                 for answer in execution.send_raw(prepared):

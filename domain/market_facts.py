@@ -4,8 +4,13 @@ The signal's features are z-scores: good for deciding *whether* to trade, useles
 deciding *how far apart* to put orders. A grid needs the market's typical move in the
 instrument's own price units: the average true range (ATR) and the realised volatility of
 1-minute returns expressed as a price distance. Both are kept over several configurable
-windows, each a rolling sum updated in O(1) per candle, so the backtest pays a few
-additions per bar and a strategy reads the figures for free.
+windows, each a rolling sum that folds in every candle once, in O(1).
+
+Folding is deferred to the first read after a candle: :meth:`MarketFacts.update` only keeps
+the candle (the last ``max(window) + 1`` of them), and a read folds in what arrived since the
+previous read. A strategy that reads every candle therefore pays O(1) per candle, and one
+that never reads (the static grid) pays one append — the backtest's throughput does not
+depend on facts it does not use. Everything a read returns is about the latest candle.
 
 ATR is exact (Decimal true ranges, exact rolling sums). Realised volatility is a
 statistical estimate: squared log returns are summed in floats and the sum is rebuilt from
@@ -88,27 +93,72 @@ class MarketFacts:
     """ATR and realised volatility in price units over the configured windows.
 
     Call :meth:`update` with every closed candle, in order; read :meth:`atr` and
-    :meth:`volatility` afterwards. A window's figure is None until it has seen enough
-    candles, so a strategy never sizes on a half-filled window by mistake.
+    :meth:`volatility` whenever needed (see the module docstring on deferred folding). A
+    window's figure is None until it has seen enough candles, so a strategy never sizes on
+    a half-filled window by mistake.
 
     Args:
         settings: The windows.
     """
 
-    __slots__ = ("_atr", "_prev_close", "_vol", "candles", "last_close", "settings")
+    __slots__ = (
+        "_atr",
+        "_prev_close",
+        "_recent",
+        "_unfolded",
+        "_vol",
+        "candles",
+        "last_close",
+        "settings",
+    )
 
     def __init__(self, settings: MarketFactsSettings | None = None) -> None:
         self.settings = settings or MarketFactsSettings()
-        self._atr = {w: _ExactWindow(w) for w in self.settings.atr_windows}
-        self._vol = {w: _FloatWindow(w) for w in self.settings.volatility_windows}
+        self._atr: dict[int, _ExactWindow] = {}
+        self._vol: dict[int, _FloatWindow] = {}
         self._prev_close: Decimal | None = None
+        self._reset()
+        span = max((*self.settings.atr_windows, *self.settings.volatility_windows, 1)) + 1
+        self._recent: deque[Candle] = deque(maxlen=span)
+        self._unfolded = 0
         #: Candles seen.
         self.candles = 0
         #: Close of the latest candle (None before the first).
         self.last_close: Decimal | None = None
 
     def update(self, candle: Candle) -> None:
-        """Take one closed candle: one true range and one log return per window."""
+        """Take one closed candle (folded into the windows on the next read)."""
+        self._recent.append(candle)
+        self._unfolded += 1
+        self.last_close = candle.close
+        self.candles += 1
+
+    def _reset(self) -> None:
+        self._atr = {w: _ExactWindow(w) for w in self.settings.atr_windows}
+        self._vol = {w: _FloatWindow(w) for w in self.settings.volatility_windows}
+        self._prev_close = None
+
+    def _catch_up(self) -> None:
+        """Fold in the candles that arrived since the last read, oldest first."""
+        unfolded = self._unfolded
+        if not unfolded:
+            return
+        recent = self._recent
+        size = len(recent)
+        if unfolded > size:
+            # Unread for longer than the longest window: only the kept candles matter,
+            # and the oldest of them serves as the previous close.
+            self._reset()
+            self._prev_close = recent[0].close
+            start = 1
+        else:
+            start = size - unfolded
+        for i in range(start, size):
+            self._fold(recent[i])
+        self._unfolded = 0
+
+    def _fold(self, candle: Candle) -> None:
+        """One true range and one log return into every window."""
         high = candle.high
         low = candle.low
         close = candle.close
@@ -127,8 +177,6 @@ class MarketFacts:
             for vol in self._vol.values():
                 vol.push(squared)
         self._prev_close = close
-        self.last_close = close
-        self.candles += 1
 
     def atr(self, window: int) -> Decimal | None:
         """Mean true range over the last ``window`` candles, in price units.
@@ -136,6 +184,8 @@ class MarketFacts:
         Raises:
             KeyError: ``window`` is not one of the configured ATR windows.
         """
+        self._atr[window]  # an unknown window fails before any work
+        self._catch_up()
         rolling = self._atr[window]
         if len(rolling.values) < window:
             return None
@@ -151,6 +201,8 @@ class MarketFacts:
         Raises:
             KeyError: ``window`` is not one of the configured volatility windows.
         """
+        self._vol[window]  # an unknown window fails before any work
+        self._catch_up()
         rolling = self._vol[window]
         close = self.last_close
         if len(rolling.values) < window or close is None:

@@ -65,6 +65,33 @@ def test_rolling_figures_match_a_recomputation(rows: list[tuple[int, int, int]])
                 assert float(got) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(prices, prices, prices), min_size=1, max_size=60),
+    st.integers(min_value=1, max_value=40),
+)
+def test_reading_rarely_gives_the_same_figures(
+    rows: list[tuple[int, int, int]], every: int
+) -> None:
+    """Folding is deferred to reads: reading every n-th candle (n beyond the longest window
+    too) must give what reading every candle gives."""
+    config = MarketFactsSettings(atr_windows=(3, 9), volatility_windows=(4,))
+    eager, lazy = MarketFacts(config), MarketFacts(config)
+    for t, (a, b, c) in enumerate(rows):
+        low, mid, high = sorted((a, b, c))
+        bar = candle(t, f"{high}", f"{low}", f"{mid}")
+        eager.update(bar)
+        lazy.update(bar)
+        now = (eager.atr(3), eager.atr(9), eager.volatility(4))
+        if t % every == 0 or t == len(rows) - 1:
+            assert lazy.atr(3) == now[0]
+            assert lazy.atr(9) == now[1]
+            got, want = lazy.volatility(4), now[2]
+            assert (got is None) == (want is None)
+            if got is not None and want is not None:
+                assert float(got) == pytest.approx(float(want), rel=1e-9, abs=1e-9)
+
+
 def test_atr_is_in_price_units_and_counts_the_gap_from_the_previous_close() -> None:
     facts = MarketFacts(MarketFactsSettings(atr_windows=(2,), volatility_windows=(1,)))
     facts.update(candle(0, "101", "99", "100"))
