@@ -32,6 +32,7 @@ from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
+from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.risk import PreTradeRisk, RiskLimits
 from domain.strategy import Strategy
 
@@ -172,6 +173,12 @@ def signal_settings(config: AppConfig) -> SignalSettings:
     )
 
 
+def market_facts(config: AppConfig) -> MarketFacts:
+    """The market facts over the configured windows (``market_facts`` section)."""
+    facts = config.market_facts
+    return MarketFacts(MarketFactsSettings(facts.atr_windows, facts.volatility_windows))
+
+
 def backtest_signals(config: AppConfig, sink: CountingSink) -> SignalTracker | None:
     """The signal of a backtest: heuristic weights (nothing before the data to fit on)."""
     if not config.signals.enabled:
@@ -224,4 +231,5 @@ class BacktestContainer(containers.DeclarativeContainer):
         execution=execution,
         progress=progress,
         signals=signals,
+        market=providers.Singleton(market_facts, config),
     )

@@ -44,7 +44,7 @@ from application.session import FlattenReport, TradingSession
 from application.signals import SignalTracker, signal_tracker
 from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
-from bootstrap.containers import pre_trade_risk, signal_settings, static_grid
+from bootstrap.containers import market_facts, pre_trade_risk, signal_settings, static_grid
 from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
 from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
 from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
@@ -217,6 +217,7 @@ def _engine(
         venue.initial_balances,
         UnknownOrderPolicy(config.reconciliation.unknown_orders),
         pre_trade_risk(config, instrument),
+        market=market_facts(config),
     )
     keep_base = ZERO
     if not instrument.is_futures:
