@@ -62,11 +62,12 @@ class DecisionCycle:
         signals: The signal decided on every candle (None: no signal, the record is None).
         market: The market facts (default windows when not given).
         scope: Opens the scope each step runs in (None: no scope, the backtest's steps
-            need no transaction; its per-event path then skips the scope entirely).
+            need no transaction, and the steps then skip the scope call entirely).
     """
 
     __slots__ = (
         "_execution",
+        "_remember",
         "_replay",
         "_scope",
         "_scoped",
@@ -94,6 +95,7 @@ class DecisionCycle:
         self._scoped = scope is not None
         self._scope: StepScope = scope if scope is not None else _unscoped
         self.market = market if market is not None else MarketFacts()
+        self._remember = self.market.update
         #: What the strategy is handed.
         self.context = CycleContext(execution, self.market)
         #: Whether the strategy is asked (False while paused, stopping or flattened);
@@ -123,28 +125,34 @@ class DecisionCycle:
                     self.on_events(events)
         finally:
             # The signal and the facts see every candle, whatever happened to the orders.
-            self.market.update(candle)
+            self._remember(candle)  # the facts fold it in when first read
             signals = self._signals
             if signals is not None:
                 self.context.decision = signals.on_candle(candle)
         if decide and self.deciding:
-            with self._scope(candle.open_time):
-                prepared = self._prepare(self._strategy.on_candle(candle, self.context))
-            if prepared:
-                self._send(prepared)
+            if self._scoped:
+                with self._scope(candle.open_time):
+                    prepared = self._prepare(self._strategy.on_candle(candle, self.context))
+                if prepared:
+                    self._send(prepared)
+            else:  # the same step without the no-op scope (a backtest pays it per candle)
+                commands = self._strategy.on_candle(candle, self.context)
+                if commands:
+                    self._send(self._execution.prepare(commands))
 
     def on_events(self, events: Iterable[ExecutionEvent]) -> None:
         """Exchange events, one step each: apply, answer, then send the answer."""
         execution = self._execution
         queue: deque[ExecutionEvent] = deque(events)
         scoped = self._scoped
+        step = self._answer_event
         while queue:
             event = queue.popleft()
             if scoped:
                 with self._scope(None):
-                    prepared = self._answer(execution.apply((event,)))
+                    prepared = step(event)
             else:  # the same step, minus a no-op scope the backtest would pay per event
-                prepared = self._answer(execution.apply((event,)))
+                prepared = step(event)
             if prepared:
                 for answer in execution.send_raw(prepared):
                     queue.extend(answer)
@@ -164,6 +172,14 @@ class DecisionCycle:
             self._send(prepared)
 
     # ------------------------------------------------------------------ steps
+    def _answer_event(self, event: ExecutionEvent) -> list[PreparedRequest] | None:
+        """Apply one event; when it changed something and we decide, prepare the answer."""
+        applied = self._execution.apply_one(event)
+        if applied is None or not self.deciding:
+            return None
+        commands = self._strategy.on_execution(applied[0], applied[1], self.context)
+        return self._execution.prepare(commands) if commands else None
+
     def _answer(
         self, applied: Iterable[tuple[ExecutionEvent, Order | None]]
     ) -> list[PreparedRequest]:

@@ -335,32 +335,42 @@ class ExecutionService:
             UnknownOrderEvent: An event names a client id this bot never issued.
         """
         out: list[tuple[ExecutionEvent, Order | None]] = []
+        apply_one = self.apply_one
         for event in events:
-            if isinstance(event, FundingPaid):
-                if not self._repo.add_funding(event):
-                    continue  # already booked (a replayed settlement)
-                self.account.apply_funding(event)
-                self._sink.emit(
-                    "funding",
-                    event.timestamp,
-                    amount=event.amount,
-                    rate=event.rate,
-                    mark_price=event.mark_price,
-                    position=event.position_quantity,
-                )
-                out.append((event, None))
-                continue
-            cid = event.client_order_id
-            order = self._open.get(cid) or self._repo.get_order(cid)
-            if order is None:
-                raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
-            if not self._on_event[type(event)](event, order):
-                continue  # a repeated trade id: booked once, so answered once
-            if order.status.is_terminal:
-                self._open.pop(cid, None)
-            self._repo.update_order(order, event)
-            out.append((event, order))
+            applied = apply_one(event)
+            if applied is not None:
+                out.append(applied)
         return out
+
+    def apply_one(self, event: ExecutionEvent) -> tuple[ExecutionEvent, Order | None] | None:
+        """Apply one exchange event (see :meth:`apply`); None when it changed nothing.
+
+        Raises:
+            UnknownOrderEvent: The event names a client id this bot never issued.
+        """
+        if isinstance(event, FundingPaid):
+            if not self._repo.add_funding(event):
+                return None  # already booked (a replayed settlement)
+            self.account.apply_funding(event)
+            self._sink.emit(
+                "funding",
+                event.timestamp,
+                amount=event.amount,
+                rate=event.rate,
+                mark_price=event.mark_price,
+                position=event.position_quantity,
+            )
+            return (event, None)
+        cid = event.client_order_id
+        order = self._open.get(cid) or self._repo.get_order(cid)
+        if order is None:
+            raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
+        if not self._on_event[type(event)](event, order):
+            return None  # a repeated trade id: booked once, so answered once
+        if order.status.is_terminal:
+            self._open.pop(cid, None)
+        self._repo.update_order(order, event)
+        return (event, order)
 
     def _event_table(self) -> dict[type, Callable[[Any, Order], bool]]:
         """The one map from an exchange event to what it does to our order.

@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from types import FrameType
 from typing import Any, TextIO
@@ -134,7 +134,7 @@ def _run_session(config: AppConfig, args: argparse.Namespace, out: TextIO, err: 
             signals, weights_source = signal_tracker(
                 signal_settings(config), sink, journal, history
             )
-        engine = _engine(config, venue, journal, sink, run_id, args, signals)
+        engine = _engine(config, venue, journal, sink, run_id, args, signals, history)
         loop = EngineLoop(engine)
         if config.control.enabled:
             try:
@@ -204,8 +204,11 @@ def _engine(
     run_id: str,
     args: argparse.Namespace,
     signals: SignalTracker | None = None,
+    history: Sequence[Candle] = (),
 ) -> LiveEngine:
     instrument = venue.instrument
+    facts = market_facts(config)
+    facts.warm_up(history)  # the signal's look-back: the windows start full
     session = TradingSession(
         venue.exchange,
         instrument,
@@ -217,7 +220,7 @@ def _engine(
         venue.initial_balances,
         UnknownOrderPolicy(config.reconciliation.unknown_orders),
         pre_trade_risk(config, instrument),
-        market=market_facts(config),
+        market=facts,
     )
     keep_base = ZERO
     if not instrument.is_futures:

@@ -6,7 +6,7 @@ instrument's own price units: the average true range (ATR) and the realised vola
 1-minute returns expressed as a price distance. Both are kept over several configurable
 windows, each a rolling sum that folds in every candle once, in O(1).
 
-Folding is deferred to the first read after a candle: :meth:`MarketFacts.update` only keeps
+Folding is deferred to the first read after a candle: ``MarketFacts.update`` only keeps
 the candle (the last ``max(window) + 1`` of them), and a read folds in what arrived since the
 previous read. A strategy that reads every candle therefore pays O(1) per candle, and one
 that never reads (the static grid) pays one append — the backtest's throughput does not
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -92,7 +93,7 @@ class _FloatWindow:
 class MarketFacts:
     """ATR and realised volatility in price units over the configured windows.
 
-    Call :meth:`update` with every closed candle, in order; read :meth:`atr` and
+    Call ``update`` with every closed candle, in open-time order; read :meth:`atr` and
     :meth:`volatility` whenever needed (see the module docstring on deferred folding). A
     window's figure is None until it has seen enough candles, so a strategy never sizes on
     a half-filled window by mistake.
@@ -101,16 +102,7 @@ class MarketFacts:
         settings: The windows.
     """
 
-    __slots__ = (
-        "_atr",
-        "_prev_close",
-        "_recent",
-        "_unfolded",
-        "_vol",
-        "candles",
-        "last_close",
-        "settings",
-    )
+    __slots__ = ("_atr", "_folded_until", "_prev_close", "_recent", "_vol", "settings", "update")
 
     def __init__(self, settings: MarketFactsSettings | None = None) -> None:
         self.settings = settings or MarketFactsSettings()
@@ -120,18 +112,21 @@ class MarketFacts:
         self._reset()
         span = max((*self.settings.atr_windows, *self.settings.volatility_windows, 1)) + 1
         self._recent: deque[Candle] = deque(maxlen=span)
-        self._unfolded = 0
-        #: Candles seen.
-        self.candles = 0
-        #: Close of the latest candle (None before the first).
-        self.last_close: Decimal | None = None
+        #: Open time of the newest candle folded into the windows.
+        self._folded_until: int | None = None
+        #: Take one closed candle, folded into the windows on the next read. It is the
+        #: candle deque's own ``append``, so a candle costs the caller no Python call.
+        self.update: Callable[[Candle], None] = self._recent.append
 
-    def update(self, candle: Candle) -> None:
-        """Take one closed candle (folded into the windows on the next read)."""
-        self._recent.append(candle)
-        self._unfolded += 1
-        self.last_close = candle.close
-        self.candles += 1
+    def warm_up(self, candles: Iterable[Candle]) -> None:
+        """Take past candles in order (a live start's look-back), so the windows start full."""
+        self._recent.extend(candles)
+
+    @property
+    def last_close(self) -> Decimal | None:
+        """Close of the latest candle (None before the first)."""
+        recent = self._recent
+        return recent[-1].close if recent else None
 
     def _reset(self) -> None:
         self._atr = {w: _ExactWindow(w) for w in self.settings.atr_windows}
@@ -139,23 +134,28 @@ class MarketFacts:
         self._prev_close = None
 
     def _catch_up(self) -> None:
-        """Fold in the candles that arrived since the last read, oldest first."""
-        unfolded = self._unfolded
-        if not unfolded:
-            return
+        """Fold in the candles newer than the last folded one, oldest first.
+
+        A candle whose open time is not after the last folded one is not new (a replayed
+        candle) and is left out.
+        """
         recent = self._recent
+        done = self._folded_until
+        if not recent or (done is not None and recent[-1].open_time <= done):
+            return
         size = len(recent)
-        if unfolded > size:
-            # Unread for longer than the longest window: only the kept candles matter,
-            # and the oldest of them serves as the previous close.
+        start = size
+        while start > 0 and (done is None or recent[start - 1].open_time > done):
+            start -= 1
+        if start == 0 and (done is not None or size == recent.maxlen):
+            # Unread for longer than the longest window (candles may have left the deque
+            # unfolded): only the kept candles matter, the oldest as the previous close.
             self._reset()
             self._prev_close = recent[0].close
             start = 1
-        else:
-            start = size - unfolded
         for i in range(start, size):
             self._fold(recent[i])
-        self._unfolded = 0
+        self._folded_until = recent[-1].open_time
 
     def _fold(self, candle: Candle) -> None:
         """One true range and one log return into every window."""

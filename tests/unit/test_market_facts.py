@@ -107,3 +107,33 @@ def test_unknown_window_and_bad_settings_are_refused() -> None:
         facts.atr(7)
     with pytest.raises(ValueError, match="windows must be >= 1"):
         MarketFactsSettings(atr_windows=(0,))
+
+
+def test_a_replayed_candle_is_not_counted_twice() -> None:
+    once = MarketFacts(MarketFactsSettings(atr_windows=(2,), volatility_windows=(2,)))
+    twice = MarketFacts(MarketFactsSettings(atr_windows=(2,), volatility_windows=(2,)))
+    bars = [
+        candle(0, "101", "99", "100"),
+        candle(1, "104", "100", "103"),
+        candle(2, "105", "98", "99"),
+    ]
+    for bar in bars:
+        once.update(bar)
+        twice.update(bar)
+        twice.atr(2)
+        twice.update(bar)  # the same candle again (a replay): not new, left out
+    assert twice.atr(2) == once.atr(2) == Decimal("5.5")  # (4 + 7) / 2
+    assert twice.volatility(2) == once.volatility(2)
+
+
+def test_warm_up_fills_the_windows_like_live_candles() -> None:
+    bars = [candle(t, f"{100 + t}", f"{98 + t}", f"{99 + t}") for t in range(30)]
+    warmed = MarketFacts(MarketFactsSettings(atr_windows=(14,), volatility_windows=(20,)))
+    warmed.warm_up(bars[:-1])
+    warmed.update(bars[-1])
+    live = MarketFacts(MarketFactsSettings(atr_windows=(14,), volatility_windows=(20,)))
+    for bar in bars:
+        live.update(bar)
+        live.atr(14)
+    assert warmed.atr(14) == live.atr(14) == naive_atr(bars, 14)
+    assert warmed.volatility(20) == live.volatility(20)
