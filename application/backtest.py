@@ -1,25 +1,25 @@
 """The backtest use case: drive the decision core over historical candles at full speed.
 
-A plain loop, no asyncio: for each closed candle the venue matches resting orders, the
-execution service applies the resulting events, the strategy answers each event and then the
-candle itself. Live trading runs the same strategy and execution service; only the venue and
-the source of candles differ.
+A plain loop, no asyncio, around the one :class:`~application.decision_cycle.DecisionCycle`
+that live and paper trading run too: for each closed candle the venue matches resting
+orders, the cycle applies the resulting events, updates the signal and the market facts,
+asks the strategy and executes its commands. Only the venue, the source of candles and the
+crash-safety scope (none here) differ from a live run.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
 from application.signals import SignalTracker
 from domain.candles import Candle
-from domain.events import ExecutionEvent
-from domain.orders import Order
+from domain.market_facts import MarketFacts
 from domain.performance import DrawdownTracker
 from domain.strategy import Strategy
 
@@ -72,6 +72,7 @@ class BacktestRunner:
         progress_every: Progress callback period in candles.
         signals: The signal decided on every candle (features, systems, ensemble), exactly
             as in a live run.
+        market: The market facts handed to the strategy (default windows when not given).
     """
 
     def __init__(
@@ -82,11 +83,12 @@ class BacktestRunner:
         progress: Callable[[int], None] | None = None,
         progress_every: int = 10_000,
         signals: SignalTracker | None = None,
+        market: MarketFacts | None = None,
     ) -> None:
-        self._signals = signals
-        self._venue = venue
-        self._strategy = strategy
         self._execution = execution
+        self.cycle = DecisionCycle(
+            execution, strategy, replay=venue, signals=signals, market=market
+        )
         self._progress = progress
         self._progress_every = progress_every
 
@@ -99,8 +101,6 @@ class BacktestRunner:
             candles: Closed 1m candles in time order.
             gaps: Returns the gaps the source met (read after the loop).
         """
-        venue = self._venue
-        strategy = self._strategy
         execution = self._execution
         account = execution.account
         drawdown = DrawdownTracker(account.initial_equity)
@@ -112,20 +112,10 @@ class BacktestRunner:
         count = 0
         first: int | None = None
         last_candle: Candle | None = None
-        on_candle = venue.on_candle
-        decide = strategy.on_candle
-        signal = self._signals.on_candle if self._signals is not None else None
+        step = self.cycle.on_candle
         for candle in candles:
-            execution.mark_price = candle.close
-            events = on_candle(candle)
-            if events:
-                self._react(execution.apply(events))
-            commands = decide(candle, execution)
-            if commands:
-                self._react(execution.execute(commands))
+            step(candle)
             observe(equity(candle.close))
-            if signal is not None:
-                signal(candle)
             if last_candle is None:
                 first = candle.open_time
             last_candle = candle
@@ -137,17 +127,6 @@ class BacktestRunner:
             progress(count)
         gap_list = gaps() if gaps is not None else []
         return self._report(count, first, last_candle, gap_list, drawdown)
-
-    def _react(self, produced: list[tuple[ExecutionEvent, Order | None]]) -> None:
-        """Let the strategy answer every event, including events its answers produce."""
-        queue = deque(produced)
-        strategy = self._strategy
-        execution = self._execution
-        while queue:
-            event, order = queue.popleft()
-            commands = strategy.on_execution(event, order, execution)
-            if commands:
-                queue.extend(execution.execute(commands))
 
     def _report(
         self,

@@ -10,13 +10,23 @@ order's transition table, and hands the strategy the events it must react to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangePort, OrderRequest
 from application.ports.repository import OrderRepository
+from application.prepared_requests import (
+    CancelAllRequest,
+    CancelRequest,
+    LocalAnswer,
+    ModifyRequest,
+    PlaceRequest,
+    PreparedRequest,
+)
 from domain.account import AccountProjection
 from domain.client_ids import ClientOrderIdSequence
 from domain.commands import CancelAllOrders, CancelOrder, Command, ModifyOrder, PlaceOrder
@@ -41,15 +51,9 @@ from domain.risk import PreTradeRisk, RiskVerdict
 ZERO = Decimal(0)
 
 
-_PLACE = "place"
-_CANCEL = "cancel"
-_CANCEL_ALL = "cancel_all"
-_MODIFY = "modify"
-_LOCAL = "local"
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 
-#: A journaled request waiting to be sent: (kind, order or symbol, request payload).
-PreparedRequest = tuple[str, Order | str, OrderRequest | ModifyOrder | OrderRejected | None]
+__all__ = ["ExecutionService", "ExecutionStats", "PreparedRequest", "UnknownOrderEvent"]
 
 
 class UnknownOrderEvent(LookupError):
@@ -118,6 +122,7 @@ class ExecutionService:
         self.mark_price: Decimal | None = None
         self._open: dict[str, Order] = {}
         self.stats = ExecutionStats()
+        self._on_event = self._event_table()
 
     # TradingContext ----------------------------------------------------------------
     @property
@@ -152,13 +157,13 @@ class ExecutionService:
                         order.apply(OrderTrigger.REQUEST_CANCEL)
                         self._repo.update_order(order)
                     # Sent even before the ack: Binance cancels by client order id.
-                    prepared.append((_CANCEL, order, None))
+                    prepared.append(CancelRequest(order))
             elif type(command) is CancelAllOrders:
                 for order in self._open.values():
                     if order.can(OrderTrigger.REQUEST_CANCEL):
                         order.apply(OrderTrigger.REQUEST_CANCEL)
                         self._repo.update_order(order)
-                prepared.append((_CANCEL_ALL, command.symbol, None))
+                prepared.append(CancelAllRequest(command.symbol))
             elif type(command) is ModifyOrder:
                 step = self._prepare_modify(command)
                 if step is not None:
@@ -183,33 +188,33 @@ class ExecutionService:
         """
         answers: list[list[ExecutionEvent]] = []
         exchange = self._exchange
-        for kind, subject, payload in prepared:
-            if kind is _PLACE:
-                events = exchange.place_order(payload)  # type: ignore[arg-type]
-            elif kind is _LOCAL:
-                events = [payload]  # type: ignore[list-item]
-            elif kind is _CANCEL:
-                order = subject
-                assert isinstance(order, Order)
+        for step in prepared:
+            if type(step) is PlaceRequest:
+                events = exchange.place_order(step.request)
+            elif type(step) is LocalAnswer:
+                events = [step.answer]
+            elif type(step) is CancelRequest:
+                order = step.order
                 self.stats.cancels += 1
                 self._sink.emit(
                     "order.cancel", self._clock.now_ms(), client_order_id=order.client_order_id
                 )
                 events = exchange.cancel_order(order.symbol, order.client_order_id)
-            elif kind is _CANCEL_ALL:
-                symbol = str(subject)
+            elif type(step) is CancelAllRequest:
+                symbol = step.symbol
                 pending = sum(1 for o in self._open.values() if o.status is _PENDING_CANCEL)
                 self.stats.cancels += pending
                 self._sink.emit(
                     "order.cancel_all", self._clock.now_ms(), symbol=symbol, open=pending
                 )
                 events = exchange.cancel_all_orders(symbol)
-            else:
-                order = subject
-                assert isinstance(order, Order) and isinstance(payload, ModifyOrder)
+            elif type(step) is ModifyRequest:
+                order, cmd = step.order, step.command
                 events = exchange.modify_order(
-                    order.symbol, order.client_order_id, payload.price, payload.quantity
+                    order.symbol, order.client_order_id, cmd.price, cmd.quantity
                 )
+            else:
+                raise TypeError(f"unknown prepared request {step!r}")
             if events:
                 answers.append(events)
         return answers
@@ -249,7 +254,7 @@ class ExecutionService:
             reject = OrderRejected(
                 cid, RejectReason.RISK_BLOCKED, 0, f"{verdict.rule}: {verdict.detail}", now
             )
-            return (_LOCAL, order, reject)
+            return LocalAnswer(order, reject)
         self.stats.orders_placed += 1
         self._sink.emit(
             "order.submit",
@@ -273,7 +278,7 @@ class ExecutionService:
             cmd.stop_price,
             cmd.reduce_only,
         )
-        return (_PLACE, order, request)
+        return PlaceRequest(order, request)
 
     def _prepare_modify(self, cmd: ModifyOrder) -> PreparedRequest | None:
         order = self._open.get(cmd.client_order_id)
@@ -299,7 +304,7 @@ class ExecutionService:
             price=cmd.price,
             quantity=cmd.quantity,
         )
-        return (_MODIFY, order, cmd)
+        return ModifyRequest(order, cmd)
 
     def _check_risk(self, cmd: PlaceOrder) -> RiskVerdict | None:
         """The refusing verdict, or None when the order may go (or no risk is configured)."""
@@ -330,74 +335,111 @@ class ExecutionService:
             UnknownOrderEvent: An event names a client id this bot never issued.
         """
         out: list[tuple[ExecutionEvent, Order | None]] = []
+        apply_one = self.apply_one
         for event in events:
-            if isinstance(event, FundingPaid):
-                if not self._repo.add_funding(event):
-                    continue  # already booked (a replayed settlement)
-                self.account.apply_funding(event)
-                self._sink.emit(
-                    "funding",
-                    event.timestamp,
-                    amount=event.amount,
-                    rate=event.rate,
-                    mark_price=event.mark_price,
-                    position=event.position_quantity,
-                )
-                out.append((event, None))
-                continue
-            cid = event.client_order_id
-            order = self._open.get(cid) or self._repo.get_order(cid)
-            if order is None:
-                raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
-            if isinstance(event, OrderFilled):
-                if not self._on_fill(event, order):
-                    continue  # a repeated trade id: booked once, so answered once
-            elif _repeated(event, order):
-                continue  # the REST answer and the user-data stream report it both
-            elif isinstance(event, OrderAccepted):
-                order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
-                self._sink.emit(
-                    "order.accepted",
-                    event.timestamp,
-                    client_order_id=cid,
-                    exchange_order_id=event.exchange_order_id,
-                    status=order.status,
-                )
-            elif isinstance(event, OrderCanceled):
-                order.apply(OrderTrigger.CANCEL)
-                self._sink.emit("order.canceled", event.timestamp, client_order_id=cid)
-            elif isinstance(event, OrderExpired):
-                order.apply(OrderTrigger.EXPIRE_IN_MATCH if event.in_match else OrderTrigger.EXPIRE)
-                self._sink.emit("order.expired", event.timestamp, client_order_id=cid)
-            elif isinstance(event, OrderModified):
-                order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)
-                self._sink.emit(
-                    "order.modified",
-                    event.timestamp,
-                    client_order_id=cid,
-                    price=event.price,
-                    quantity=event.quantity,
-                )
-            elif isinstance(event, OrderRejected):
-                order.apply(OrderTrigger.REJECT)
-                self.stats.rejects += 1
-                self._sink.emit(
-                    "order.rejected",
-                    event.timestamp,
-                    client_order_id=cid,
-                    code=event.code,
-                    reason=event.reason,
-                    message=event.message,
-                )
-            elif isinstance(event, CancelRejected):
-                self._refused("order.cancel_rejected", OrderTrigger.CANCEL_REJECT, event, order)
-            elif isinstance(event, ModifyRejected):
-                self._refused("order.modify_rejected", OrderTrigger.MODIFY_REJECT, event, order)
-            if order.status.is_terminal:
-                self._open.pop(cid, None)
-            self._repo.update_order(order, event)
-            out.append((event, order))
+            applied = apply_one(event)
+            if applied is not None:
+                out.append(applied)
         return out
+
+    def apply_one(self, event: ExecutionEvent) -> tuple[ExecutionEvent, Order | None] | None:
+        """Apply one exchange event (see :meth:`apply`); None when it changed nothing.
+
+        Raises:
+            UnknownOrderEvent: The event names a client id this bot never issued.
+        """
+        if isinstance(event, FundingPaid):
+            if not self._repo.add_funding(event):
+                return None  # already booked (a replayed settlement)
+            self.account.apply_funding(event)
+            self._sink.emit(
+                "funding",
+                event.timestamp,
+                amount=event.amount,
+                rate=event.rate,
+                mark_price=event.mark_price,
+                position=event.position_quantity,
+            )
+            return (event, None)
+        cid = event.client_order_id
+        order = self._open.get(cid) or self._repo.get_order(cid)
+        if order is None:
+            raise UnknownOrderEvent(f"event {type(event).__name__} for unknown order {cid}")
+        if _repeated(event, order):
+            return None  # the REST answer and the user-data stream report it both
+        if not self._on_event[type(event)](event, order):
+            return None  # a repeated trade id: booked once, so answered once
+        if order.status.is_terminal:
+            self._open.pop(cid, None)
+        self._repo.update_order(order, event)
+        return (event, order)
+
+    def _event_table(self) -> dict[type, Callable[[Any, Order], bool]]:
+        """The one map from an exchange event to what it does to our order.
+
+        Each handler applies the order's transition (:data:`domain.orders.TRANSITIONS` says
+        where it leads) and logs it; it returns False when the event changes nothing and
+        must not be answered (a fill whose trade id was already booked).
+        """
+        return {
+            OrderFilled: self._on_fill,
+            OrderAccepted: self._on_accepted,
+            OrderCanceled: self._on_canceled,
+            OrderExpired: self._on_expired,
+            OrderModified: self._on_modified,
+            OrderRejected: self._on_rejected,
+            CancelRejected: partial(
+                self._refused, "order.cancel_rejected", OrderTrigger.CANCEL_REJECT
+            ),
+            ModifyRejected: partial(
+                self._refused, "order.modify_rejected", OrderTrigger.MODIFY_REJECT
+            ),
+        }
+
+    def _on_accepted(self, event: OrderAccepted, order: Order) -> bool:
+        order.apply(OrderTrigger.ACCEPT, exchange_order_id=event.exchange_order_id)
+        self._sink.emit(
+            "order.accepted",
+            event.timestamp,
+            client_order_id=order.client_order_id,
+            exchange_order_id=event.exchange_order_id,
+            status=order.status,
+        )
+        return True
+
+    def _on_canceled(self, event: OrderCanceled, order: Order) -> bool:
+        order.apply(OrderTrigger.CANCEL)
+        self._sink.emit("order.canceled", event.timestamp, client_order_id=order.client_order_id)
+        return True
+
+    def _on_expired(self, event: OrderExpired, order: Order) -> bool:
+        order.apply(OrderTrigger.EXPIRE_IN_MATCH if event.in_match else OrderTrigger.EXPIRE)
+        self._sink.emit("order.expired", event.timestamp, client_order_id=order.client_order_id)
+        return True
+
+    def _on_modified(self, event: OrderModified, order: Order) -> bool:
+        order.apply(OrderTrigger.MODIFY, price=event.price, quantity=event.quantity)
+        self._sink.emit(
+            "order.modified",
+            event.timestamp,
+            client_order_id=order.client_order_id,
+            price=event.price,
+            quantity=event.quantity,
+        )
+        return True
+
+    def _on_rejected(self, event: OrderRejected, order: Order) -> bool:
+        order.apply(OrderTrigger.REJECT)
+        self.stats.rejects += 1
+        self._sink.emit(
+            "order.rejected",
+            event.timestamp,
+            client_order_id=order.client_order_id,
+            code=event.code,
+            reason=event.reason,
+            message=event.message,
+        )
+        return True
 
     def _refused(
         self,
@@ -405,7 +447,7 @@ class ExecutionService:
         trigger: OrderTrigger,
         event: CancelRejected | ModifyRejected,
         order: Order,
-    ) -> None:
+    ) -> bool:
         """A refused cancel / modify: the order resumes (when it still can), and a log line."""
         if order.can(trigger):
             order.apply(trigger)
@@ -418,6 +460,7 @@ class ExecutionService:
             message=event.message,
             status=order.status,
         )
+        return True
 
     def _on_fill(self, event: OrderFilled, order: Order) -> bool:
         """Book a fill; False (and nothing changed) when its trade id was already applied."""

@@ -1,11 +1,12 @@
 """The live engine: one trading session steered by an operator, one input at a time.
 
 The same decision core as the backtest (a :class:`~application.session.TradingSession`
-around the strategy) plus what a long-running service needs: a state the operator can
-change (pause, resume, flatten, start, stop), a status view, and telemetry. It is
-synchronous and single-threaded on purpose: the live shell feeds it candles, exchange
-events, resyncs and control commands one after another from a queue, so there is never
-more than one writer of the journal and no decision races another.
+around the one :class:`~application.decision_cycle.DecisionCycle`) plus what a
+long-running service needs: a state the operator can change (pause, resume, flatten,
+start, stop), a status view, and telemetry. It is synchronous and single-threaded on
+purpose: the live shell feeds it candles, exchange events, resyncs and control commands
+one after another from a queue, so there is never more than one writer of the journal and
+no decision races another.
 
 States::
 
@@ -19,109 +20,42 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from application.ports.clock import Clock
+from application.ports.control import (
+    BotState,
+    CommandResult,
+    ConvictionView,
+    EngineIdentity,
+    FlattenReport,
+    PnlView,
+    RiskView,
+    StatusView,
+)
 from application.ports.event_sink import EventSink
 from application.ports.exchange import ExchangeUnavailable, ReplayVenue
 from application.reconciliation import ReconciliationFailed, ReconciliationReport
-from application.session import FlattenReport, TradingSession
+from application.session import TradingSession
 from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.events import ExecutionEvent
-from domain.orders import Order
 from domain.performance import DrawdownTracker
 from domain.risk import worst_case_exposure
 
 ZERO = Decimal(0)
-
-
-class BotState(StrEnum):
-    """What the bot does with the next candle."""
-
-    STARTING = "STARTING"  # rebuilding from the journal and reconciling
-    STANDBY = "STANDBY"  # reconciled, waiting for Start
-    RUNNING = "RUNNING"  # deciding on every closed candle
-    PAUSED = "PAUSED"  # no new decisions; open orders stay, fills are recorded
-    FLATTENED = "FLATTENED"  # nothing open, no decisions until Start
-    STOPPING = "STOPPING"  # a stop was requested; the shell is finishing
-    STOPPED = "STOPPED"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """Answer to an operator command."""
-
-    state: BotState
-    changed: bool
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class EngineIdentity:
-    """What this engine trades, for status and telemetry."""
-
-    run_id: str
-    exchange: str
-    market: str
-    symbol: str
-
-
-@dataclass(frozen=True, slots=True)
-class PnlView:
-    """Exact PnL figures in the quote asset."""
-
-    realized: Decimal
-    unrealized: Decimal
-    fees: Decimal
-    funding: Decimal
-    equity: Decimal
-    peak_equity: Decimal
-    drawdown: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class RiskView:
-    """Where the bot stands against its risk limits."""
-
-    level: str
-    kill_switch: bool
-    leverage: Decimal
-    max_leverage: Decimal | None
-    blocked_orders: int
-
-
-@dataclass(frozen=True, slots=True)
-class ConvictionView:
-    """The latest ensemble output, when a signal model runs."""
-
-    open_time: int
-    long: float
-    short: float
-    regime: str
-
-
-@dataclass(frozen=True, slots=True)
-class StatusView:
-    """Everything ``GetStatus`` reports, as the engine knows it right now."""
-
-    state: BotState
-    identity: EngineIdentity
-    last_candle_open_time: int
-    last_price: Decimal
-    candles_processed: int
-    position_quantity: Decimal
-    entry_price: Decimal
-    realized_pnl: Decimal
-    funding: Decimal
-    open_orders: tuple[Order, ...]
-    balances: tuple[tuple[str, Decimal], ...]
-    pnl: PnlView
-    risk: RiskView
-    conviction: ConvictionView | None
-    started_at_ms: int
+#: The control port owns the views and results; they are re-exported here for old imports.
+__all__ = [
+    "BotState",
+    "CommandResult",
+    "ConvictionView",
+    "EngineIdentity",
+    "FlattenReport",
+    "LiveEngine",
+    "PnlView",
+    "RiskView",
+    "StatusView",
+]
 
 
 class LiveEngine:
@@ -164,7 +98,6 @@ class LiveEngine:
         self._sink = sink
         self._clock = clock
         self.identity = identity
-        self._replay = replay
         self._keep_base = keep_base
         self.flatten_on_exit = flatten_on_exit
         self._initial_state = BotState.STANDBY if standby else BotState.RUNNING
@@ -178,6 +111,12 @@ class LiveEngine:
         self._drawdown: DrawdownTracker | None = None
         self.conviction: ConvictionView | None = None
         self.signals = signals
+        # The cycle inside the session runs the venue and the signal in their place in the
+        # step order; handed here for callers that give them to the engine.
+        if replay is not None:
+            session.replay = replay
+        if signals is not None:
+            session.signals = signals
         #: The exchange failed us: reconcile before deciding again.
         self.needs_resync = False
         #: When the exchange became unavailable (ms), None while it answers.
@@ -207,34 +146,28 @@ class LiveEngine:
 
     # ------------------------------------------------------------------ inputs
     def on_candle(self, candle: Candle) -> None:
-        """One closed 1m candle: the venue sees it first (replay), then the strategy.
+        """One closed 1m candle through the session's decision cycle (venue, signal, strategy).
 
         If the exchange cannot be used right now, the decision waits for the next candle:
         what was journaled stays pending and a reconciliation settles it first.
         """
         session = self.session
-        if self._replay is not None:
-            session.observe_price(candle.close)
-            session.process_events(self._replay.on_candle(candle))
         self.last_candle = candle
         self.candles += 1
-        session.observe_price(candle.close)
         if self.needs_resync:
             self.resync()
-        if self.state is BotState.RUNNING and not self.needs_resync:
-            try:
-                session.on_candle(candle)
-            except ExchangeUnavailable as exc:
-                self._unavailable("candle", exc)
-        if self.signals is not None:
-            record = self.signals.on_candle(candle)
-            if record is not None:
-                self.conviction = ConvictionView(
-                    record.open_time,
-                    record.long_conviction,
-                    record.short_conviction,
-                    str(record.regime),
-                )
+        try:
+            session.on_candle(candle, decide=not self.needs_resync)
+        except ExchangeUnavailable as exc:
+            self._unavailable("candle", exc)
+        record = session.cycle.decision
+        if record is not None:
+            self.conviction = ConvictionView(
+                record.open_time,
+                record.long_conviction,
+                record.short_conviction,
+                str(record.regime),
+            )
         execution = session.execution
         account = execution.account
         equity = account.equity(candle.close)

@@ -1,7 +1,8 @@
 """The trading session: the live / paper decision loop with crash-safe checkpoints.
 
-The same strategy and execution service as the backtest, plus what a process that can die
-needs:
+The same :class:`~application.decision_cycle.DecisionCycle` as the backtest (the same
+ordered steps for every candle, event, resync and command), plus what a process that can
+die needs:
 
 * **Start-up**: rebuild the account projection and open orders from the journal alone,
   restore the strategy's state, then reconcile with the exchange before any request is sent.
@@ -13,21 +14,25 @@ needs:
   never-sent otherwise, and the strategy re-issues what was never sent).
 * **One transaction per candle decision**, recording which candle was decided, so a restart
   knows whether the last candle still needs a decision.
+
+Both are the cycle's step scope (:meth:`TradingSession._step`): the cycle applies and
+decides inside it and sends only after it has committed.
 """
 
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 
 from application.account_state import account_from_start, rebuild_account, save_checkpoint
-from application.execution import ExecutionService, PreparedRequest
+from application.decision_cycle import DecisionCycle
+from application.execution import ExecutionService
 from application.ports.clock import Clock
+from application.ports.control import FlattenReport
 from application.ports.event_sink import EventSink
-from application.ports.exchange import ExchangePort
+from application.ports.exchange import ExchangePort, ReplayVenue
 from application.ports.repository import OrderRepository
 from application.reconciliation import (
     NEVER_SENT_AT_START,
@@ -37,6 +42,7 @@ from application.reconciliation import (
     ReconciliationReport,
     UnknownOrderPolicy,
 )
+from application.signals import SignalTracker
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
@@ -45,6 +51,7 @@ from domain.enums import OrderType, Side
 from domain.errors import FilterViolation
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
+from domain.market_facts import MarketFacts
 from domain.orders import Order
 from domain.risk import PreTradeRisk
 from domain.strategy import Strategy
@@ -56,17 +63,6 @@ ACCOUNT_KEY = _ACCOUNT_KEY
 __all__ = ["FlattenReport", "TradingSession", "rebuild_account"]
 _STRATEGY_KEY = "strategy"
 STRATEGY_KEY = _STRATEGY_KEY
-
-
-@dataclass(frozen=True)
-class FlattenReport:
-    """What :meth:`TradingSession.flatten` did and what the exchange says afterwards."""
-
-    canceled: int
-    closed_quantity: Decimal
-    exchange_position: Decimal
-    still_open: tuple[str, ...]
-    flat: bool
 
 
 class TradingSession:
@@ -84,6 +80,10 @@ class TradingSession:
             and read back from it on every later start.
         unknown_orders: Reconciliation policy for our open orders the journal does not know.
         risk: Pre-trade risk checks applied to every new order.
+        replay: The in-process venue when it replays candles (it matches each candle
+            before the strategy sees it); None for a real exchange.
+        signals: The signal decided on every candle, before the strategy is asked.
+        market: The market facts handed to the strategy (default windows when not given).
     """
 
     def __init__(
@@ -98,6 +98,9 @@ class TradingSession:
         initial_balances: dict[str, Decimal],
         unknown_orders: UnknownOrderPolicy = UnknownOrderPolicy.CANCEL,
         risk: PreTradeRisk | None = None,
+        replay: ReplayVenue | None = None,
+        signals: SignalTracker | None = None,
+        market: MarketFacts | None = None,
     ) -> None:
         self._exchange = exchange
         self._instrument = instrument
@@ -109,12 +112,23 @@ class TradingSession:
         self._initial_balances = initial_balances
         self._unknown = unknown_orders
         self._risk = risk
+        self.replay = replay
+        self.signals = signals
+        self._market = market
         self._execution: ExecutionService | None = None
+        self._cycle: DecisionCycle | None = None
         self._ids: ClientOrderIdSequence | None = None
         self._deciding = True
         self._fresh_strategy = strategy.snapshot()
         self._starting_base = ZERO
         self.last_decided_candle: int | None = None
+
+    @property
+    def cycle(self) -> DecisionCycle:
+        """The decision cycle (available after :meth:`start`)."""
+        if self._cycle is None:
+            raise RuntimeError("the session has not been started")
+        return self._cycle
 
     @property
     def execution(self) -> ExecutionService:
@@ -167,6 +181,15 @@ class TradingSession:
             execution.mark_price = reference_price
         self._execution = execution
         self._ids = ids
+        self._cycle = DecisionCycle(
+            execution,
+            self._strategy,
+            replay=self.replay,
+            signals=self.signals,
+            market=self._market,
+            scope=self._step,
+        )
+        self._cycle.deciding = self._deciding
         state = repo.load_state(_STRATEGY_KEY)
         if state is not None:
             saved = json.loads(state)
@@ -200,14 +223,8 @@ class TradingSession:
             self._unknown,
             never_sent,
         )
-        held: list[PreparedRequest] = []
         report, applied = reconciler.run(accept_exchange_state)
-        with repo.transaction():
-            if self._deciding:
-                for event, order in applied:
-                    held += self._decide(self._strategy.on_execution(event, order, execution))
-            self._checkpoint()
-        self._send(held)
+        self.cycle.on_applied(applied)
         return report
 
     @property
@@ -218,6 +235,8 @@ class TradingSession:
     def set_deciding(self, deciding: bool) -> None:
         """Pause (False) or resume (True) the strategy; orders and fills are still applied."""
         self._deciding = deciding
+        if self._cycle is not None:
+            self._cycle.deciding = deciding
 
     def reset_strategy(self) -> None:
         """Forget the strategy's state (after a flatten, it builds a new book from scratch)."""
@@ -251,41 +270,31 @@ class TradingSession:
     # ------------------------------------------------------------------ the loop
     def process_events(self, events: Iterable[ExecutionEvent]) -> None:
         """Apply exchange events one transaction each, answering each with the strategy."""
-        execution = self.execution
-        queue: deque[ExecutionEvent] = deque(events)
-        while queue:
-            event = queue.popleft()
-            with self._repo.transaction():
-                prepared: list[PreparedRequest] = []
-                for applied, order in execution.apply([event]):
-                    if self._deciding:
-                        commands = self._strategy.on_execution(applied, order, execution)
-                        prepared += self._decide(commands)
-                self._checkpoint()
-            for answer in execution.send_raw(prepared):
-                queue.extend(answer)
+        self.cycle.on_events(events)
 
     def observe_price(self, price: Decimal) -> None:
         """Record the latest market price (it values exposure for the pre-trade checks)."""
         self.execution.mark_price = price
 
-    def on_candle(self, candle: Candle) -> None:
-        """Decide on a closed candle (journaling the decision), then send it."""
-        execution = self.execution
-        execution.mark_price = candle.close
-        if not self._deciding:
-            return
-        with self._repo.transaction():
-            prepared = self._decide(self._strategy.on_candle(candle, execution))
-            self.last_decided_candle = candle.open_time
-            self._checkpoint()
-        self._send(prepared)
+    def on_candle(self, candle: Candle, decide: bool = True) -> None:
+        """A closed candle through the cycle; the decision is journaled, then sent.
+
+        Args:
+            candle: The closed 1m candle.
+            decide: False: apply the venue's events and advance the signal, but leave the
+                decision to a later candle (the live engine must reconcile first).
+        """
+        self.cycle.on_candle(candle, decide)
 
     # ------------------------------------------------------------------ helpers
-    def _decide(self, commands: Sequence[Command]) -> list[PreparedRequest]:
-        if not commands:
-            return []
-        return self.execution.prepare(commands)
+    @contextmanager
+    def _step(self, decided_candle: int | None) -> Iterator[None]:
+        """One step of the cycle: one transaction, ending with the strategy's checkpoint."""
+        with self._repo.transaction():
+            yield
+            if decided_candle is not None:
+                self.last_decided_candle = decided_candle
+            self._checkpoint()
 
     def _checkpoint(self) -> None:
         self._repo.save_state(
@@ -294,10 +303,6 @@ class TradingSession:
                 {"strategy": self._strategy.snapshot(), "last_candle": self.last_decided_candle}
             ),
         )
-
-    def _send(self, prepared: list[PreparedRequest]) -> None:
-        answers = self.execution.send_raw(prepared)
-        self.process_events(event for answer in answers for event in answer)
 
     def flatten(self, keep_base: Decimal | None = None) -> FlattenReport:
         """Cancel every open order of ours and close the position, then ask the exchange.
@@ -314,7 +319,7 @@ class TradingSession:
         execution = self.execution
         inst = self._instrument
         keep_base = self._starting_base if keep_base is None else keep_base
-        self._deciding = False  # the strategy is not asked again: it would re-open the book
+        self.set_deciding(False)  # the strategy is not asked again: it would re-open the book
         canceled = len(execution.open_orders)
         self._command([CancelAllOrders(inst.symbol)])
         # Fills can still be on their way (the user-data stream) when the book is cancelled:
@@ -371,10 +376,7 @@ class TradingSession:
         return report
 
     def _command(self, commands: Sequence[Command]) -> None:
-        with self._repo.transaction():
-            prepared = self._decide(commands)
-            self._checkpoint()
-        self._send(prepared)
+        self.cycle.command(commands)
 
     def open_orders(self) -> list[Order]:
         """Open orders as the session knows them."""

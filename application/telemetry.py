@@ -16,45 +16,11 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-#: Event-name prefix -> telemetry kind; the first matching prefix wins.
-_KINDS: tuple[tuple[str, str], ...] = (
-    ("candle", "candle"),
-    ("decision", "decision"),
-    ("fill", "fill"),
-    ("funding", "pnl"),
-    ("pnl", "pnl"),
-    ("equity", "pnl"),
-    ("order", "order"),
-    ("risk", "risk"),
-    ("kill_switch", "risk"),
-    ("state", "state"),
-    ("flatten", "state"),
-    ("reconciliation", "state"),
-)
-#: Every kind a client may filter on (``gap`` is always delivered).
-KINDS = frozenset(kind for _, kind in _KINDS) | {"system"}
+from application.ports.control import KINDS, TelemetryRecord, kind_of
 
-
-def kind_of(event: str) -> str:
-    """The telemetry kind of an event name (``order.placed`` -> ``order``)."""
-    for prefix, kind in _KINDS:
-        if event.startswith(prefix):
-            return kind
-    return "system"
-
-
-@dataclass(frozen=True, slots=True)
-class TelemetryRecord:
-    """One published event; ``fields`` hold JSON-ready values (already redacted)."""
-
-    seq: int
-    time_ms: int
-    kind: str
-    event: str
-    fields: Mapping[str, Any]
+__all__ = ["KINDS", "FanOutSink", "TelemetryHub", "TelemetryRecord", "kind_of"]
 
 
 class TelemetryHub:

@@ -43,6 +43,7 @@ from bootstrap.config_sections import (
     GeneratedMarketConfig,
     LoggingConfig,
     LogLevel,
+    MarketFactsConfig,
     ReconciliationConfig,
     RiskConfig,
     ShutdownConfig,
@@ -59,6 +60,7 @@ from bootstrap.config_sections import (
     read_exchange,
     read_logging,
     read_market,
+    read_market_facts,
     read_reconciliation,
     read_risk,
     read_shutdown,
@@ -83,6 +85,7 @@ __all__ = [
     "GeneratedMarketConfig",
     "LogLevel",
     "LoggingConfig",
+    "MarketFactsConfig",
     "ReconciliationConfig",
     "RiskConfig",
     "ShutdownConfig",
@@ -134,6 +137,7 @@ class AppConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
+    market_facts: MarketFactsConfig = field(default_factory=MarketFactsConfig)
 
     @property
     def database_url_resolved(self) -> str:
@@ -205,6 +209,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     logging = read_logging(root)
     control = read_control(root, environ)
     signals = read_signals(root)
+    market_facts = read_market_facts(root)
     root.finish()
     return AppConfig(
         source=source,
@@ -224,6 +229,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         logging=logging,
         control=control,
         signals=signals,
+        market_facts=market_facts,
     )
 
 

@@ -101,6 +101,26 @@ class ConfigReader:
             self.fail(path, f"must be <= {LARGEST}, got {value}")
         return int(value)
 
+    def integer_list(
+        self, key: str, default: tuple[int, ...], minimum: int, maximum: int
+    ) -> tuple[int, ...]:
+        """A non-empty list of distinct integers, each in ``[minimum, maximum]``."""
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if not isinstance(value, list) or not value:
+            self.fail(path, "must be a non-empty list of integers")
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, int):
+                self.fail(f"{path}[{index}]", f"must be an integer, got {item!r}")
+            if not minimum <= item <= maximum:
+                self.fail(
+                    f"{path}[{index}]", f"must be between {minimum} and {maximum}, got {item}"
+                )
+        if len(set(value)) != len(value):
+            self.fail(path, "must not repeat a value")
+        return tuple(int(v) for v in value)
+
     def optional_integer(
         self, key: str, default: int | None, minimum: int, maximum: int | None = None
     ) -> int | None:

@@ -119,6 +119,14 @@ class SignalsConfig:
 
 
 @dataclass(frozen=True)
+class MarketFactsConfig:
+    """``market_facts`` section: the price-unit facts a strategy sizes a grid with."""
+
+    atr_windows: tuple[int, ...] = (14, 60)
+    volatility_windows: tuple[int, ...] = (60, 1440)
+
+
+@dataclass(frozen=True)
 class ControlConfig:
     """``control`` section: the gRPC control plane served by ``gridbot run``."""
 
@@ -494,3 +502,14 @@ def read_signals(root: ConfigReader) -> SignalsConfig:
     )
     section.finish()
     return signals
+
+
+def read_market_facts(root: ConfigReader) -> MarketFactsConfig:
+    """``market_facts`` section."""
+    section = root.section("market_facts")
+    facts = MarketFactsConfig(
+        atr_windows=section.integer_list("atr_windows", (14, 60), 1, 100_000),
+        volatility_windows=section.integer_list("volatility_windows", (60, 1440), 1, 100_000),
+    )
+    section.finish()
+    return facts

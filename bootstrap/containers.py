@@ -15,7 +15,7 @@ pre-trade risk; both ways of running the bot use it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +53,7 @@ from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.instruments import Instrument
+from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.risk import PreTradeRisk, RiskLimits
 from domain.strategy import Strategy
 
@@ -138,6 +139,23 @@ def signal_settings(config: AppConfig) -> SignalSettings:
         method=sig.method,
         fit_min_samples=sig.fit_min_samples,
     )
+
+
+def market_facts(config: AppConfig) -> MarketFacts:
+    """The market facts over the configured windows (``market_facts`` section)."""
+    facts = config.market_facts
+    return MarketFacts(MarketFactsSettings(facts.atr_windows, facts.volatility_windows))
+
+
+def warmed_market_facts(config: AppConfig, history: Sequence[Candle]) -> MarketFacts:
+    """The market facts of a live or paper run, warmed on the signal's look-back.
+
+    The windows start full, so the first candle's decision sees the same ATR and volatility
+    a backtest that had run through the history would.
+    """
+    facts = market_facts(config)
+    facts.warm_up(history)
+    return facts
 
 
 def backtest_signals(config: AppConfig, sink: CountingSink) -> SignalTracker | None:
@@ -286,6 +304,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         execution=execution,
         progress=progress,
         signals=signals,
+        market=providers.Singleton(market_facts, config),
     )
 
 
@@ -344,6 +363,7 @@ class LiveContainer(containers.DeclarativeContainer):
         venue.provided.initial_balances,
         providers.Factory(UnknownOrderPolicy, config.provided.reconciliation.unknown_orders),
         decision.risk,
+        market=providers.Singleton(warmed_market_facts, config, history),
     )
     engine = providers.Singleton(
         LiveEngine,

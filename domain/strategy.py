@@ -4,6 +4,11 @@ Events in (a closed candle, an execution event), commands out. A strategy never 
 exchange, reads a clock or logs; it returns :mod:`domain.commands` and the application
 executes them. The static grid implements it now; the adaptive strategy will too, so
 backtest, paper and live run the same code.
+
+The context carries what a strategy decides on, computed for the candle before the
+strategy is asked: the signal's decision record (convictions, regime, confidences) and the
+market facts a grid sizes itself with (ATR and realised volatility in price units). A
+strategy that needs neither (the static grid, the baseline) simply does not read them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from domain.candles import Candle
 from domain.commands import Command
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
+from domain.market_facts import MarketFacts
 from domain.orders import Order
+from domain.signals.decision import DecisionRecord
 
 
 class TradingContext(Protocol):
@@ -35,6 +42,19 @@ class TradingContext(Protocol):
     @property
     def account(self) -> AccountProjection:
         """Cash, position, fees and funding as the bot knows them."""
+        ...
+
+    @property
+    def decision(self) -> DecisionRecord | None:
+        """The signal's record for the latest closed candle (None: no signal, or warming up).
+
+        On a candle it is that candle's record: the signal runs before the strategy.
+        """
+        ...
+
+    @property
+    def market(self) -> MarketFacts:
+        """ATR and realised volatility in price units, up to the latest closed candle."""
         ...
 
 

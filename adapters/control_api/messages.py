@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from application.live_engine import BotState, CommandResult, StatusView
-from application.session import FlattenReport
-from application.telemetry import TelemetryRecord
+from application.ports.control import (
+    BotState,
+    CommandResult,
+    FlattenReport,
+    StatusView,
+    TelemetryRecord,
+)
 from proto.gridbot.v1 import control_pb2 as pb
 
 

@@ -16,9 +16,8 @@ from adapters.control_api.messages import (
     status_message,
     telemetry_event,
 )
-from application.ports.control import ControlPlane, ControlUnavailable
+from application.ports.control import KINDS, ControlPlane, ControlUnavailable
 from application.ports.exchange import ExchangeUnavailable
-from application.telemetry import KINDS
 from proto.gridbot.v1 import control_pb2 as pb
 from proto.gridbot.v1 import control_pb2_grpc as pb_grpc
 

@@ -27,10 +27,15 @@ from concurrent.futures import Future
 from types import FrameType
 from typing import Any, TypeVar
 
-from application.live_engine import BotState, CommandResult, LiveEngine, StatusView
-from application.ports.control import ControlUnavailable
-from application.session import FlattenReport
-from application.telemetry import TelemetryHub
+from application.live_engine import LiveEngine
+from application.ports.control import (
+    BotState,
+    CommandResult,
+    ControlUnavailable,
+    FlattenReport,
+    StatusView,
+    TelemetryFeed,
+)
 
 T = TypeVar("T")
 _END = object()
@@ -163,7 +168,7 @@ class EngineGateway:
     Every command runs on the engine's thread, between two inputs; the RPC awaits it.
     """
 
-    def __init__(self, loop: EngineLoop, hub: TelemetryHub, config_json: str) -> None:
+    def __init__(self, loop: EngineLoop, hub: TelemetryFeed, config_json: str) -> None:
         self._loop = loop
         self._engine = loop.engine
         self._hub = hub
@@ -220,6 +225,6 @@ class EngineGateway:
         return self._config_json
 
     @property
-    def telemetry(self) -> TelemetryHub:
+    def telemetry(self) -> TelemetryFeed:
         """The telemetry history."""
         return self._hub

@@ -24,6 +24,7 @@ from bootstrap.config import (
     ExchangeConfig,
     GeneratedMarketConfig,
     LoggingConfig,
+    MarketFactsConfig,
     ReconciliationConfig,
     RiskConfig,
     ShutdownConfig,
@@ -739,6 +740,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "logging": LoggingConfig,
     "control": ControlConfig,
     "signals": SignalsConfig,
+    "market_facts": MarketFactsConfig,
 }
 
 
@@ -901,3 +903,18 @@ def test_a_large_but_sane_balance_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(_nested(("account", "initial_balances"), "USDT", "1e15"), encoding="utf-8")
     assert load_config(path).initial_balances["USDT"] == Decimal(10**15)
+
+
+def test_market_facts_windows_are_read_and_checked(tmp_path: Path) -> None:
+    config = load_config(
+        _write(tmp_path, {"market_facts": {"atr_windows": [5], "volatility_windows": [30, 240]}})
+    )
+    assert config.market_facts == MarketFactsConfig(atr_windows=(5,), volatility_windows=(30, 240))
+    for value, message in (
+        ([], "$.market_facts.atr_windows: must be a non-empty list of integers"),
+        ([14, 0], "$.market_facts.atr_windows[1]: must be between 1 and 100000, got 0"),
+        ([14, "60"], "$.market_facts.atr_windows[1]: must be an integer, got '60'"),
+        ([14, 14], "$.market_facts.atr_windows: must not repeat a value"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(_write(tmp_path, {"market_facts": {"atr_windows": value}}))

@@ -1,0 +1,205 @@
+"""The decision cycle: one input in, the same ordered steps every time, commands out.
+
+Backtest, paper and live all run their inputs through this one object, so a rule written
+into the decision core is written once and behaves the same everywhere. For every input —
+a closed candle, exchange events, the events a resync found, an operator's commands — the
+steps are, in this order:
+
+1. **apply exchange events** (for a replaying venue, the fills its matching produced
+   inside the candle) to orders and the account;
+2. **update the signal** and the market facts with the candle, so what the strategy is
+   handed is about the candle it decides on;
+3. **ask the strategy** (only while deciding);
+4. **pre-trade risk** — inside the execution service's ``prepare``, which also journals
+   each intent;
+5. **execute**: send the prepared requests; their answers are exchange events again and
+   go back to step 1, one at a time, until nothing is left.
+
+The cycle is synchronous and knows nothing of crashes. A process that can die wraps every
+step (apply + decide + journal) in its own scope — the trading session opens a
+transaction there and checkpoints the strategy — and sends only after the scope has
+closed. A backtest passes no scope and runs the same steps as a plain loop.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+
+from application.execution import ExecutionService, PreparedRequest
+from application.ports.exchange import ReplayVenue
+from application.signals import SignalTracker
+from application.trading_context import CycleContext
+from domain.candles import Candle
+from domain.commands import Command
+from domain.events import ExecutionEvent
+from domain.market_facts import MarketFacts
+from domain.orders import Order
+from domain.signals.decision import DecisionRecord
+from domain.strategy import Strategy
+
+#: Opens the scope one step runs in; called with the candle's open time when the step is
+#: a candle decision (so the scope can record which candle was decided), else None.
+StepScope = Callable[[int | None], AbstractContextManager[object]]
+
+_UNSCOPED = nullcontext()
+
+
+def _unscoped(_decided_candle: int | None) -> AbstractContextManager[object]:
+    return _UNSCOPED
+
+
+class DecisionCycle:
+    """Runs the ordered steps (see the module docstring) for every input.
+
+    Args:
+        execution: Orders, account, pre-trade risk and the exchange.
+        strategy: The decision core.
+        replay: The in-process venue when it replays candles (it matches resting orders
+            inside each candle, before anything else sees it); None for a real exchange,
+            whose events arrive on their own.
+        signals: The signal decided on every candle (None: no signal, the record is None).
+        market: The market facts (default windows when not given).
+        scope: Opens the scope each step runs in (None: no scope, the backtest's steps
+            need no transaction, and the steps then skip the scope call entirely).
+    """
+
+    __slots__ = (
+        "_execution",
+        "_remember",
+        "_replay",
+        "_scope",
+        "_scoped",
+        "_signals",
+        "_strategy",
+        "context",
+        "deciding",
+        "market",
+    )
+
+    def __init__(
+        self,
+        execution: ExecutionService,
+        strategy: Strategy,
+        *,
+        replay: ReplayVenue | None = None,
+        signals: SignalTracker | None = None,
+        market: MarketFacts | None = None,
+        scope: StepScope | None = None,
+    ) -> None:
+        self._execution = execution
+        self._strategy = strategy
+        self._replay = replay
+        self._signals = signals
+        self._scoped = scope is not None
+        self._scope: StepScope = scope if scope is not None else _unscoped
+        self.market = market if market is not None else MarketFacts()
+        self._remember = self.market.update
+        #: What the strategy is handed.
+        self.context = CycleContext(execution, self.market)
+        #: Whether the strategy is asked (False while paused, stopping or flattened);
+        #: events are applied either way.
+        self.deciding = True
+
+    @property
+    def decision(self) -> DecisionRecord | None:
+        """The latest candle's decision record."""
+        return self.context.decision
+
+    # ------------------------------------------------------------------ inputs
+    def on_candle(self, candle: Candle, decide: bool = True) -> None:
+        """One closed candle through every step.
+
+        Args:
+            candle: The closed 1m candle.
+            decide: False skips asking the strategy for this candle only (the live engine
+                waits for a reconciliation first); events and the signal still advance.
+        """
+        self._execution.mark_price = candle.close
+        try:
+            replay = self._replay
+            if replay is not None:
+                events = replay.on_candle(candle)
+                if events:
+                    self.on_events(events)
+        finally:
+            # The signal and the facts see every candle, whatever happened to the orders.
+            self._remember(candle)  # the facts fold it in when first read
+            signals = self._signals
+            if signals is not None:
+                self.context.decision = signals.on_candle(candle)
+        if decide and self.deciding:
+            if self._scoped:
+                with self._scope(candle.open_time):
+                    prepared = self._prepare(self._strategy.on_candle(candle, self.context))
+                if prepared:
+                    self._send(prepared)
+            else:  # the same step without the no-op scope (a backtest pays it per candle)
+                commands = self._strategy.on_candle(candle, self.context)
+                if commands:
+                    self._send(self._execution.prepare(commands))
+
+    def on_events(self, events: Iterable[ExecutionEvent]) -> None:
+        """Exchange events, one step each: apply, answer, then send the answer."""
+        execution = self._execution
+        queue: deque[ExecutionEvent] = deque(events)
+        scoped = self._scoped
+        step = self._answer_event
+        while queue:
+            event = queue.popleft()
+            if scoped:
+                with self._scope(None):
+                    prepared = step(event)
+            else:  # the same step, minus a no-op scope the backtest would pay per event
+                prepared = step(event)
+            if prepared:
+                for answer in execution.send_raw(prepared):
+                    queue.extend(answer)
+
+    def on_applied(self, applied: Iterable[tuple[ExecutionEvent, Order | None]]) -> None:
+        """Events something else already applied (a reconciliation): answer them in one step."""
+        with self._scope(None):
+            prepared = self._answer(applied)
+        if prepared:
+            self._send(prepared)
+
+    def command(self, commands: Sequence[Command]) -> None:
+        """An operator's commands (cancel everything, close the position): checked, sent."""
+        with self._scope(None):
+            prepared = self._prepare(commands)
+        if prepared:
+            self._send(prepared)
+
+    # ------------------------------------------------------------------ steps
+    def _answer_event(self, event: ExecutionEvent) -> list[PreparedRequest] | None:
+        """Apply one event; when it changed something and we decide, prepare the answer."""
+        applied = self._execution.apply_one(event)
+        if applied is None or not self.deciding:
+            return None
+        commands = self._strategy.on_execution(applied[0], applied[1], self.context)
+        return self._execution.prepare(commands) if commands else None
+
+    def _answer(
+        self, applied: Iterable[tuple[ExecutionEvent, Order | None]]
+    ) -> list[PreparedRequest]:
+        if not self.deciding:
+            return []
+        prepared: list[PreparedRequest] = []
+        strategy = self._strategy
+        context = self.context
+        for event, order in applied:
+            commands = strategy.on_execution(event, order, context)
+            if commands:
+                prepared += self._execution.prepare(commands)
+        return prepared
+
+    def _prepare(self, commands: Sequence[Command]) -> list[PreparedRequest]:
+        if not commands:
+            return []
+        return self._execution.prepare(commands)
+
+    def _send(self, prepared: list[PreparedRequest]) -> None:
+        answers = self._execution.send_raw(prepared)
+        if answers:
+            self.on_events(event for answer in answers for event in answer)
