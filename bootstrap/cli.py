@@ -122,6 +122,16 @@ def _parser() -> argparse.ArgumentParser:
         "logging are set by the validation",
     )
     # --- end validate arguments ---
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML report (PNG charts beside it) of a backtest, an "
+        "evaluation or a bot's journal",
+    )
+    # --- report arguments (owned by bootstrap/report) ---
+    from bootstrap.report import add_report_arguments
+
+    add_report_arguments(rep)
+    # --- end report arguments ---
     emu = sub.add_parser(
         "emulator",
         help="serve a Binance-compatible REST API on 127.0.0.1 over the simulated exchange",
@@ -343,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bootstrap.research import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
+    if args.command == "report":
+        from bootstrap.report import run_report
+
+        return run_report(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         from bootstrap.validation.command import run_validation
 

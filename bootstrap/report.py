@@ -1,0 +1,106 @@
+"""``gridbot report``: one self-contained HTML page (PNGs beside it) about a run.
+
+Three sources, one page layout:
+
+* ``--journal PATH_OR_URL``: a live or paper bot's journal (its data directory, its
+  ``gridbot.db`` or a database URL), running or stopped. Read-only, in one snapshot that
+  never blocks the bot (:mod:`adapters.persistence.journal_reader`). ``--data`` adds the
+  market's closes for the period (and a buy-and-hold line).
+* ``--backtest``: runs the configured backtest (``--config``, ``--data`` as for
+  ``gridbot backtest``) with everything recorded, then reports on it.
+* ``--evaluation DIR``: a ``gridbot evaluate`` output directory.
+
+The page is written to ``--out`` (default ``report/``) as ``report.html`` with its charts.
+
+Exit codes: 0 written; 1 data error (unreadable journal or data, one line); 2 usage or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
+from adapters.persistence.journal_reader import (
+    JournalUnreadable,
+    display_url,
+    journal_url,
+    read_journal,
+)
+from adapters.reporting.html_report import HtmlReportRenderer
+from application.ports.report import ReportData
+from application.report.journal import EmptyJournal, gather_journal
+from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR
+from bootstrap.instruments import UnknownInstrument, builtin_instrument
+from domain.candles import Candle
+from domain.enums import MarketType
+from domain.instruments import Instrument
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``gridbot report`` flags."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--journal",
+        metavar="PATH_OR_URL",
+        help="a bot's journal: its data directory, gridbot.db, or a database URL (read-only)",
+    )
+    source.add_argument(
+        "--backtest",
+        action="store_true",
+        help="run the backtest (--config, --data) with a full recording and report on it",
+    )
+    source.add_argument("--evaluation", metavar="DIR", help="a gridbot evaluate output directory")
+    parser.add_argument("--config", help="JSON config (backtest; default: the embedded one)")
+    parser.add_argument(
+        "--data", help="kline file or directory (backtest data; closes for a journal)"
+    )
+    parser.add_argument("--out", default="report", help="output directory (default: report)")
+    parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def _instrument(market: str, symbol: str) -> Instrument:
+    return builtin_instrument(MarketType(market), symbol)
+
+
+def _candles(path: str | None, symbol: str) -> list[Candle]:
+    if not path:
+        return []
+    try:
+        reader = KlineCsvReader(path)
+    except SymbolNotInferred:
+        reader = KlineCsvReader(path, symbol=symbol)
+    return list(reader)
+
+
+def _journal_report(args: argparse.Namespace) -> ReportData:
+    url = journal_url(args.journal)
+    history = read_journal(url)
+    runs = history.runs()
+    symbol = runs[-1].symbol if runs else ""
+    return gather_journal(history, _instrument, display_url(url), _candles(args.data, symbol))
+
+
+def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``gridbot report``."""
+    try:
+        if args.journal:
+            data = _journal_report(args)
+        else:
+            err.write("gridbot: usage error: not implemented yet\n")
+            return EXIT_CONFIG_ERROR
+    except (JournalUnreadable, EmptyJournal, *_DATA_ERRORS) as exc:
+        err.write(f"gridbot: data error: {exc}\n")
+        return EXIT_DATA_ERROR
+    except UnknownInstrument as exc:
+        err.write(f"gridbot: data error: {exc}\n")
+        return EXIT_DATA_ERROR
+    try:
+        page = HtmlReportRenderer().render(data, Path(args.out))
+    except OSError as exc:
+        err.write(f"gridbot: cannot write the report to {args.out}: {exc.strerror or exc}\n")
+        return EXIT_CONFIG_ERROR
+    out.write(f"report written to {page}\n")
+    return 0
