@@ -72,7 +72,7 @@ def _table(table: Table) -> str:
 def _image(file: str | None, alt: str) -> str:
     if file is None:
         return f'<p class="absent">No data for this chart: {_text(alt)}.</p>'
-    return f'<img src="{_text(file)}" alt="{_text(alt)}" loading="lazy">'
+    return f'<img src="{_text(file)}" alt="{_text(alt)}">'
 
 
 def _weeks_table(weeks: Sequence[WeekAttribution]) -> str:

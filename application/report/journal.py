@@ -20,7 +20,12 @@ from application.ports.report import (
     PricePoint,
     ReportData,
 )
-from application.report.summary import replay_costs, summary_table, trade_marks
+from application.report.summary import (
+    comparison_table,
+    replay_costs,
+    summary_table,
+    trade_marks,
+)
 from domain.account import AccountProjection
 from domain.attribution import weekly_attribution
 from domain.candles import Candle
@@ -75,7 +80,11 @@ def gather_journal(
     start = min(times, default=runs[0].started_at)
     end = max(times, default=start)
 
-    prices = [PricePoint(c.open_time, c.close) for c in candles if start <= c.open_time <= end]
+    prices = [
+        PricePoint(c.open_time, c.close)
+        for c in candles
+        if c.close_time >= start and c.open_time <= end
+    ]
     notes: list[str] = []
     baselines: dict[str, list[EquityPoint]] = {}
     if prices:
@@ -115,6 +124,9 @@ def gather_journal(
         levels=levels,
         convictions=convictions,
         weeks=weekly_attribution(initial_equity, [(p.time, p.equity) for p in equity], fees, paid),
-        tables=[summary_table(initial_equity, equity, fills, fees, paid, start, end)],
+        tables=[
+            summary_table(initial_equity, equity, fills, fees, paid, start, end),
+            comparison_table(initial_equity, [("strategy", equity), *baselines.items()]),
+        ],
         notes=notes,
     )

@@ -108,3 +108,21 @@ def summary_table(
         ("funding", money(sum((v for _, v in funding), ZERO), 4)),
     )
     return Table("Summary", ("metric", "value"), rows)
+
+
+def comparison_table(
+    initial_equity: Decimal,
+    curves: Sequence[tuple[str, Sequence[EquityPoint]]],
+) -> Table:
+    """Final equity, return and max drawdown of the strategy and each baseline."""
+    rows = []
+    for name, points in curves:
+        final = points[-1].equity if points else initial_equity
+        ret = (final - initial_equity) / initial_equity if initial_equity else ZERO
+        dd, amount = max_drawdown(initial_equity, points)
+        rows.append((name, money(final), percent(ret), f"{percent(dd)} ({money(amount)})"))
+    return Table(
+        "Against the baselines",
+        ("curve", "final equity", "total return", "max drawdown"),
+        tuple(rows),
+    )
