@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
         "logging are set by the validation",
     )
     # --- end validate arguments ---
+    ev = sub.add_parser(
+        "evaluate",
+        help="walk-forward evaluation of the strategy and the baselines over every series, "
+        "with parameter sweeps, in parallel processes or on a Ray cluster",
+    )
+    from bootstrap.evaluation.command import add_arguments as add_evaluate_arguments
+
+    add_evaluate_arguments(ev)
     emu = sub.add_parser(
         "emulator",
         help="serve a Binance-compatible REST API on 127.0.0.1 over the simulated exchange",
@@ -343,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bootstrap.research import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
+    if args.command == "evaluate":
+        from bootstrap.evaluation.command import run_evaluation
+
+        return run_evaluation(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         from bootstrap.validation.command import run_validation
 
