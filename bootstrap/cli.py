@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
         "logging are set by the validation",
     )
     # --- end validate arguments ---
+    ev = sub.add_parser(
+        "evaluate",
+        help="walk-forward evaluation of the strategy and the baselines over every series, "
+        "with parameter sweeps, in parallel processes or on a Ray cluster",
+    )
+    from bootstrap.evaluation.command import add_arguments as add_evaluate_arguments
+
+    add_evaluate_arguments(ev)
     rep = sub.add_parser(
         "report",
         help="one self-contained HTML report (PNG charts beside it) of a backtest, an "
@@ -353,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bootstrap.research import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
+    if args.command == "evaluate":
+        from bootstrap.evaluation.command import run_evaluation
+
+        return run_evaluation(args, sys.stdout, sys.stderr)
     if args.command == "report":
         from bootstrap.report import run_report
 

@@ -41,6 +41,7 @@ class SimulationConfig:
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     touch_fills: bool = False
+    trade_through: Decimal = Decimal(0)
     max_volume_share: Decimal | None = Decimal("0.25")
     leverage: int = 1
     funding_rate: Decimal = Decimal("0.0001")
@@ -247,6 +248,9 @@ def read_simulation(root: ConfigReader) -> SimulationConfig:
         maker_fee=sim.decimal("maker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
         taker_fee=sim.decimal("taker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
         touch_fills=sim.boolean("touch_fills", False),
+        trade_through=sim.required_decimal(
+            "trade_through", Decimal(0), minimum=Decimal(0), maximum=Decimal("0.01")
+        ),
         max_volume_share=sim.decimal(
             "max_volume_share",
             Decimal("0.25"),

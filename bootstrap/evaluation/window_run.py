@@ -1,0 +1,230 @@
+"""One walk-forward window, run in a worker process (local or on a Ray node).
+
+The window is run by the same machinery as ``gridbot backtest``: the backtest container
+wires the simulated exchange, the execution service, the strategy and the signal, and
+:class:`~application.backtest.BacktestRunner` drives them. Only three things are given from
+outside: the candles (the window's slice of the series), the signal (its weights fitted on
+the window's past, never on the window) and, for a baseline, the strategy.
+
+A worker keeps the last series it decoded, so the windows of one series (dispatched in
+order) decode its files once per worker instead of once per window.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from dependency_injector import providers
+
+from adapters.market_data.kline_csv import KlineCsvReader
+from application.evaluation import TradeTally, WindowResult
+from application.ports.market_data import CandleGap
+from application.signals import signal_tracker
+from application.walk_forward import Window
+from bootstrap.config import AppConfig
+from bootstrap.containers import BacktestContainer, PeekedCandles, signal_settings
+from bootstrap.evaluation.series import SeriesSpec
+from domain.candles import Candle
+from domain.strategy import Strategy
+
+HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
+
+#: Fill models: the simulation settings each one overrides.
+FILL_MODELS: dict[str, dict[str, Any]] = {
+    # The configured simulation as it is (by default: trade-through by any amount, at most
+    # 25 % of a candle's volume, take-profits placed after the candle that filled the entry).
+    "normal": {},
+    # A queue position at the back: a level fills only once price trades 3 bp through it,
+    # and at most 10 % of a candle's volume. Take-profits already rest from the next candle
+    # in both models (a candle's fills are answered after the candle).
+    "pessimistic": {
+        "touch_fills": False,
+        "trade_through": Decimal("0.0003"),
+        "max_volume_share": Decimal("0.10"),
+    },
+}
+
+
+#: Baselines run beside the strategy, by name: each builds its strategy from the config.
+BASELINES: dict[str, Callable[[AppConfig], Strategy]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTask:
+    """Everything a worker needs to run one window (picklable).
+
+    Attributes:
+        series: The series.
+        window: The window (traded part and the start of its past).
+        run: ``strategy`` for the configured strategy, else a baseline's name.
+        variant: Parameter set name ("" without a sweep).
+        config: The configuration of this variant.
+        fill_model: A key of :data:`FILL_MODELS`.
+    """
+
+    series: SeriesSpec
+    window: Window
+    run: str
+    variant: str
+    config: AppConfig
+    fill_model: str
+
+
+class _SeriesCandles:
+    """A decoded series with its open times, for slicing windows by time."""
+
+    def __init__(self, files: tuple[str, ...], symbol: str) -> None:
+        self.candles: list[Candle] = list(KlineCsvReader(files, symbol=symbol))
+        self.times: list[int] = [c.open_time for c in self.candles]
+
+    def between(self, start: int, end: int) -> list[Candle]:
+        """Candles with ``start <= open_time < end``."""
+        lo = bisect.bisect_left(self.times, start)
+        hi = bisect.bisect_left(self.times, end)
+        return self.candles[lo:hi]
+
+
+_cache: dict[tuple[str, ...], _SeriesCandles] = {}
+
+
+def _series_candles(spec: SeriesSpec) -> _SeriesCandles:
+    found = _cache.get(spec.files)
+    if found is None:
+        _cache.clear()  # one series per worker at a time: memory stays bounded
+        found = _cache[spec.files] = _SeriesCandles(spec.files, spec.symbol)
+    return found
+
+
+class _WindowCandles:
+    """The window's candles as a historical source (no gaps: a window never spans one)."""
+
+    def __init__(self, symbol: str, candles: list[Candle]) -> None:
+        self.symbol = symbol
+        self._candles = candles
+        self.gaps: list[CandleGap] = []
+
+    def __iter__(self) -> Iterator[Candle]:
+        return iter(self._candles)
+
+
+class _HourlyEquity:
+    """Yields the candles and samples the account's equity after each hour's last candle.
+
+    The runner finishes a candle (fills, answers, commands) before it asks for the next, so
+    at each resumption the account already reflects the previous candle.
+    """
+
+    def __init__(self, candles: PeekedCandles, account: Any) -> None:
+        self._candles = candles
+        self._account = account
+        self.times: list[int] = []
+        self.equity: list[float] = []
+
+    def __iter__(self) -> Iterator[Candle]:
+        prev: Candle | None = None
+        equity = self._account.equity
+        for candle in self._candles:
+            if prev is not None and candle.open_time % HOUR_MS == 0:
+                self.times.append(prev.close_time + 1)
+                self.equity.append(float(equity(prev.close)))
+            yield candle
+            prev = candle
+        if prev is not None:
+            self.times.append(prev.close_time + 1)
+            self.equity.append(float(equity(prev.close)))
+
+
+def _daily_returns(times: list[int], equity: list[float], initial: float) -> tuple[float, ...]:
+    """Return of each UTC day's last sample over the previous day's (the first over start)."""
+    closes: list[float] = []
+    last_day: int | None = None
+    for t, e in zip(times, equity, strict=True):
+        day = (t - 1) // DAY_MS
+        if day == last_day:
+            closes[-1] = e
+        else:
+            closes.append(e)
+            last_day = day
+    out = []
+    prev = initial
+    for e in closes:
+        out.append(e / prev - 1.0 if prev > 0 else 0.0)
+        prev = e
+    return tuple(out)
+
+
+def task_config(task: WindowTask) -> AppConfig:
+    """The task's config with the series' market, symbol, funding and the fill model."""
+    config = task.config
+    sim = config.simulation
+    if task.series.funding_file is not None:
+        sim = replace(sim, funding_file=task.series.funding_file)
+    sim = replace(sim, **FILL_MODELS[task.fill_model])
+    return replace(config, market=task.series.market, symbol=task.series.symbol, simulation=sim)
+
+
+def run_window(task: WindowTask) -> WindowResult:
+    """Run the task's window and measure it."""
+    started = time.perf_counter()
+    series = _series_candles(task.series)
+    window = task.window
+    config = task_config(task)
+    traded = series.between(window.start, window.end)
+    container = BacktestContainer(config=config)
+    peeked = PeekedCandles(_WindowCandles(config.symbol, traded))
+    container.candles.override(providers.Object(peeked))
+    signal_source = ""
+    if task.run == "strategy" and config.signals.enabled:
+        past_start = max(window.past_start, window.start - config.signals.history_minutes * 60_000)
+        history = series.between(past_start, window.start)
+        tracker, signal_source = signal_tracker(
+            signal_settings(config), container.sink(), None, history, full_records=False
+        )
+        container.signals.override(providers.Object(tracker))
+    elif task.run != "strategy":
+        container.signals.override(providers.Object(None))
+        container.strategy.override(providers.Object(BASELINES[task.run](config)))
+    runner = container.runner()
+    execution = container.execution()
+    sampled = _HourlyEquity(peeked, execution.account)
+    report = runner.run(sampled)
+    initial = float(report.initial_equity)
+    return WindowResult(
+        series=task.series.key,
+        market=task.series.market.value,
+        symbol=task.series.symbol,
+        segment=window.segment,
+        index=window.index,
+        start=window.start,
+        end=window.end,
+        is_test=window.is_test,
+        run=task.run,
+        variant=task.variant,
+        fill_model=task.fill_model,
+        candles=report.candles,
+        initial_equity=initial,
+        final_equity=float(report.final_equity),
+        max_drawdown=float(report.max_drawdown),
+        max_drawdown_amount=float(report.max_drawdown_amount),
+        daily_returns=_daily_returns(sampled.times, sampled.equity, initial),
+        equity_times=tuple(sampled.times),
+        equity=tuple(sampled.equity),
+        orders=report.orders,
+        fills=report.fills,
+        maker_fills=report.maker_fills,
+        taker_fills=report.taker_fills,
+        cancels=report.cancels,
+        filled_orders=0,
+        fees=str(report.fees),
+        funding=str(report.funding),
+        trades=TradeTally(),
+        turnover=0.0,
+        signal=signal_source,
+        seconds=time.perf_counter() - started,
+    )
