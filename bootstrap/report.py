@@ -19,8 +19,11 @@ configuration error.
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
+
+from dependency_injector import providers
 
 from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
 from adapters.persistence.journal_reader import (
@@ -30,13 +33,27 @@ from adapters.persistence.journal_reader import (
     read_journal,
 )
 from adapters.reporting.html_report import HtmlReportRenderer
+from adapters.simulated.exchange import SimulatedExchange
+from adapters.terminal.progress import TerminalProgress
 from application.ports.report import ReportData
+from application.report.backtest import ReportRecorder, gather_backtest
 from application.report.journal import EmptyJournal, gather_journal
-from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR
+from bootstrap.cli import (
+    _CONFIG_ERRORS,
+    _DATA_ERRORS,
+    EXIT_CONFIG_ERROR,
+    EXIT_DATA_ERROR,
+    _user_error,
+)
+from bootstrap.config import AppConfig, ConfigError, load_config
+from bootstrap.containers import BacktestContainer
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
+from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.enums import MarketType
 from domain.instruments import Instrument
+
+ZERO = Decimal(0)
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,20 +100,60 @@ def _journal_report(args: argparse.Namespace) -> ReportData:
     return gather_journal(history, _instrument, display_url(url), _candles(args.data, symbol))
 
 
+def report_recorder(
+    instrument: Instrument, clock: SimulatedExchange, account: AccountProjection
+) -> ReportRecorder:
+    """The backtest's run recorder, extended with what the report draws."""
+    opening = ZERO if instrument.market.is_futures else account.base_balance
+    return ReportRecorder(instrument, clock, account, opening)
+
+
+def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -> ReportData:
+    container = BacktestContainer(config=config)
+    if args.data:
+        container.data.override(args.data)
+    container.recorder.override(
+        providers.Singleton(
+            report_recorder, container.instrument, container.exchange, container.account
+        )
+    )
+    candles = container.candles()
+    progress: TerminalProgress | None = None
+    if not args.no_progress and err.isatty():
+        progress = TerminalProgress(total=getattr(candles.source, "minutes", None), stream=err)
+        container.progress.override(progress)
+    try:
+        report = container.runner().run(candles, gaps=lambda: candles.source.gaps)
+    finally:
+        if progress is not None:
+            progress.close()
+    if report.candles == 0:
+        raise ValueError(f"{args.data or config.backtest.data}: no candles in the data")
+    data = args.data or config.backtest.data or "the built-in generated market"
+    source = f"gridbot backtest on {data} (config: {config.source})"
+    return gather_backtest(container.recorder(), report, report.symbol, report.market, source)
+
+
 def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``gridbot report``."""
+    config: AppConfig | None = None
     try:
         if args.journal:
             data = _journal_report(args)
+        elif args.backtest:
+            config = load_config(args.config)
+            data = _backtest_report(args, config, err)
         else:
-            err.write("gridbot: usage error: not implemented yet\n")
+            err.write("gridbot: usage error: --evaluation is not implemented yet\n")
             return EXIT_CONFIG_ERROR
-    except (JournalUnreadable, EmptyJournal, *_DATA_ERRORS) as exc:
+    except ConfigError as exc:
+        err.write(f"gridbot: config error: {exc}\n")
+        return EXIT_CONFIG_ERROR
+    except (JournalUnreadable, EmptyJournal, UnknownInstrument) as exc:
         err.write(f"gridbot: data error: {exc}\n")
         return EXIT_DATA_ERROR
-    except UnknownInstrument as exc:
-        err.write(f"gridbot: data error: {exc}\n")
-        return EXIT_DATA_ERROR
+    except (*_CONFIG_ERRORS, *_DATA_ERRORS, ValueError) as exc:
+        return _user_error(exc, config.source if config else "config", err)
     try:
         page = HtmlReportRenderer().render(data, Path(args.out))
     except OSError as exc:
