@@ -19,6 +19,7 @@ configuration error.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -32,11 +33,13 @@ from adapters.persistence.journal_reader import (
     journal_url,
     read_journal,
 )
+from adapters.reporting.evaluation_files import EvaluationUnreadable, read_evaluation
 from adapters.reporting.html_report import HtmlReportRenderer
 from adapters.simulated.exchange import SimulatedExchange
 from adapters.terminal.progress import TerminalProgress
 from application.ports.report import ReportData
 from application.report.backtest import ReportRecorder, gather_backtest
+from application.report.evaluation import EvaluationUnusable, gather_evaluation
 from application.report.journal import EmptyJournal, gather_journal
 from bootstrap.cli import (
     _CONFIG_ERRORS,
@@ -74,6 +77,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", help="kline file or directory (backtest data; closes for a journal)"
     )
+    parser.add_argument("--series", help="evaluation: the series key to draw (default: first)")
+    parser.add_argument(
+        "--fill-model", help="evaluation: the fill model to draw (default: the first evaluated)"
+    )
     parser.add_argument("--out", default="report", help="output directory (default: report)")
     parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
@@ -98,6 +105,18 @@ def _journal_report(args: argparse.Namespace) -> ReportData:
     runs = history.runs()
     symbol = runs[-1].symbol if runs else ""
     return gather_journal(history, _instrument, display_url(url), _candles(args.data, symbol))
+
+
+def _series_candles(files: Sequence[str], symbol: str) -> Iterator[Candle]:
+    for file in files:
+        yield from KlineCsvReader(file, symbol=symbol)
+
+
+def _evaluation_report(args: argparse.Namespace) -> ReportData:
+    document = read_evaluation(Path(args.evaluation))
+    return gather_evaluation(
+        document, args.evaluation, _series_candles, args.series, args.fill_model
+    )
 
 
 def report_recorder(
@@ -144,12 +163,17 @@ def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             config = load_config(args.config)
             data = _backtest_report(args, config, err)
         else:
-            err.write("gridbot: usage error: --evaluation is not implemented yet\n")
-            return EXIT_CONFIG_ERROR
+            data = _evaluation_report(args)
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
-    except (JournalUnreadable, EmptyJournal, UnknownInstrument) as exc:
+    except (
+        JournalUnreadable,
+        EmptyJournal,
+        UnknownInstrument,
+        EvaluationUnreadable,
+        EvaluationUnusable,
+    ) as exc:
         err.write(f"gridbot: data error: {exc}\n")
         return EXIT_DATA_ERROR
     except (*_CONFIG_ERRORS, *_DATA_ERRORS, ValueError) as exc:
