@@ -8,6 +8,9 @@ the DOM the browser built (not merely in the file).
 
 from __future__ import annotations
 
+import argparse
+import io
+import json
 import os
 import sqlite3
 import subprocess
@@ -173,3 +176,81 @@ def test_journal_report_in_a_real_browser(tmp_path: Path, chromium: Path) -> Non
         assert f'src="{name}"' in html
     assert "buy-and-hold" in html
     assert_page_renders(chromium, page, tmp_path)
+
+
+def _generated_config(tmp_path: Path, minutes: int) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"backtest": {"generated": {"minutes": minutes}}}))
+    return path
+
+
+def test_backtest_report_adds_up_exactly(tmp_path: Path) -> None:
+    from bootstrap.config import load_config
+    from bootstrap.report import _backtest_report
+
+    config = load_config(str(_generated_config(tmp_path, 4000)))
+    args = argparse.Namespace(data=None, no_progress=True)
+    data = _backtest_report(args, config, io.StringIO())
+    final = data.equity[-1].equity
+    assert len(data.equity) == len(data.prices) == 4000
+    assert sum((w.pnl for w in data.weeks), ZERO) == final - data.initial_equity
+    metrics = dict((row[0], row[1]) for row in data.tables[0].rows)
+    assert metrics["final equity"] == f"{final.quantize(Decimal('0.01')):,}"
+    assert metrics["fills"] == f"{len(data.fills):,}" and data.fills
+    assert data.levels and all(s.start <= s.end <= data.end for s in data.levels)
+    # Every maker fill happened at a level the chart draws (a taker fill crossed the book).
+    makers = {f.price for f in data.fills if f.liquidity == "MAKER"}
+    assert makers and makers <= {s.price for s in data.levels}
+    assert data.convictions and len(data.kpis) == 7
+    assert data.start < data.prices[0].time
+
+
+def test_backtest_report_in_a_real_browser(tmp_path: Path, chromium: Path) -> None:
+    out = tmp_path / "report"
+    config = _generated_config(tmp_path, 3000)
+    result = _cli(tmp_path, "--backtest", "--config", str(config), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    html = (out / "report.html").read_text()
+    for title in ("Sharpe", "profit factor", "win rate", "met"):
+        assert title in html
+    assert_page_renders(chromium, out / "report.html", tmp_path)
+
+
+def test_evaluation_report_in_a_real_browser(
+    tmp_path: Path, chromium: Path, shared_data: Path
+) -> None:
+    month = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2023-07.csv.gz"
+    evaluation = tmp_path / "evaluation"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "evaluate",
+            "--data",
+            str(month),
+            "--window",
+            "3d",
+            "--workers",
+            "1",
+            "--no-progress",
+            "--out",
+            str(evaluation),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    out = tmp_path / "report"
+    result = _cli(tmp_path, "--evaluation", str(evaluation), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    html = (out / "report.html").read_text()
+    assert "Pooled out-of-sample results" in html
+    assert "&gt; 95 %" in html  # the KPI targets, escaped
+    assert (out / "price_2023-07.png").is_file()
+    assert_page_renders(chromium, out / "report.html", tmp_path)
+    bad = _cli(tmp_path, "--evaluation", str(tmp_path / "nothing"), "--out", str(out))
+    assert bad.returncode == 1 and "no evaluation.json there" in bad.stderr
