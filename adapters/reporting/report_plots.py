@@ -36,6 +36,8 @@ _REGIME_COLOURS = {"UP": "#2ca02c", "DOWN": "#d62728", "NEUTRAL": "#7f7f7f"}
 _BUY = "#1a9850"
 _SELL = "#d73027"
 _DPI = 90
+#: A step between points longer than this is a gap in the data: lines are not drawn across.
+_GAP_MS = 24 * 3_600_000
 
 
 class ChartFiles:
@@ -101,6 +103,17 @@ def _reduce_band(
         np.maximum.reduceat(values, starts),
         values[ends],
     )
+
+
+def _gap_breaks(times: IntArray, *columns: FloatArray) -> tuple[Any, list[FloatArray]]:
+    """Dates and columns with a NaN after every step of over a day, so lines stop at gaps."""
+    if times.size < 2:
+        return _dates(times), list(columns)
+    after = np.flatnonzero(np.diff(times) > _GAP_MS) + 1
+    if after.size == 0:
+        return _dates(times), list(columns)
+    out_times = np.insert(times, after, times[after - 1] + 1)
+    return _dates(out_times), [np.insert(c, after, np.nan) for c in columns]
 
 
 def _drawdown(values: FloatArray, initial: float) -> FloatArray:
@@ -170,9 +183,11 @@ def _equity_chart(data: ReportData, out_dir: Path) -> str:
         times, values = _series(points)
         ret = (values / initial - 1.0) * 100.0 if initial else values
         t, r = _reduce_last(times, ret)
-        ax_eq.plot(_dates(t), r, color=colour, linewidth=width, label=name)
+        x, (y,) = _gap_breaks(t, r)
+        ax_eq.plot(x, y, color=colour, linewidth=width, label=name)
         td, dd = _reduce_min(times, _drawdown(values, initial))
-        ax_dd.plot(_dates(td), dd, color=colour, linewidth=width * 0.8, label=name)
+        x, (y,) = _gap_breaks(td, dd)
+        ax_dd.plot(x, y, color=colour, linewidth=width * 0.8, label=name)
     ax_eq.axhline(0.0, color="#555555", linewidth=0.6)
     ax_eq.set_ylabel("return on initial equity (%)")
     ax_eq.legend(loc="upper left", fontsize=8)
@@ -214,8 +229,9 @@ def _price_overview(data: ReportData, out_dir: Path) -> str:
     times, closes = _price_arrays(data)
     if times.size:
         t, low, high, last = _reduce_band(times, closes, 1500)
-        ax.fill_between(_dates(t), low, high, color="#999999", alpha=0.35, linewidth=0)
-        ax.plot(_dates(t), last, color="#333333", linewidth=0.7, label="close")
+        x, (low, high, last) = _gap_breaks(t, low, high, last)
+        ax.fill_between(x, low, high, color="#999999", alpha=0.35, linewidth=0)
+        ax.plot(x, last, color="#333333", linewidth=0.7, label="close")
     ft, fp, fb = _fill_arrays(data)
     _draw_fills(ax, ft, fp, fb, 6.0 if ft.size < 2000 else 2.0)
     ax.set_title("Price and fills, whole period (one chart per month below)", fontsize=11)
@@ -250,13 +266,16 @@ def _price_months(data: ReportData, out_dir: Path) -> list[tuple[str, str]]:
         stop = following if following is not None else data.end + 1
         lo, hi = max(month, data.start), min(stop, data.end + 1)
         label = datetime.fromtimestamp(month / 1000, tz=UTC).strftime("%Y-%m")
-        fig, ax = plt.subplots(figsize=(14, 4.2))
         in_month = (times >= lo) & (times < hi)
+        live = (level_start < hi) & (level_end >= lo)
+        fm = (ft >= lo) & (ft < hi)
+        if not (in_month.any() or fm.any() or (times.size == 0 and live.any())):
+            continue  # a month inside a gap of the data: nothing traded, no market
+        fig, ax = plt.subplots(figsize=(14, 4.6))
         if in_month.any():
             t, low, high, last = _reduce_band(times[in_month], closes[in_month], 3000)
             ax.fill_between(_dates(t), low, high, color="#999999", alpha=0.35, linewidth=0)
             ax.plot(_dates(t), last, color="#333333", linewidth=0.6, label="close")
-        live = (level_start < hi) & (level_end >= lo)
         for mask, colour, name in (
             (live & level_buy, _BUY, "buy level"),
             (live & ~level_buy, _SELL, "sell level"),
@@ -270,7 +289,6 @@ def _price_months(data: ReportData, out_dir: Path) -> list[tuple[str, str]]:
             ax.add_collection(
                 LineCollection(segments, colors=colour, linewidths=0.8, alpha=0.45, label=name)
             )
-        fm = (ft >= lo) & (ft < hi)
         _draw_fills(ax, ft[fm], fp[fm], fb[fm], 14.0 if fm.sum() < 500 else 5.0)
         ax.set_xlim(_dates(np.array([lo, hi], dtype=np.int64)))
         ax.autoscale(axis="y")
