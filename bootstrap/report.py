@@ -19,7 +19,7 @@ configuration error.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -37,7 +37,7 @@ from adapters.reporting.evaluation_files import EvaluationUnreadable, read_evalu
 from adapters.reporting.html_report import HtmlReportRenderer
 from adapters.simulated.exchange import SimulatedExchange
 from adapters.terminal.progress import TerminalProgress
-from application.ports.report import ReportData
+from application.ports.report import EquityPoint, ReportData
 from application.report.backtest import ReportRecorder, gather_backtest
 from application.report.evaluation import EvaluationUnusable, gather_evaluation
 from application.report.journal import EmptyJournal, gather_journal
@@ -51,6 +51,7 @@ from bootstrap.cli import (
 from bootstrap.config import AppConfig, ConfigError, load_config
 from bootstrap.containers import BacktestContainer
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
+from bootstrap.strategy_runs import StrategyRun, run_baselines
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.enums import MarketType
@@ -76,6 +77,13 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON config (backtest; default: the embedded one)")
     parser.add_argument(
         "--data", help="kline file or directory (backtest data; closes for a journal)"
+    )
+    parser.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="backtest: also run backtest.baselines on the same data, fees and funding "
+        "(default: on)",
     )
     parser.add_argument("--series", help="evaluation: the series key to draw (default: first)")
     parser.add_argument(
@@ -127,6 +135,26 @@ def report_recorder(
     return ReportRecorder(instrument, clock, account, opening)
 
 
+def _progress_for(
+    args: argparse.Namespace, err: TextIO, bars: list[TerminalProgress]
+) -> Callable[[int | None], TerminalProgress | None]:
+    def progress_for(total: int | None) -> TerminalProgress | None:
+        if args.no_progress or not err.isatty():
+            return None
+        bar = TerminalProgress(total=total, stream=err)
+        bars.append(bar)
+        return bar
+
+    return progress_for
+
+
+def _baseline_curve(run: StrategyRun) -> list[EquityPoint]:
+    """A baseline's equity per candle (float in the record: it is drawn, not accounted)."""
+    times = run.record.times_ms.tolist()
+    values = run.record.equity_curve().tolist()
+    return [EquityPoint(t, Decimal(repr(v))) for t, v in zip(times, values, strict=True)]
+
+
 def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -> ReportData:
     container = BacktestContainer(config=config)
     if args.data:
@@ -137,20 +165,32 @@ def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -
         )
     )
     candles = container.candles()
-    progress: TerminalProgress | None = None
-    if not args.no_progress and err.isatty():
-        progress = TerminalProgress(total=getattr(candles.source, "minutes", None), stream=err)
-        container.progress.override(progress)
+    bars: list[TerminalProgress] = []
+    progress_for = _progress_for(args, err, bars)
     try:
-        report = container.runner().run(candles, gaps=lambda: candles.source.gaps)
-    finally:
+        progress = progress_for(getattr(candles.source, "minutes", None))
         if progress is not None:
-            progress.close()
-    if report.candles == 0:
-        raise ValueError(f"{args.data or config.backtest.data}: no candles in the data")
+            container.progress.override(progress)
+        report = container.runner().run(candles, gaps=lambda: candles.source.gaps)
+        while bars:
+            bars.pop().close()
+        if report.candles == 0:
+            raise ValueError(f"{args.data or config.backtest.data}: no candles in the data")
+        baselines = run_baselines(config, args.data, progress_for) if args.baselines else []
+    finally:
+        while bars:
+            bars.pop().close()
     data = args.data or config.backtest.data or "the built-in generated market"
     source = f"gridbot backtest on {data} (config: {config.source})"
-    return gather_backtest(container.recorder(), report, report.symbol, report.market, source)
+    return gather_backtest(
+        container.recorder(),
+        report,
+        report.symbol,
+        report.market,
+        source,
+        {run.name: (run.metrics, _baseline_curve(run)) for run in baselines},
+        name=f"{config.strategy.name} (configured)",
+    )
 
 
 def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -174,7 +174,7 @@ def _equity_chart(data: ReportData, out_dir: Path) -> str:
         2, 1, figsize=(14, 6.5), sharex=True, gridspec_kw={"height_ratios": (2.2, 1)}
     )
     initial = float(data.initial_equity)
-    curves = [("strategy", data.equity, _STRATEGY_COLOUR, 1.4)]
+    curves = [(data.strategy_name, data.equity, _STRATEGY_COLOUR, 1.4)]
     for i, (name, points) in enumerate(data.baselines.items()):
         curves.append((name, points, _BASELINE_COLOURS[i % len(_BASELINE_COLOURS)], 0.9))
     for name, points, colour, width in curves:

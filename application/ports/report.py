@@ -99,6 +99,7 @@ class ReportData:
         tables: Metrics and other tables, in display order.
         kpis: The seed's KPIs, met or not.
         notes: Plain-language caveats the reader must see (missing data, approximations).
+        strategy_name: How the strategy's curve is labelled.
     """
 
     title: str
@@ -118,6 +119,7 @@ class ReportData:
     tables: Sequence[Table] = ()
     kpis: Sequence[Kpi] = ()
     notes: Sequence[str] = ()
+    strategy_name: str = "strategy"
 
 
 class ReportRenderer(Protocol):

@@ -109,8 +109,8 @@ def gather_backtest(
     symbol: str,
     market: str,
     source: str,
-    baselines: Mapping[str, RunMetrics] | None = None,
-    baseline_curves: Mapping[str, Sequence[EquityPoint]] | None = None,
+    baselines: Mapping[str, tuple[RunMetrics, Sequence[EquityPoint]]] | None = None,
+    name: str = "strategy",
 ) -> ReportData:
     """Gather a finished backtest into a report.
 
@@ -120,8 +120,9 @@ def gather_backtest(
         symbol: The traded symbol.
         market: ``SPOT`` or ``USDM_FUTURES``.
         source: The command or data the run came from.
-        baselines: Metrics of baseline runs on the same data, by name.
-        baseline_curves: Their equity curves, by name.
+        baselines: Metrics and equity curve of each baseline run on the same data, fees
+            and funding, by name.
+        name: The configured strategy's name (its column in the metrics table).
 
     Raises:
         ValueError: The backtest saw no candle.
@@ -134,8 +135,11 @@ def gather_backtest(
     equity = [EquityPoint(t, e) for t, e in zip(times, recorder.equity_exact, strict=True)]
     prices = [PricePoint(t, c) for t, c in zip(times, recorder.closes, strict=True)]
     initial = recorder.initial_equity
-    curves: dict[str, Sequence[EquityPoint]] = dict(baseline_curves or {})
+    curves: dict[str, Sequence[EquityPoint]] = {k: c for k, (_, c) in (baselines or {}).items()}
     notes: list[str] = []
+    tables = [
+        metrics_table([(name, metrics), *((k, m) for k, (m, _) in (baselines or {}).items())])
+    ]
     if not curves:
         first = recorder.closes[0]
         curves[BUY_AND_HOLD] = [EquityPoint(p.time, initial * p.close / first) for p in prices]
@@ -143,6 +147,7 @@ def gather_backtest(
             "No baseline runs were given: the buy-and-hold line is the price ratio, "
             "without fees or funding."
         )
+        tables.append(comparison_table(initial, [(name, equity), *curves.items()]))
     fills = [
         TradeMark(f.timestamp, f.side.value, f.price, f.quantity, "MAKER" if f.maker else "TAKER")
         for f in record.fills
@@ -164,7 +169,6 @@ def gather_backtest(
         [(f.timestamp, f.fee) for f in record.fills],
         record.funding,
     )
-    runs = [("strategy", metrics), *(baselines or {}).items()]
     return ReportData(
         title=f"gridbot backtest report: {symbol} ({market})",
         source=source,
@@ -180,10 +184,8 @@ def gather_backtest(
         levels=recorder.levels(times[-1]),
         convictions=convictions,
         weeks=weeks,
-        tables=[
-            metrics_table(runs),
-            comparison_table(initial, [("strategy", equity), *curves.items()]),
-        ],
+        tables=tables,
+        strategy_name=name,
         kpis=kpi_verdicts(metrics),
         notes=notes,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from application.evaluation import KPIS
 from application.ports.report import Kpi, Table
+from domain.metrics.comparison import best_by_metric
 from domain.metrics.summary import RunMetrics
 
 #: Dotted metric names shown, in order, with their labels.
@@ -72,7 +73,9 @@ def format_metric(name: str, value: Any) -> str:
         return "n/a"
     if isinstance(value, float) and math.isnan(value):
         return "n/a"
-    if isinstance(value, float) and math.isinf(value):
+    if isinstance(value, Decimal) and value.is_nan():
+        return "n/a"
+    if isinstance(value, float | Decimal) and math.isinf(value):
         return "∞" if value > 0 else "-∞"
     if isinstance(value, int) and not isinstance(value, bool) and not name.endswith("_ms"):
         return f"{value:,}"
@@ -87,15 +90,24 @@ def format_metric(name: str, value: Any) -> str:
 
 
 def metrics_table(runs: Sequence[tuple[str, RunMetrics]]) -> Table:
-    """A row per metric, a column per run (the strategy first)."""
+    """A row per metric, a column per run (the strategy first), and which run is best.
+
+    The ``best`` column (with more than one run) names the run(s) best on each metric the
+    comparison ranks (:func:`domain.metrics.comparison.best_by_metric`).
+    """
     flats = [(name, metrics.flat()) for name, metrics in runs]
+    best = best_by_metric(dict(runs)) if len(runs) > 1 else {}
     rows = tuple(
-        (label, *(format_metric(key, flat.get(key)) for _, flat in flats))
+        (
+            label,
+            *(format_metric(key, flat.get(key)) for _, flat in flats),
+            *((", ".join(best.get(key, ())),) if best else ()),
+        )
         for key, label in METRIC_ROWS
     )
     return Table(
         "Metrics",
-        ("metric", *(name for name, _ in runs)),
+        ("metric", *(name for name, _ in runs), *(("best",) if best else ())),
         rows,
         "Win rate, profit factor and trade durations are of FIFO-matched trades of the net "
         "position (open lots marked at the end), never of a grid's own round trips.",

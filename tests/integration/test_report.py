@@ -189,7 +189,7 @@ def test_backtest_report_adds_up_exactly(tmp_path: Path) -> None:
     from bootstrap.report import _backtest_report
 
     config = load_config(str(_generated_config(tmp_path, 4000)))
-    args = argparse.Namespace(data=None, no_progress=True)
+    args = argparse.Namespace(data=None, no_progress=True, baselines=False)
     data = _backtest_report(args, config, io.StringIO())
     final = data.equity[-1].equity
     assert len(data.equity) == len(data.prices) == 4000
@@ -211,8 +211,10 @@ def test_backtest_report_in_a_real_browser(tmp_path: Path, chromium: Path) -> No
     result = _cli(tmp_path, "--backtest", "--config", str(config), "--out", str(out))
     assert result.returncode == 0, result.stderr
     html = (out / "report.html").read_text()
-    for title in ("Sharpe", "profit factor", "win rate", "met"):
+    for title in ("Sharpe", "profit factor", "win rate", "met", "best"):
         assert title in html
+    for baseline in ("buy_and_hold", "neutral_grid", "volatility_grid"):
+        assert f"<th>{baseline}</th>" in html
     assert_page_renders(chromium, out / "report.html", tmp_path)
 
 
