@@ -60,6 +60,28 @@ def test_journal_report_adds_up_to_what_the_journal_holds(tmp_path: Path) -> Non
     assert any("--data" in note for note in data.notes)
 
 
+def test_a_postgresql_journal_reads_like_sqlite(tmp_path: Path) -> None:
+    from tests.integration.test_migrations import postgres_schema_url
+
+    sqlite_journal, _ = write_journal(tmp_path / "data")
+    sqlite_journal.engine.dispose()
+    expected = gather_journal(read_journal(journal_url(str(tmp_path / "data"))), _instrument, "x")
+    with postgres_schema_url() as url:
+        journal, _ = write_journal(url)
+        try:
+            # A bot mid-transaction holding a row lock: the reader neither waits nor sees it.
+            with journal.engine.connect() as writer, writer.begin():
+                writer.exec_driver_sql(
+                    f"UPDATE equity_curve SET equity = '1' WHERE timestamp = {START}"
+                )
+                got = gather_journal(read_journal(url), _instrument, "x")
+        finally:
+            journal.engine.dispose()
+    assert got.weeks == expected.weeks
+    assert got.equity == expected.equity and got.fills == expected.fills
+    assert got.levels == expected.levels and got.convictions == expected.convictions
+
+
 def test_reading_never_blocks_the_writer_nor_writes(tmp_path: Path) -> None:
     journal, _ = write_journal(tmp_path / "data")
     journal.engine.dispose()

@@ -33,12 +33,17 @@ def price_at(ms: int) -> Decimal:
     return D(round(42000 + 1500 * math.sin(phase), 1)).quantize(D("0.1"))
 
 
-def write_journal(data_dir: Path) -> tuple[SqlJournal, AccountProjection]:
-    """Write the journal into ``data_dir/gridbot.db``; returns it (open) and its account."""
+def write_journal(data_dir: Path | str) -> tuple[SqlJournal, AccountProjection]:
+    """Write the journal into ``data_dir/gridbot.db`` (or at a database URL).
+
+    Returns:
+        The journal (open: dispose its engine) and the account it books.
+    """
     from bootstrap.instruments import builtin_instrument
 
     instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
-    journal = open_journal(sqlite_url(data_dir), now_ms=lambda: START)
+    url = data_dir if isinstance(data_dir, str) else sqlite_url(data_dir)
+    journal = open_journal(url, now_ms=lambda: START)
     journal.start_run(START, "gb", "BTCUSDT", "USDM_FUTURES", "test")
     journal.save_state(
         "account.initial", json.dumps({"cash": str(CASH), "base": "0", "price": "42000"})
