@@ -52,7 +52,13 @@ from bootstrap.evaluation.series import (
     discover,
     scan,
 )
-from bootstrap.evaluation.window_run import BASELINES, FILL_MODELS, WindowTask, run_window
+from bootstrap.evaluation.window_run import (
+    BASELINES,
+    FILL_MODELS,
+    SIGNAL_DRIVEN,
+    WindowTask,
+    run_window,
+)
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
 
 SCHEMA = "gridbot.evaluation/1"
@@ -103,6 +109,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--funding",
         help="directory of <SYMBOL>.csv funding histories (default: a 'funding' directory "
         "beside the 'klines' one, when there is one)",
+    )
+    parser.add_argument(
+        "--signals",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run the signal beside the strategy, its weights fitted on each window's past: "
+        "on, off, or auto (only for strategies that read it; the static grid does not)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
@@ -366,9 +379,13 @@ def _make_task(
     specs: dict[str, SeriesSpec],
     configs: dict[str, AppConfig],
     base: AppConfig,
+    signals: str,
 ) -> WindowTask:
     config = configs[key.variant] if key.run == STRATEGY else base
-    return WindowTask(specs[key.series], key.window, key.run, key.variant, config, key.fill_model)
+    use_signal = signals == "on" or (signals == "auto" and config.strategy.name in SIGNAL_DRIVEN)
+    return WindowTask(
+        specs[key.series], key.window, key.run, key.variant, config, key.fill_model, use_signal
+    )
 
 
 def _task_runner(args: argparse.Namespace) -> TaskRunner:
@@ -432,7 +449,13 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_DATA_ERROR
         if not args.no_progress and err.isatty():
             progress = WindowProgress(len(keys), err, "window runs")
-        make = partial(_make_task, specs={s.key: s for s in specs}, configs=configs, base=base)
+        make = partial(
+            _make_task,
+            specs={s.key: s for s in specs},
+            configs=configs,
+            base=base,
+            signals=args.signals,
+        )
         outcome = evaluate(keys, make, run_window, runner, variants, progress)
     except (*_DATA_ERRORS, FundingFileError, ValueError) as exc:
         return _user_error(exc, base.source, err)
@@ -455,6 +478,7 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             m: {k: str(v) for k, v in FILL_MODELS[m].items()} for m in fill_models
         },
         "baselines": baselines,
+        "signals": args.signals,
         "sweep": {
             "axes": [{"parameter": f"{s}.{k}", "values": v} for s, k, v in axes],
             "variants": variants if axes else [],
