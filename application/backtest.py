@@ -16,6 +16,7 @@ from typing import Any
 
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
+from application.run_record import RunRecorder
 from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.events import ExecutionEvent
@@ -72,6 +73,7 @@ class BacktestRunner:
         progress_every: Progress callback period in candles.
         signals: The signal decided on every candle (features, systems, ensemble), exactly
             as in a live run.
+        recorder: Records candles, fills, requests and decisions for the run's metrics.
     """
 
     def __init__(
@@ -82,8 +84,10 @@ class BacktestRunner:
         progress: Callable[[int], None] | None = None,
         progress_every: int = 10_000,
         signals: SignalTracker | None = None,
+        recorder: RunRecorder | None = None,
     ) -> None:
         self._signals = signals
+        self._recorder = recorder
         self._venue = venue
         self._strategy = strategy
         self._execution = execution
@@ -115,6 +119,8 @@ class BacktestRunner:
         on_candle = venue.on_candle
         decide = strategy.on_candle
         signal = self._signals.on_candle if self._signals is not None else None
+        recorder = self._recorder
+        record = recorder.on_candle if recorder is not None else None
         for candle in candles:
             execution.mark_price = candle.close
             events = on_candle(candle)
@@ -122,10 +128,16 @@ class BacktestRunner:
                 self._react(execution.apply(events))
             commands = decide(candle, execution)
             if commands:
+                if recorder is not None:
+                    recorder.on_commands(commands)
                 self._react(execution.execute(commands))
             observe(equity(candle.close))
+            if record is not None:
+                record(candle)
             if signal is not None:
-                signal(candle)
+                decision = signal(candle)
+                if decision is not None and recorder is not None:
+                    recorder.on_decision(decision)
             if last_candle is None:
                 first = candle.open_time
             last_candle = candle
@@ -143,10 +155,15 @@ class BacktestRunner:
         queue = deque(produced)
         strategy = self._strategy
         execution = self._execution
+        recorder = self._recorder
         while queue:
             event, order = queue.popleft()
+            if recorder is not None:
+                recorder.on_event(event, order)
             commands = strategy.on_execution(event, order, execution)
             if commands:
+                if recorder is not None:
+                    recorder.on_commands(commands)
                 queue.extend(execution.execute(commands))
 
     def _report(

@@ -24,6 +24,7 @@ from adapters.simulated.settings import SimulationSettings
 from application.backtest import BacktestRunner
 from application.execution import ExecutionService
 from application.ports.market_data import HistoricalCandles
+from application.run_record import RunRecorder
 from application.signals import SignalSettings, SignalTracker, signal_tracker
 from bootstrap.config import AppConfig
 from bootstrap.instruments import builtin_instrument
@@ -130,6 +131,14 @@ def account_projection(
     return AccountProjection(instrument, cash, base, price)
 
 
+def run_recorder(
+    instrument: Instrument, clock: SimulatedExchange, account: AccountProjection
+) -> RunRecorder:
+    """A recorder of the run's candles, fills and requests, for its metrics."""
+    opening = ZERO if instrument.market.is_futures else account.base_balance
+    return RunRecorder(instrument, clock, account.initial_equity, opening)
+
+
 def pre_trade_risk(config: AppConfig, instrument: Instrument) -> PreTradeRisk:
     """The configured pre-trade limits for ``instrument``."""
     risk = config.risk
@@ -213,6 +222,7 @@ class BacktestContainer(containers.DeclarativeContainer):
     )
     strategy = providers.Singleton(static_grid, config)
     signals = providers.Singleton(backtest_signals, config, sink)
+    recorder = providers.Singleton(run_recorder, instrument, exchange, account)
     runner = providers.Singleton(
         BacktestRunner,
         venue=exchange,
@@ -220,4 +230,5 @@ class BacktestContainer(containers.DeclarativeContainer):
         execution=execution,
         progress=progress,
         signals=signals,
+        recorder=recorder,
     )
