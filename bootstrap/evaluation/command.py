@@ -219,6 +219,7 @@ _WINDOW_COLUMNS = (
     "taker_fills",
     "cancels",
     "filled_orders",
+    "ended_orders",
     "fees",
     "funding",
     "turnover",
