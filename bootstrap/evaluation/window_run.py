@@ -23,12 +23,18 @@ import numpy as np
 from dependency_injector import providers
 
 from adapters.market_data.kline_csv import KlineCsvReader
+from adapters.simulated.funding import FundingSchedule
 from application.evaluation import TradeTally, WindowResult
 from application.ports.market_data import CandleGap
 from application.signals import signal_tracker
 from application.walk_forward import Window
 from bootstrap.config import AppConfig
-from bootstrap.containers import BacktestContainer, PeekedCandles, signal_settings
+from bootstrap.containers import (
+    BacktestContainer,
+    PeekedCandles,
+    signal_settings,
+    simulation_settings,
+)
 from bootstrap.evaluation.series import SeriesSpec
 from domain.candles import Candle
 from domain.metrics.returns import daily_returns
@@ -131,6 +137,17 @@ def _hourly(times: Any, equity: Any) -> tuple[list[int], list[float]]:
     return [int(t) + 1 for t in times[last]], [float(e) for e in equity[last]]
 
 
+_funding: dict[str, FundingSchedule] = {}
+
+
+def _funding_schedule(path: str) -> FundingSchedule:
+    """A funding history read once per worker (every window of the series shares it)."""
+    found = _funding.get(path)
+    if found is None:
+        found = _funding[path] = FundingSchedule.from_csv(path)
+    return found
+
+
 def task_config(task: WindowTask) -> AppConfig:
     """The task's config with the series' market, symbol, funding and the fill model."""
     config = task.config
@@ -149,6 +166,13 @@ def run_window(task: WindowTask) -> WindowResult:
     config = task_config(task)
     traded = series.between(window.start, window.end)
     container = BacktestContainer(config=config)
+    if config.simulation.funding_file is not None:
+        # The container would parse the history again for every window.
+        bare = replace(config, simulation=replace(config.simulation, funding_file=None))
+        settings = replace(
+            simulation_settings(bare), funding=_funding_schedule(config.simulation.funding_file)
+        )
+        container.settings.override(providers.Object(settings))
     peeked = PeekedCandles(_WindowCandles(config.symbol, traded))
     container.candles.override(providers.Object(peeked))
     signal_source = ""
