@@ -8,8 +8,9 @@ strategy parameters; for each test window the set that did best on the series' e
 windows is chosen and its result on the window reported (``strategy[chosen]``).
 
 Output (``--out``): ``evaluation.json`` (schema ``gridbot.evaluation/1``, described in
-docs/evaluation/README.md), ``windows.csv`` (one row per window run) and ``summary.csv``
-(one row per fill model, run and scope). A table is printed (or the JSON with ``--json``).
+docs/evaluation/README.md), ``windows.csv`` (one row per window run), ``summary.csv``
+(one row per fill model, run and scope) and ``summary.md`` (the pooled tables in Markdown).
+A table is printed (or the JSON with ``--json``).
 
 Exit codes: 0 done; 1 data error; 2 usage or configuration error.
 """
@@ -45,6 +46,7 @@ from application.walk_forward_evaluation import (
 )
 from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, _user_error
 from bootstrap.config import AppConfig, ConfigError, load_config, parse_config
+from bootstrap.evaluation.markdown import summary_markdown
 from bootstrap.evaluation.series import (
     ScannedSeries,
     SeriesSpec,
@@ -269,7 +271,7 @@ def _window_row(r: WindowResult) -> list[object]:
 
 
 def write_outputs(document: dict[str, Any], outcome: EvaluationResult, out_dir: Path) -> None:
-    """evaluation.json, windows.csv and summary.csv."""
+    """evaluation.json, windows.csv, summary.csv and summary.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "windows.csv", _WINDOW_COLUMNS, (_window_row(r) for r in outcome.results))
     rows = []
@@ -287,6 +289,7 @@ def write_outputs(document: dict[str, Any], outcome: EvaluationResult, out_dir: 
                 )
     header = ["fill_model", "run", "scope", *_SUMMARY_COLUMNS] + [f"kpi_{m}" for m in kpi_names]
     write_csv(out_dir / "summary.csv", header, rows)
+    (out_dir / "summary.md").write_text(summary_markdown(_finite(document)) + "\n", "utf-8")
     tmp = out_dir / "evaluation.json.tmp"
     tmp.write_text(json.dumps(_finite(document), indent=1, allow_nan=False) + "\n", "utf-8")
     tmp.replace(out_dir / "evaluation.json")
