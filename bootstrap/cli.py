@@ -20,7 +20,7 @@ from adapters.simulated.funding import FundingFileError
 from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
-from bootstrap.containers import BacktestContainer, DataMismatch, EmptyAccount
+from bootstrap.containers import DataMismatch, EmptyAccount
 from bootstrap.instruments import UnknownInstrument
 from bootstrap.secrets import CredentialsError
 
@@ -48,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--data", help="kline CSV/CSV.gz file or directory (overrides backtest.data)")
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    bt.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run backtest.baselines (buy-and-hold, neutral grid, volatility grid, static "
+        "grid) on the same data, fees and funding and compare (default: on)",
+    )
     run = sub.add_parser(
         "run",
         help="trade on the configured exchange (simulated, Binance or the emulator), "
@@ -221,43 +228,55 @@ def _user_error(exc: Exception, config_source: str, err: TextIO) -> int:
 
 
 def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``gridbot backtest``."""
-    import time
+    """``gridbot backtest``: the configured strategy, its metrics, and the baselines."""
+    from adapters.terminal.metrics_table import render_comparison, render_metrics
+    from bootstrap.strategy_runs import StrategyRun, run_baselines, run_strategy
+    from domain.metrics.comparison import best_by_metric
 
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
-    container = BacktestContainer(config=config)
-    if args.data:
-        container.data.override(args.data)
-    progress: TerminalProgress | None = None
+    bars: list[TerminalProgress] = []
+
+    def progress_for(total: int | None) -> TerminalProgress | None:
+        if args.no_progress or not err.isatty():
+            return None
+        bar = TerminalProgress(total=total, stream=err)
+        bars.append(bar)
+        return bar
+
+    def close_bars() -> None:
+        while bars:
+            bars.pop().close()
+
     try:
-        candles = container.candles()
-        if not args.no_progress and err.isatty():
-            total = getattr(candles.source, "minutes", None)
-            progress = TerminalProgress(total=total, stream=err)
-            container.progress.override(progress)
-        runner = container.runner()
-        started = time.perf_counter()
-        report = runner.run(candles, gaps=lambda: candles.source.gaps)
-        seconds = time.perf_counter() - started
+        main = run_strategy(config, args.data, progress_for)
+        close_bars()
+        if main.report.candles == 0:
+            source = args.data or config.backtest.data
+            err.write(f"gridbot: data error: {source}: no candles in the data\n")
+            return EXIT_DATA_ERROR
+        baselines: list[StrategyRun] = []
+        if args.baselines:
+            baselines = run_baselines(config, args.data, progress_for)
     except (*_CONFIG_ERRORS, *_DATA_ERRORS, ValueError) as exc:
         return _user_error(exc, config.source, err)
     finally:
-        if progress is not None:
-            progress.close()
-    if report.candles == 0:
-        source = args.data or config.backtest.data
-        err.write(f"gridbot: data error: {source}: no candles in the data\n")
-        return EXIT_DATA_ERROR
+        close_bars()
+    report = main.report
+    container = main.container
+    strategy = container.strategy()
     exchange = container.exchange()
+    candles = container.candles()
+    seconds = main.seconds
     extra: dict[str, Any] = {
         "data": args.data or config.backtest.data or "built-in generated market",
+        "strategy": config.strategy.name,
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
-        "recenters": container.strategy().recenters,
-        "skipped_levels": container.strategy().skipped_levels,
+        "recenters": getattr(strategy, "recenters", 0),
+        "skipped_levels": getattr(strategy, "skipped_levels", {}),
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
         "signal_decisions": signals.decisions if (signals := container.signals()) else 0,
@@ -272,10 +291,29 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
             "raise strategy.quote_per_level or adjust the grid\n"
         )
+    compared = {f"{main.name} (configured)": main.metrics}
+    compared.update((run.name, run.metrics) for run in baselines)
+    best = best_by_metric(compared) if baselines else {}
     if args.json:
-        out.write(json.dumps({**report.to_dict(), **extra}, indent=2) + "\n")
+        document = {**report.to_dict(), **extra, "metrics": main.metrics.to_dict()}
+        if baselines:
+            document["baselines"] = {
+                run.name: {
+                    "report": run.report.to_dict(),
+                    "metrics": run.metrics.to_dict(),
+                    "seconds": run.seconds,
+                }
+                for run in baselines
+            }
+            document["best"] = {key: list(names) for key, names in best.items()}
+        out.write(json.dumps(document, indent=2) + "\n")
     else:
         render_report(report, extra, out)
+        out.write("\n")
+        render_metrics(main.metrics, out)
+        if baselines:
+            out.write("\n")
+            render_comparison(compared, best, out)
     return 0
 
 

@@ -29,11 +29,15 @@ from application.signals import SignalSettings, SignalTracker, signal_tracker
 from bootstrap.config import AppConfig
 from bootstrap.instruments import builtin_instrument
 from domain.account import AccountProjection
+from domain.baselines.buy_and_hold import BuyAndHold
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
+from domain.grid.neutral_grid import NeutralGrid, NeutralGridParams
 from domain.grid.static_grid import StaticGrid, StaticGridParams
+from domain.grid.volatility_grid import VolatilityGrid, VolatilityGridParams
 from domain.instruments import Instrument
 from domain.risk import PreTradeRisk, RiskLimits
+from domain.strategy import Strategy
 
 ZERO = Decimal(0)
 #: Closed orders and fills a backtest keeps in memory (the report needs none of them; tests
@@ -165,6 +169,47 @@ def static_grid(config: AppConfig) -> StaticGrid:
     return StaticGrid(config.symbol, params)
 
 
+def strategy_named(config: AppConfig, name: str) -> Strategy:
+    """The strategy ``name`` with the ``strategy`` section's parameters.
+
+    Raises:
+        ValueError: ``name`` is not a strategy this bot knows.
+    """
+    st = config.strategy
+    if name == "static_grid":
+        return static_grid(config)
+    if name == "volatility_grid":
+        maker_fee, _ = simulation_settings(config).fees_for(config.market)
+        return VolatilityGrid(
+            config.symbol,
+            VolatilityGridParams(
+                levels=st.levels,
+                quote_per_level=st.quote_per_level,
+                fee=maker_fee,
+                margin=st.fee_margin,
+                multiplier=st.volatility_multiplier,
+                horizon=st.volatility_horizon,
+                window=st.volatility_window,
+                post_only=st.post_only,
+            ),
+        )
+    if name == "neutral_grid":
+        return NeutralGrid(
+            config.symbol,
+            NeutralGridParams(
+                lines=st.lines, range_fraction=st.range_fraction, lower=st.lower, upper=st.upper
+            ),
+        )
+    if name == "buy_and_hold":
+        return BuyAndHold(config.symbol)
+    raise ValueError(f"unknown strategy {name!r}")
+
+
+def configured_strategy(config: AppConfig) -> Strategy:
+    """The strategy ``strategy.name`` names."""
+    return strategy_named(config, config.strategy.name)
+
+
 def signal_settings(config: AppConfig) -> SignalSettings:
     """The ``signals`` section as the application's settings."""
     sig = config.signals
@@ -220,7 +265,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         clock=exchange,
         risk=providers.Singleton(pre_trade_risk, config, instrument),
     )
-    strategy = providers.Singleton(static_grid, config)
+    strategy = providers.Singleton(configured_strategy, config)
     signals = providers.Singleton(backtest_signals, config, sink)
     recorder = providers.Singleton(run_recorder, instrument, exchange, account)
     runner = providers.Singleton(

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from domain.enums import Side
 
 ZERO = Decimal(0)
+INFINITY = Decimal("Infinity")
 HOUR_MS = 3_600_000
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -51,7 +52,8 @@ class FillActivity:
         fills: Number of fills.
         maker_fills: Maker fills.
         taker_fills: Taker fills.
-        maker_taker_ratio: ``maker / taker`` fills; None without a taker fill.
+        maker_taker_ratio: ``maker / taker`` fills; ``Infinity`` with makers and no taker;
+            None without fills.
         maker_volume_share: Maker share of the traded notional; None without fills.
         traded_notional: Sum of ``price * quantity``.
         fees: Sum of the commissions, quote value.
@@ -85,7 +87,7 @@ def fill_activity(fills: Iterable[FillRecord], initial_equity: Decimal) -> FillA
         fills=count,
         maker_fills=makers,
         taker_fills=takers,
-        maker_taker_ratio=Decimal(makers) / takers if takers else None,
+        maker_taker_ratio=Decimal(makers) / takers if takers else (INFINITY if makers else None),
         maker_volume_share=maker_notional / notional if notional else None,
         traded_notional=notional,
         fees=fees,

@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 ZERO = Decimal(0)
+INFINITY = Decimal("Infinity")
 
 
 class PositionChange(NamedTuple):
@@ -166,7 +167,8 @@ class TradeStats:
         gross_profit: Sum of winning PnL.
         gross_loss: Sum of losing PnL, as a positive amount.
         net_pnl: Sum of all trade PnL.
-        profit_factor: ``gross_profit / gross_loss``; None when nothing lost.
+        profit_factor: ``gross_profit / gross_loss``; ``Infinity`` when something was won and
+            nothing lost; None without a win or a loss.
         average_pnl: ``net_pnl / count``; None without trades.
         average_duration_ms: Mean holding time; None without trades.
         median_duration_ms: Median holding time; None without trades.
@@ -204,7 +206,7 @@ def trade_stats(trades: Sequence[Trade]) -> TradeStats:
         gross_profit=profit,
         gross_loss=loss,
         net_pnl=net,
-        profit_factor=profit / loss if loss else None,
+        profit_factor=profit / loss if loss else (INFINITY if profit else None),
         average_pnl=net / count if count else None,
         average_duration_ms=statistics.fmean(durations) if durations else None,
         median_duration_ms=float(statistics.median(durations)) if durations else None,
