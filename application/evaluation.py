@@ -13,7 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from application.walk_forward import compounded
+from domain.metrics.returns import sharpe_ratio, sortino_ratio
 
 DAYS_PER_YEAR = 365
 
@@ -71,7 +74,9 @@ class WindowResult:
         equity_times: Times of the hourly equity samples (ms, the close of the sampled hour).
         equity: Equity at those times (quote, float: for curves, not for accounting).
         orders: Orders sent; fills / maker_fills / taker_fills, cancels: execution counts.
-        filled_orders: Orders that were filled completely or partly.
+        filled_orders: Orders that ended fully filled.
+        ended_orders: Orders that ended (filled, cancelled, expired, rejected); the fill
+            rate is ``filled_orders / ended_orders``.
         fees: Fees paid (quote, exact decimal string).
         funding: Funding paid (negative) or received (quote, exact decimal string).
         trades: FIFO net-position trade statistics.
@@ -106,6 +111,7 @@ class WindowResult:
     taker_fills: int
     cancels: int
     filled_orders: int
+    ended_orders: int
     fees: str
     funding: str
     trades: TradeTally
@@ -173,27 +179,13 @@ def _ratio(num: float, den: float) -> float:
 
 
 def sharpe(daily: Sequence[float]) -> float:
-    """Annualised Sharpe of daily returns (mean / sample std x sqrt 365); NaN if undefined."""
-    n = len(daily)
-    if n < 2:
-        return math.nan
-    mean = sum(daily) / n
-    var = sum((r - mean) ** 2 for r in daily) / (n - 1)
-    if var <= 0:
-        return math.nan
-    return mean / math.sqrt(var) * math.sqrt(DAYS_PER_YEAR)
+    """Annualised Sharpe of daily returns (the metrics module's definition); NaN if undefined."""
+    return sharpe_ratio(np.asarray(daily, dtype=np.float64))
 
 
 def sortino(daily: Sequence[float]) -> float:
-    """Annualised Sortino of daily returns (downside deviation against 0); NaN if undefined."""
-    n = len(daily)
-    if n < 1:
-        return math.nan
-    mean = sum(daily) / n
-    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in daily) / n)
-    if downside == 0:
-        return math.inf if mean > 0 else math.nan
-    return mean / downside * math.sqrt(DAYS_PER_YEAR)
+    """Annualised Sortino of daily returns (the metrics module's definition)."""
+    return sortino_ratio(np.asarray(daily, dtype=np.float64))
 
 
 def chained_drawdown(results: Sequence[WindowResult]) -> float:
@@ -266,7 +258,9 @@ def summarise(results: Sequence[WindowResult]) -> dict[str, Any]:
         "maker_fills": maker,
         "taker_fills": taker,
         "maker_taker_ratio": _ratio(maker, taker),
-        "fill_rate": _ratio(sum(r.filled_orders for r in results), orders),
+        "fill_rate": _ratio(
+            sum(r.filled_orders for r in results), sum(r.ended_orders for r in results)
+        ),
         "fees": sum(float(r.fees) for r in results),
         "funding": sum(float(r.funding) for r in results),
         "turnover": sum(r.turnover for r in results),

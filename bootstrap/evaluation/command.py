@@ -8,8 +8,9 @@ strategy parameters; for each test window the set that did best on the series' e
 windows is chosen and its result on the window reported (``strategy[chosen]``).
 
 Output (``--out``): ``evaluation.json`` (schema ``gridbot.evaluation/1``, described in
-docs/evaluation/README.md), ``windows.csv`` (one row per window run) and ``summary.csv``
-(one row per fill model, run and scope). A table is printed (or the JSON with ``--json``).
+docs/evaluation/README.md), ``windows.csv`` (one row per window run), ``summary.csv``
+(one row per fill model, run and scope) and ``summary.md`` (the pooled tables in Markdown).
+A table is printed (or the JSON with ``--json``).
 
 Exit codes: 0 done; 1 data error; 2 usage or configuration error.
 """
@@ -45,6 +46,7 @@ from application.walk_forward_evaluation import (
 )
 from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, _user_error
 from bootstrap.config import AppConfig, ConfigError, load_config, parse_config
+from bootstrap.evaluation.markdown import summary_markdown
 from bootstrap.evaluation.series import (
     ScannedSeries,
     SeriesSpec,
@@ -52,7 +54,13 @@ from bootstrap.evaluation.series import (
     discover,
     scan,
 )
-from bootstrap.evaluation.window_run import BASELINES, FILL_MODELS, WindowTask, run_window
+from bootstrap.evaluation.window_run import (
+    BASELINES,
+    FILL_MODELS,
+    SIGNAL_DRIVEN,
+    WindowTask,
+    run_window,
+)
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
 
 SCHEMA = "gridbot.evaluation/1"
@@ -103,6 +111,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--funding",
         help="directory of <SYMBOL>.csv funding histories (default: a 'funding' directory "
         "beside the 'klines' one, when there is one)",
+    )
+    parser.add_argument(
+        "--signals",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="run the signal beside the strategy, its weights fitted on each window's past: "
+        "on, off, or auto (only for strategies that read it; the static grid does not)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
@@ -206,6 +221,7 @@ _WINDOW_COLUMNS = (
     "taker_fills",
     "cancels",
     "filled_orders",
+    "ended_orders",
     "fees",
     "funding",
     "turnover",
@@ -255,7 +271,7 @@ def _window_row(r: WindowResult) -> list[object]:
 
 
 def write_outputs(document: dict[str, Any], outcome: EvaluationResult, out_dir: Path) -> None:
-    """evaluation.json, windows.csv and summary.csv."""
+    """evaluation.json, windows.csv, summary.csv and summary.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "windows.csv", _WINDOW_COLUMNS, (_window_row(r) for r in outcome.results))
     rows = []
@@ -273,6 +289,7 @@ def write_outputs(document: dict[str, Any], outcome: EvaluationResult, out_dir: 
                 )
     header = ["fill_model", "run", "scope", *_SUMMARY_COLUMNS] + [f"kpi_{m}" for m in kpi_names]
     write_csv(out_dir / "summary.csv", header, rows)
+    (out_dir / "summary.md").write_text(summary_markdown(_finite(document)) + "\n", "utf-8")
     tmp = out_dir / "evaluation.json.tmp"
     tmp.write_text(json.dumps(_finite(document), indent=1, allow_nan=False) + "\n", "utf-8")
     tmp.replace(out_dir / "evaluation.json")
@@ -366,9 +383,13 @@ def _make_task(
     specs: dict[str, SeriesSpec],
     configs: dict[str, AppConfig],
     base: AppConfig,
+    signals: str,
 ) -> WindowTask:
     config = configs[key.variant] if key.run == STRATEGY else base
-    return WindowTask(specs[key.series], key.window, key.run, key.variant, config, key.fill_model)
+    use_signal = signals == "on" or (signals == "auto" and config.strategy.name in SIGNAL_DRIVEN)
+    return WindowTask(
+        specs[key.series], key.window, key.run, key.variant, config, key.fill_model, use_signal
+    )
 
 
 def _task_runner(args: argparse.Namespace) -> TaskRunner:
@@ -432,7 +453,13 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_DATA_ERROR
         if not args.no_progress and err.isatty():
             progress = WindowProgress(len(keys), err, "window runs")
-        make = partial(_make_task, specs={s.key: s for s in specs}, configs=configs, base=base)
+        make = partial(
+            _make_task,
+            specs={s.key: s for s in specs},
+            configs=configs,
+            base=base,
+            signals=args.signals,
+        )
         outcome = evaluate(keys, make, run_window, runner, variants, progress)
     except (*_DATA_ERRORS, FundingFileError, ValueError) as exc:
         return _user_error(exc, base.source, err)
@@ -455,6 +482,7 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             m: {k: str(v) for k, v in FILL_MODELS[m].items()} for m in fill_models
         },
         "baselines": baselines,
+        "signals": args.signals,
         "sweep": {
             "axes": [{"parameter": f"{s}.{k}", "values": v} for s, k, v in axes],
             "variants": variants if axes else [],

@@ -19,21 +19,29 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from dependency_injector import providers
 
 from adapters.market_data.kline_csv import KlineCsvReader
+from adapters.simulated.funding import FundingSchedule
 from application.evaluation import TradeTally, WindowResult
 from application.ports.market_data import CandleGap
 from application.signals import signal_tracker
 from application.walk_forward import Window
 from bootstrap.config import AppConfig
-from bootstrap.containers import BacktestContainer, PeekedCandles, signal_settings
+from bootstrap.containers import (
+    BacktestContainer,
+    PeekedCandles,
+    signal_settings,
+    simulation_settings,
+)
 from bootstrap.evaluation.series import SeriesSpec
 from domain.candles import Candle
+from domain.metrics.returns import daily_returns
+from domain.metrics.summary import measure_run
 from domain.strategy import Strategy
 
 HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 
 #: Fill models: the simulation settings each one overrides.
 FILL_MODELS: dict[str, dict[str, Any]] = {
@@ -51,6 +59,11 @@ FILL_MODELS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Strategies (``strategy.name``) whose decisions read the signal. For them ``--signals auto``
+#: fits the weights on each window's past and runs the signal; for the others (the static
+#: grid) the signal would be computed and thrown away, at three quarters of the run's cost.
+SIGNAL_DRIVEN: frozenset[str] = frozenset()
+
 #: Baselines run beside the strategy, by name: each builds its strategy from the config.
 BASELINES: dict[str, Callable[[AppConfig], Strategy]] = {}
 
@@ -66,6 +79,7 @@ class WindowTask:
         variant: Parameter set name ("" without a sweep).
         config: The configuration of this variant.
         fill_model: A key of :data:`FILL_MODELS`.
+        signals: Run the signal (weights fitted on the window's past) beside the strategy.
     """
 
     series: SeriesSpec
@@ -74,6 +88,7 @@ class WindowTask:
     variant: str
     config: AppConfig
     fill_model: str
+    signals: bool = True
 
 
 class _SeriesCandles:
@@ -113,50 +128,24 @@ class _WindowCandles:
         return iter(self._candles)
 
 
-class _HourlyEquity:
-    """Yields the candles and samples the account's equity after each hour's last candle.
-
-    The runner finishes a candle (fills, answers, commands) before it asks for the next, so
-    at each resumption the account already reflects the previous candle.
-    """
-
-    def __init__(self, candles: PeekedCandles, account: Any) -> None:
-        self._candles = candles
-        self._account = account
-        self.times: list[int] = []
-        self.equity: list[float] = []
-
-    def __iter__(self) -> Iterator[Candle]:
-        prev: Candle | None = None
-        equity = self._account.equity
-        for candle in self._candles:
-            if prev is not None and candle.open_time % HOUR_MS == 0:
-                self.times.append(prev.close_time + 1)
-                self.equity.append(float(equity(prev.close)))
-            yield candle
-            prev = candle
-        if prev is not None:
-            self.times.append(prev.close_time + 1)
-            self.equity.append(float(equity(prev.close)))
+def _hourly(times: Any, equity: Any) -> tuple[list[int], list[float]]:
+    """The curve's last point of every hour (and the very last), for plots and chaining."""
+    if len(times) == 0:
+        return [], []
+    hours = (times + 1) // HOUR_MS
+    last = np.flatnonzero(np.diff(hours, append=hours[-1] + 1))
+    return [int(t) + 1 for t in times[last]], [float(e) for e in equity[last]]
 
 
-def _daily_returns(times: list[int], equity: list[float], initial: float) -> tuple[float, ...]:
-    """Return of each UTC day's last sample over the previous day's (the first over start)."""
-    closes: list[float] = []
-    last_day: int | None = None
-    for t, e in zip(times, equity, strict=True):
-        day = (t - 1) // DAY_MS
-        if day == last_day:
-            closes[-1] = e
-        else:
-            closes.append(e)
-            last_day = day
-    out = []
-    prev = initial
-    for e in closes:
-        out.append(e / prev - 1.0 if prev > 0 else 0.0)
-        prev = e
-    return tuple(out)
+_funding: dict[str, FundingSchedule] = {}
+
+
+def _funding_schedule(path: str) -> FundingSchedule:
+    """A funding history read once per worker (every window of the series shares it)."""
+    found = _funding.get(path)
+    if found is None:
+        found = _funding[path] = FundingSchedule.from_csv(path)
+    return found
 
 
 def task_config(task: WindowTask) -> AppConfig:
@@ -177,24 +166,36 @@ def run_window(task: WindowTask) -> WindowResult:
     config = task_config(task)
     traded = series.between(window.start, window.end)
     container = BacktestContainer(config=config)
+    if config.simulation.funding_file is not None:
+        # The container would parse the history again for every window.
+        bare = replace(config, simulation=replace(config.simulation, funding_file=None))
+        settings = replace(
+            simulation_settings(bare), funding=_funding_schedule(config.simulation.funding_file)
+        )
+        container.settings.override(providers.Object(settings))
     peeked = PeekedCandles(_WindowCandles(config.symbol, traded))
     container.candles.override(providers.Object(peeked))
     signal_source = ""
-    if task.run == "strategy" and config.signals.enabled:
+    if task.run == "strategy" and task.signals and config.signals.enabled:
         past_start = max(window.past_start, window.start - config.signals.history_minutes * 60_000)
         history = series.between(past_start, window.start)
         tracker, signal_source = signal_tracker(
             signal_settings(config), container.sink(), None, history, full_records=False
         )
         container.signals.override(providers.Object(tracker))
-    elif task.run != "strategy":
+    else:
         container.signals.override(providers.Object(None))
+    if task.run != "strategy":
         container.strategy.override(providers.Object(BASELINES[task.run](config)))
     runner = container.runner()
-    execution = container.execution()
-    sampled = _HourlyEquity(peeked, execution.account)
-    report = runner.run(sampled)
+    report = runner.run(peeked)
+    record = container.recorder().record(report)
+    metrics = measure_run(record)
     initial = float(report.initial_equity)
+    curve = record.equity_curve()
+    hour_times, hour_equity = _hourly(record.times_ms, curve)
+    stats = metrics.trades
+    average = stats.average_duration_ms
     return WindowResult(
         series=task.series.key,
         market=task.series.market.value,
@@ -212,19 +213,27 @@ def run_window(task: WindowTask) -> WindowResult:
         final_equity=float(report.final_equity),
         max_drawdown=float(report.max_drawdown),
         max_drawdown_amount=float(report.max_drawdown_amount),
-        daily_returns=_daily_returns(sampled.times, sampled.equity, initial),
-        equity_times=tuple(sampled.times),
-        equity=tuple(sampled.equity),
+        daily_returns=tuple(float(x) for x in daily_returns(record.times_ms, curve, initial)),
+        equity_times=tuple(hour_times),
+        equity=tuple(hour_equity),
         orders=report.orders,
         fills=report.fills,
         maker_fills=report.maker_fills,
         taker_fills=report.taker_fills,
         cancels=report.cancels,
-        filled_orders=0,
+        filled_orders=record.filled_orders,
+        ended_orders=record.ended_orders,
         fees=str(report.fees),
         funding=str(report.funding),
-        trades=TradeTally(),
-        turnover=0.0,
+        trades=TradeTally(
+            stats.count,
+            stats.wins,
+            float(stats.gross_profit),
+            float(stats.gross_loss),
+            round(average * stats.count) if average is not None else 0,
+        ),
+        turnover=float(metrics.fills.traded_notional),
         signal=signal_source,
         seconds=time.perf_counter() - started,
+        metrics=metrics.to_dict(),
     )

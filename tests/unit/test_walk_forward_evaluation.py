@@ -61,6 +61,7 @@ def result(key: TaskKey, ret: float, **kw: Any) -> WindowResult:
         "taker_fills": 0,
         "cancels": 2,
         "filled_orders": 8,
+        "ended_orders": 10,
         "fees": "0.5",
         "funding": "0",
         "trades": TradeTally(4, 3, 3.0, 1.0, 4 * 3_600_000),
