@@ -129,18 +129,15 @@ def gather_evaluation(
     key = series or keys[0]
     if key not in keys:
         raise EvaluationUnusable(f"{source}: no tested series {key!r} (tested: {keys})")
-    chosen = [w for w in tests if w["series"] == key]
-    runs = list(dict.fromkeys(w["run"] for w in chosen))
-    if "strategy" in runs:
-        runs.remove("strategy")
-        runs.insert(0, "strategy")
+    chosen = _runs_of_series(document, tests, key, model)
+    runs = list(dict.fromkeys(w["_label"] for w in chosen))
     curves: dict[str, list[EquityPoint]] = {}
     scales: dict[str, list[Decimal]] = {}
     for run in runs:
-        curves[run], scales[run] = _chain([w for w in chosen if w["run"] == run])
+        curves[run], scales[run] = _chain([w for w in chosen if w["_label"] == run])
     main = runs[0]
     equity = curves.pop(main)
-    main_windows = sorted((w for w in chosen if w["run"] == main), key=lambda w: int(w["start"]))
+    main_windows = sorted((w for w in chosen if w["_label"] == main), key=lambda w: int(w["start"]))
     initial = equity[0].equity
     fees = [
         (int(w["end"]) - 1, Decimal(w["fees"]) * s)
@@ -190,8 +187,37 @@ def gather_evaluation(
             _windows_table(chosen, runs),
         ],
         kpis=_kpis(document, model, main),
+        strategy_name=main,
         notes=notes,
     )
+
+
+def _runs_of_series(
+    document: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], key: str, model: str
+) -> list[dict[str, Any]]:
+    """The series' test windows, labelled by run; with a sweep, the chosen variant only.
+
+    Without a sweep every window's label is its run (``strategy`` first, then the
+    baselines). With one, the strategy's label is ``strategy[chosen]``: for each test window
+    the variant chosen on the past windows (``choices[]``), as the evaluation reports it.
+    """
+    windows = [dict(w) for w in tests if w["series"] == key]
+    choices = {
+        int(c["window_start"]): str(c["chosen"])
+        for c in document.get("choices") or []
+        if c.get("series") == key and c.get("fill_model") == model
+    }
+    labelled: list[dict[str, Any]] = []
+    for w in windows:
+        if w["run"] == "strategy" and w.get("variant"):
+            if choices.get(int(w["start"])) != w["variant"]:
+                continue
+            w["_label"] = "strategy[chosen]"
+        else:
+            w["_label"] = w["run"]
+        labelled.append(w)
+    labelled.sort(key=lambda w: (not str(w["_label"]).startswith("strategy"), w["_label"]))
+    return labelled
 
 
 def _pooled_table(document: Mapping[str, Any], model: str) -> Table:
@@ -213,7 +239,8 @@ def _pooled_table(document: Mapping[str, Any], model: str) -> Table:
 def _windows_table(windows: Sequence[Mapping[str, Any]], runs: Sequence[str]) -> Table:
     rows = []
     for run in runs:
-        for w in sorted((w for w in windows if w["run"] == run), key=lambda w: int(w["start"])):
+        in_run = (w for w in windows if w["_label"] == run)
+        for w in sorted(in_run, key=lambda w: int(w["start"])):
             rows.append(
                 (
                     run,

@@ -91,3 +91,30 @@ def test_wrong_documents_are_refused() -> None:
         gather_evaluation(_document(), "eval", series="spot/ETHUSDT")
     with pytest.raises(EvaluationUnusable, match="no fill model"):
         gather_evaluation(_document(), "eval", fill_model="pessimistic")
+
+
+def test_a_sweep_draws_the_variant_chosen_for_each_window() -> None:
+    document = _document()
+    windows = [w for w in document["windows"] if w["run"] != "strategy"]
+    for variant, finals in (("a", (110.0, 80.0)), ("b", (50.0, 120.0))):
+        for index, final in enumerate(finals, start=1):
+            windows.append({**_window("strategy", index, 100.0, final, "1"), "variant": variant})
+    document["windows"] = windows
+    document["choices"] = [
+        {
+            "series": "futures-um/BTCUSDT",
+            "fill_model": "normal",
+            "window_start": T0 + 7 * DAY,
+            "chosen": "a",
+        },
+        {
+            "series": "futures-um/BTCUSDT",
+            "fill_model": "normal",
+            "window_start": T0 + 14 * DAY,
+            "chosen": "b",
+        },
+    ]
+    data = gather_evaluation(document, "eval")
+    assert data.strategy_name == "strategy[chosen]"
+    assert data.equity[-1].equity == D(132)  # 100 x 1.10 (a) x 1.20 (b)
+    assert list(data.baselines) == ["buy-and-hold"]
