@@ -217,7 +217,8 @@ def _order_spans(conn: Connection) -> list[OrderSpan]:
         if cid not in times or state is OrderStatus.REJECTED:
             continue
         first, last = times[cid]
-        spans.append(OrderSpan(cid, side, price, first, last, state.is_terminal))
+        filled = state is OrderStatus.FILLED
+        spans.append(OrderSpan(cid, side, price, first, last, state.is_terminal, filled))
     return spans
 
 

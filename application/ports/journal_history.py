@@ -26,7 +26,8 @@ class RunRecord(NamedTuple):
 class OrderSpan(NamedTuple):
     """A limit order's life: from its first exchange event to its last (Unix ms).
 
-    ``closed`` is False for an order still open (it rests until the end of the history).
+    ``closed`` is False for an order still open (it rests until the end of the history);
+    ``filled`` is True for an order that ended completely filled.
     """
 
     client_order_id: str
@@ -35,6 +36,7 @@ class OrderSpan(NamedTuple):
     placed_at: int
     last_event_at: int
     closed: bool
+    filled: bool = False
 
 
 class DecisionPoint(NamedTuple):

@@ -16,10 +16,13 @@ from application.ports.journal_history import JournalHistory
 from application.ports.report import (
     ConvictionPoint,
     EquityPoint,
+    Kpi,
     LevelSpan,
     PricePoint,
     ReportData,
 )
+from application.report.journal_replay import replay_journal
+from application.report.metrics_table import kpi_verdicts, metrics_table
 from application.report.summary import (
     comparison_table,
     replay_costs,
@@ -80,29 +83,34 @@ def gather_journal(
     start = min(times, default=runs[0].started_at)
     end = max(times, default=start)
 
-    prices = [
-        PricePoint(c.open_time, c.close)
-        for c in candles
-        if c.close_time >= start and c.open_time <= end
-    ]
+    in_period = [c for c in candles if c.close_time >= start and c.open_time <= end]
+    prices = [PricePoint(c.close_time, c.close) for c in in_period]
     notes: list[str] = []
     baselines: dict[str, list[EquityPoint]] = {}
-    if prices:
+    tables = [summary_table(initial_equity, equity, fills, fees, paid, start, end)]
+    kpis: list[Kpi] = []
+    if in_period:
+        fresh = AccountProjection(instrument, cash, base, base_price)
+        equity, metrics = replay_journal(fresh, instrument, in_period, fills, funding, spans)
+        tables = [metrics_table([("bot", metrics)])]
+        kpis = kpi_verdicts(metrics)
         first = prices[0].close
         baselines[BUY_AND_HOLD] = [
             EquityPoint(p.time, initial_equity * p.close / first) for p in prices
         ]
+        notes.append(
+            "Equity is the journal's account replayed at every close of the kline data "
+            "given (fills and funding applied in time order, as the bot booked them). "
+            "Request rates count each order at its first exchange event."
+        )
     else:
         notes.append(
-            "No kline data was given for this period (--data): the price chart shows the "
-            "fills and grid levels only, and there is no buy-and-hold line."
+            "No kline data was given for this period (--data): the equity is what the bot "
+            "recorded (hourly, and at every stop), the price chart shows the fills and grid "
+            "levels only, there is no buy-and-hold line and no metrics beyond the summary."
         )
-    if len(equity) < 2:
-        notes.append("The journal holds fewer than two equity observations.")
-    notes.append(
-        "A journal's equity is what the bot recorded: hourly, and at every stop; the "
-        "weekly PnL is the change of that equity, so it includes unrealised PnL."
-    )
+        if len(equity) < 2:
+            notes.append("The journal holds fewer than two equity observations.")
     levels = [
         LevelSpan(s.price, s.side, s.placed_at, s.last_event_at if s.closed else end) for s in spans
     ]
@@ -124,9 +132,8 @@ def gather_journal(
         levels=levels,
         convictions=convictions,
         weeks=weekly_attribution(initial_equity, [(p.time, p.equity) for p in equity], fees, paid),
-        tables=[
-            summary_table(initial_equity, equity, fills, fees, paid, start, end),
-            comparison_table(initial_equity, [("strategy", equity), *baselines.items()]),
-        ],
+        tables=[*tables, comparison_table(initial_equity, [("bot", equity), *baselines.items()])],
+        kpis=kpis,
         notes=notes,
+        strategy_name="bot",
     )

@@ -60,6 +60,27 @@ def test_journal_report_adds_up_to_what_the_journal_holds(tmp_path: Path) -> Non
     assert any("--data" in note for note in data.notes)
 
 
+def test_with_klines_the_replayed_equity_matches_what_the_bot_recorded(tmp_path: Path) -> None:
+    from adapters.market_data.kline_csv import KlineCsvReader
+
+    journal, _ = write_journal(tmp_path / "data")
+    journal.engine.dispose()
+    history = read_journal(journal_url(str(tmp_path / "data")))
+    klines = write_klines(tmp_path / "BTCUSDT-1m-2024-01.csv")
+    data = gather_journal(history, _instrument, "x", list(KlineCsvReader(str(klines))))
+    replayed = {p.time: p.equity for p in data.equity}
+    recorded = history.equity_curve()[1:]  # the first is the start, before any candle
+    compared = [(t, e) for t, e in recorded if t + 59_999 in replayed]
+    assert len(compared) >= HOURS - 1
+    for t, e in compared:
+        assert replayed[t + 59_999] == e, t
+    assert sum((w.pnl for w in data.weeks), ZERO) == data.equity[-1].equity - CASH
+    metrics = {row[0]: row[1] for row in data.tables[0].rows}
+    assert metrics["fills"] == f"{len(history.fills()):,}"
+    assert metrics["fill rate"] != "n/a" and len(data.kpis) == 7
+    assert data.strategy_name == "bot" and "buy-and-hold" in next(iter(data.baselines))
+
+
 def test_a_postgresql_journal_reads_like_sqlite(tmp_path: Path) -> None:
     from tests.integration.test_migrations import postgres_schema_url
 
