@@ -299,3 +299,16 @@ def test_evaluation_report_in_a_real_browser(
     assert_page_renders(chromium, out / "report.html", tmp_path)
     bad = _cli(tmp_path, "--evaluation", str(tmp_path / "nothing"), "--out", str(out))
     assert bad.returncode == 1 and "no evaluation.json there" in bad.stderr
+
+
+def test_bad_backtest_inputs_are_one_line(tmp_path: Path) -> None:
+    missing = _cli(tmp_path, "--backtest", "--data", str(tmp_path / "none.csv"))
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("gridbot: data error:") and missing.stderr.count("\n") == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"strategy": {"levels": 0}}')
+    config = _cli(tmp_path, "--backtest", "--config", str(bad))
+    assert config.returncode == 2 and "$.strategy.levels" in config.stderr
+    assert "Traceback" not in missing.stderr + config.stderr
+    usage = _cli(tmp_path, "--backtest", "--journal", "x")
+    assert usage.returncode == 2 and "not allowed with argument" in usage.stderr
