@@ -41,7 +41,7 @@ from domain.metrics.returns import (
     sortino_ratio,
     total_return,
 )
-from domain.metrics.trades import PositionChange, TradeStats, fifo_trades, trade_stats
+from domain.metrics.trades import PositionChange, Trade, TradeStats, fifo_trades, trade_stats
 
 CANDLE_MS = 60_000
 
@@ -129,6 +129,20 @@ class RunRecord:
         cash = position_path(every, samples[order], amounts[order], cash0)
         out: FloatArray = cash + positions * self.prices
         return out
+
+    def trades(self) -> list[Trade]:
+        """The FIFO trades of the net position (open lots marked at the last price)."""
+        opening = None
+        if self.opening_position:
+            opening = PositionChange(
+                self.start_ms, self.opening_position, self.opening_price, Decimal(0)
+            )
+        return fifo_trades(
+            (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in self.fills),
+            self.end_ms,
+            self.last_price,
+            opening,
+        )
 
     @property
     def start_ms(self) -> int:
@@ -229,17 +243,7 @@ def measure_run(record: RunRecord) -> RunMetrics:
     daily = daily_returns(times, equity, initial)
     drawdown = drawdown_summary(times, equity, initial)
     fills = record.fills
-    opening = None
-    if record.opening_position:
-        opening = PositionChange(
-            record.start_ms, record.opening_position, record.opening_price, Decimal(0)
-        )
-    trades = fifo_trades(
-        (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in fills),
-        record.end_ms,
-        record.last_price,
-        opening,
-    )
+    trades = record.trades()
     return RunMetrics(
         days=days,
         initial_equity=record.initial_equity,
