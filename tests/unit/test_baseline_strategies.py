@@ -153,3 +153,23 @@ def test_a_window_of_candles_in_memory_runs_like_a_data_source() -> None:
     runs = run_baselines(config, None, candles=lambda: CandleWindow("BTCUSDT", window))
     assert all(r.report.candles == 300 for r in runs)
     assert all(r.report.first_open_time == window[0].open_time for r in runs)
+
+
+def test_volatility_grid_leaves_out_the_return_across_a_gap() -> None:
+    from domain.candles import Candle
+
+    grid = VolatilityGrid("BTCUSDT", VolatilityGridParams(warmup=1000))
+
+    def candle(t: int, close: str) -> Candle:
+        c = D(close)
+        return Candle(t, c, c, c, c, D(1), t + 59_999)
+
+    class NoContext:
+        pass
+
+    grid.on_candle(candle(0, "100"), NoContext())  # type: ignore[arg-type]
+    grid.on_candle(candle(60_000, "101"), NoContext())  # type: ignore[arg-type]
+    contiguous = grid._variance
+    assert contiguous > 0
+    grid.on_candle(candle(86_400_000, "300"), NoContext())  # type: ignore[arg-type]
+    assert grid._variance == contiguous
