@@ -84,6 +84,7 @@ class RunRecorder:
         clock: The venue's clock: stamps each request.
         initial_equity: Equity at the start, exact.
         opening_position: Position held at the start (spot: the base balance).
+        opening_price: Price the opening position is valued at (the first candle's open).
         limits: The venue's order-rate limits (default: Binance's for the market).
     """
 
@@ -93,6 +94,7 @@ class RunRecorder:
         clock: Clock,
         initial_equity: Decimal,
         opening_position: Decimal = ZERO,
+        opening_price: Decimal = ZERO,
         limits: OrderRateLimits | None = None,
     ) -> None:
         self._base = instrument.base_asset
@@ -100,7 +102,7 @@ class RunRecorder:
         self._clock = clock
         self.initial_equity = initial_equity
         self.opening_position = opening_position
-        self.opening_price: Decimal | None = None
+        self.opening_price = opening_price
         self.limits = limits or (FUTURES_LIMITS if instrument.is_futures else SPOT_LIMITS)
         self.times = array("q")
         self.prices = array("d")
@@ -115,14 +117,15 @@ class RunRecorder:
         self.ended_orders = 0
         self._filled_ids: set[str] = set()
         self.decisions = Decisions()
+        # Bound once: the per-candle hook is two appends and one conversion.
+        self._time = self.times.append
+        self._price = self.prices.append
 
     # Hooks ----------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
         """After the candle's events and decisions: its close time and close."""
-        if self.opening_price is None:
-            self.opening_price = candle.open
-        self.times.append(candle.close_time)
-        self.prices.append(float(candle.close))
+        self._time(candle.close_time)
+        self._price(float(candle.close))
 
     def on_event(self, event: ExecutionEvent, order: Order | None) -> None:
         """An applied execution event: fills, funding and order outcomes."""
@@ -210,7 +213,7 @@ class RunRecorder:
             filled_orders=self.filled_orders,
             ended_orders=self.ended_orders,
             opening_position=self.opening_position,
-            opening_price=self.opening_price if self.opening_price is not None else ZERO,
+            opening_price=self.opening_price,
             last_price=totals.last_price,
             limits=self.limits,
         )

@@ -190,7 +190,7 @@ class RequestRates:
         new: New-order requests.
         modify: Modify requests.
         cancel: Cancel requests (a cancel-all is one request).
-        hours: Length of the run in hours.
+        hours: Market time of the run in hours (gaps in the data excluded).
         new_per_hour: ``new / hours``.
         modify_per_hour: ``modify / hours``.
         cancel_per_hour: ``cancel / hours``.

@@ -41,7 +41,7 @@ from domain.metrics.returns import (
     sortino_ratio,
     total_return,
 )
-from domain.metrics.trades import PositionChange, TradeStats, fifo_trades, trade_stats
+from domain.metrics.trades import PositionChange, Trade, TradeStats, fifo_trades, trade_stats
 
 CANDLE_MS = 60_000
 
@@ -130,6 +130,20 @@ class RunRecord:
         out: FloatArray = cash + positions * self.prices
         return out
 
+    def trades(self) -> list[Trade]:
+        """The FIFO trades of the net position (open lots marked at the last price)."""
+        opening = None
+        if self.opening_position:
+            opening = PositionChange(
+                self.start_ms, self.opening_position, self.opening_price, Decimal(0)
+            )
+        return fifo_trades(
+            (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in self.fills),
+            self.end_ms,
+            self.last_price,
+            opening,
+        )
+
     @property
     def start_ms(self) -> int:
         """Open time of the first candle (0 for an empty run)."""
@@ -146,7 +160,9 @@ class RunMetrics:
     """Every metric of a run. Money exact (Decimal); ratios of the equity curve float.
 
     Attributes:
-        days: Length of the run in days (first open to last close).
+        days: Market time the data covers, in days (candles x 1 min: gaps excluded). The
+            annualised return, the requests per hour and the drawdown duration use it.
+        calendar_days: First open to last close, in days (gaps included).
         initial_equity: Equity at the start.
         final_equity: Equity at the end.
         total_return: ``final / initial - 1``.
@@ -166,6 +182,7 @@ class RunMetrics:
     """
 
     days: float
+    calendar_days: float
     initial_equity: Decimal
     final_equity: Decimal
     total_return: Decimal
@@ -220,28 +237,20 @@ def measure_run(record: RunRecord) -> RunMetrics:
     """Compute every metric of ``record``."""
     times = record.times_ms
     initial = float(record.initial_equity)
-    span_ms = record.end_ms - record.start_ms
-    days = span_ms / DAY_MS
+    covered_ms = len(times) * CANDLE_MS
+    days = covered_ms / DAY_MS
+    elapsed = np.arange(1, len(times) + 1, dtype=np.int64) * CANDLE_MS
     total = total_return(record.initial_equity, record.final_equity)
     annual = annualised_return(float(total), days)
     positions = record.positions()
     equity = record.equity_curve(positions)
     daily = daily_returns(times, equity, initial)
-    drawdown = drawdown_summary(times, equity, initial)
+    drawdown = drawdown_summary(times, equity, initial, elapsed)
     fills = record.fills
-    opening = None
-    if record.opening_position:
-        opening = PositionChange(
-            record.start_ms, record.opening_position, record.opening_price, Decimal(0)
-        )
-    trades = fifo_trades(
-        (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in fills),
-        record.end_ms,
-        record.last_price,
-        opening,
-    )
+    trades = record.trades()
     return RunMetrics(
         days=days,
+        calendar_days=(record.end_ms - record.start_ms) / DAY_MS,
         initial_equity=record.initial_equity,
         final_equity=record.final_equity,
         total_return=total,
@@ -258,6 +267,6 @@ def measure_run(record: RunRecord) -> RunMetrics:
         funding=sum((amount for _, amount in record.funding), Decimal(0)),
         exposure=exposure(record.prices, equity, positions),
         requests=request_rates(
-            record.new_ms, record.modify_ms, record.cancel_ms, span_ms, record.limits
+            record.new_ms, record.modify_ms, record.cancel_ms, covered_ms, record.limits
         ),
     )
