@@ -46,6 +46,7 @@ from application.walk_forward_evaluation import (
 )
 from bootstrap.cli import _DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, _user_error
 from bootstrap.config import AppConfig, ConfigError, load_config, parse_config
+from bootstrap.config_sections import STRATEGY_NAMES
 from bootstrap.evaluation.markdown import summary_markdown
 from bootstrap.evaluation.series import (
     ScannedSeries,
@@ -55,13 +56,14 @@ from bootstrap.evaluation.series import (
     scan,
 )
 from bootstrap.evaluation.window_run import (
-    BASELINES,
     FILL_MODELS,
     SIGNAL_DRIVEN,
     WindowTask,
     run_window,
+    window_task,
 )
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
+from bootstrap.strategy_runs import baseline_names
 
 SCHEMA = "gridbot.evaluation/1"
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
@@ -95,9 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--baselines",
-        default=",".join(BASELINES),
-        help=f"comma-separated baselines to run beside the strategy (default: all: "
-        f"{', '.join(BASELINES) or 'none'}; '' for none)",
+        default=None,
+        help="comma-separated strategies run beside the configured one as baselines "
+        f"({', '.join(STRATEGY_NAMES)}; default: backtest.baselines less the configured "
+        "strategy; '' for none)",
     )
     parser.add_argument("--workers", type=int, default=0, help="worker processes (0: all CPUs)")
     parser.add_argument("--ray", metavar="ADDRESS", help="run the windows on a Ray cluster")
@@ -387,7 +390,7 @@ def _make_task(
 ) -> WindowTask:
     config = configs[key.variant] if key.run == STRATEGY else base
     use_signal = signals == "on" or (signals == "auto" and config.strategy.name in SIGNAL_DRIVEN)
-    return WindowTask(
+    return window_task(
         specs[key.series], key.window, key.run, key.variant, config, key.fill_model, use_signal
     )
 
@@ -406,12 +409,15 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         window_minutes = parse_window(args.window)
         axes = parse_sweep(args.sweep)
-        baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
-        unknown = [b for b in baselines if b not in BASELINES]
-        if unknown:
-            raise UsageError(
-                f"--baselines: unknown {', '.join(unknown)} (known: {', '.join(BASELINES)})"
-            )
+        asked = None
+        if args.baselines is not None:
+            asked = [b.strip() for b in args.baselines.split(",") if b.strip()]
+            unknown = [b for b in asked if b not in STRATEGY_NAMES]
+            if unknown:
+                raise UsageError(
+                    f"--baselines: unknown {', '.join(unknown)} "
+                    f"(known: {', '.join(STRATEGY_NAMES)})"
+                )
         if args.workers < 0:
             raise UsageError("--workers: expected 0 (all CPUs) or more")
     except UsageError as exc:
@@ -423,6 +429,9 @@ def run_evaluation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    baselines = [
+        b for b in (asked if asked is not None else baseline_names(base)) if b != base.strategy.name
+    ]
     fill_models = ["normal", "pessimistic"] if args.fill_model == "both" else [args.fill_model]
     funding_dir = args.funding or default_funding_dir(args.data)
     try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -36,10 +36,10 @@ from bootstrap.containers import (
     simulation_settings,
 )
 from bootstrap.evaluation.series import SeriesSpec
+from bootstrap.strategy_runs import baseline_config
 from domain.candles import Candle
 from domain.metrics.returns import daily_returns
 from domain.metrics.summary import measure_run
-from domain.strategy import Strategy
 
 HOUR_MS = 3_600_000
 
@@ -64,9 +64,6 @@ FILL_MODELS: dict[str, dict[str, Any]] = {
 #: grid) the signal would be computed and thrown away, at three quarters of the run's cost.
 SIGNAL_DRIVEN: frozenset[str] = frozenset()
 
-#: Baselines run beside the strategy, by name: each builds its strategy from the config.
-BASELINES: dict[str, Callable[[AppConfig], Strategy]] = {}
-
 
 @dataclass(frozen=True, slots=True)
 class WindowTask:
@@ -77,7 +74,9 @@ class WindowTask:
         window: The window (traded part and the start of its past).
         run: ``strategy`` for the configured strategy, else a baseline's name.
         variant: Parameter set name ("" without a sweep).
-        config: The configuration of this variant.
+        config: The configuration of this variant; for a baseline, the configuration with
+            only ``strategy.name`` changed and the signal off
+            (:func:`bootstrap.strategy_runs.baseline_config`), so the container builds it.
         fill_model: A key of :data:`FILL_MODELS`.
         signals: Run the signal (weights fitted on the window's past) beside the strategy.
     """
@@ -148,6 +147,22 @@ def _funding_schedule(path: str) -> FundingSchedule:
     return found
 
 
+def window_task(
+    series: SeriesSpec,
+    window: Window,
+    run: str,
+    variant: str,
+    config: AppConfig,
+    fill_model: str,
+    signals: bool,
+) -> WindowTask:
+    """The task of a run: a baseline gets the config with only its name changed."""
+    if run != "strategy":
+        config = baseline_config(config, run)
+        signals = False
+    return WindowTask(series, window, run, variant, config, fill_model, signals)
+
+
 def task_config(task: WindowTask) -> AppConfig:
     """The task's config with the series' market, symbol, funding and the fill model."""
     config = task.config
@@ -185,8 +200,6 @@ def run_window(task: WindowTask) -> WindowResult:
         container.signals.override(providers.Object(tracker))
     else:
         container.signals.override(providers.Object(None))
-    if task.run != "strategy":
-        container.strategy.override(providers.Object(BASELINES[task.run](config)))
     runner = container.runner()
     report = runner.run(peeked)
     record = container.recorder().record(report)

@@ -18,7 +18,7 @@ from application.walk_forward import Window
 from application.walk_forward_evaluation import evaluate, plan
 from bootstrap.config import load_config
 from bootstrap.evaluation.series import SeriesSpec, default_funding_dir, discover, scan
-from bootstrap.evaluation.window_run import BASELINES, WindowTask, run_window
+from bootstrap.evaluation.window_run import run_window, window_task
 from domain.enums import MarketType
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -118,10 +118,10 @@ def test_the_same_tasks_run_on_a_local_ray_instance(shared_data: Path) -> None:
 
     spec, wins = _one_series(shared_data)
     config = load_config(None)
-    keys = plan({spec.key: wins[:3]}, list(BASELINES)[:1], [""], ["normal"])
+    keys = plan({spec.key: wins[:3]}, ["buy_and_hold", "neutral_grid"], [""], ["normal"])
 
     def make(key):  # type: ignore[no-untyped-def]
-        return WindowTask(spec, key.window, key.run, key.variant, config, key.fill_model)
+        return window_task(spec, key.window, key.run, key.variant, config, key.fill_model, False)
 
     local = evaluate(keys, make, run_window, ProcessTaskRunner(1), [""])
     runner = RayTaskRunner("local", num_cpus=1)
