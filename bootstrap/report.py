@@ -49,7 +49,7 @@ from bootstrap.cli import (
     _user_error,
 )
 from bootstrap.config import AppConfig, ConfigError, load_config
-from bootstrap.containers import BacktestContainer
+from bootstrap.containers import BacktestContainer, PeekedCandles
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
 from bootstrap.strategy_runs import StrategyRun, run_baselines
 from domain.account import AccountProjection
@@ -128,11 +128,15 @@ def _evaluation_report(args: argparse.Namespace) -> ReportData:
 
 
 def report_recorder(
-    instrument: Instrument, clock: SimulatedExchange, account: AccountProjection
+    instrument: Instrument,
+    clock: SimulatedExchange,
+    account: AccountProjection,
+    candles: PeekedCandles,
 ) -> ReportRecorder:
     """The backtest's run recorder, extended with what the report draws."""
     opening = ZERO if instrument.market.is_futures else account.base_balance
-    return ReportRecorder(instrument, clock, account, opening)
+    price = candles.first.open if candles.first is not None else ZERO
+    return ReportRecorder(instrument, clock, account, opening, price)
 
 
 def _progress_for(
@@ -161,7 +165,11 @@ def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -
         container.data.override(args.data)
     container.recorder.override(
         providers.Singleton(
-            report_recorder, container.instrument, container.exchange, container.account
+            report_recorder,
+            container.instrument,
+            container.exchange,
+            container.account,
+            container.candles,
         )
     )
     candles = container.candles()

@@ -50,6 +50,7 @@ class ReportRecorder(RunRecorder):
         clock: The venue's clock.
         account: The account the execution service books into (valued every candle).
         opening_position: Position held at the start (spot: the base balance).
+        opening_price: The price valuing that position at the start.
     """
 
     def __init__(
@@ -58,8 +59,9 @@ class ReportRecorder(RunRecorder):
         clock: Clock,
         account: AccountProjection,
         opening_position: Decimal = ZERO,
+        opening_price: Decimal = ZERO,
     ) -> None:
-        super().__init__(instrument, clock, account.initial_equity, opening_position)
+        super().__init__(instrument, clock, account.initial_equity, opening_position, opening_price)
         self._account = account
         self.closes: list[Decimal] = []
         self.equity_exact: list[Decimal] = []

@@ -91,7 +91,9 @@ def gather_journal(
     kpis: list[Kpi] = []
     if in_period:
         fresh = AccountProjection(instrument, cash, base, base_price)
-        equity, metrics = replay_journal(fresh, instrument, in_period, fills, funding, spans)
+        equity, metrics = replay_journal(
+            fresh, instrument, in_period, fills, funding, spans, base_price
+        )
         tables = [metrics_table([("bot", metrics)])]
         kpis = kpi_verdicts(metrics)
         first = prices[0].close

@@ -52,6 +52,7 @@ def replay_journal(
     fills: Sequence[Fill],
     funding: Sequence[FundingPaid],
     spans: Sequence[OrderSpan],
+    opening_price: Decimal = ZERO,
 ) -> tuple[list[EquityPoint], RunMetrics]:
     """Equity at every close and the run's metrics.
 
@@ -62,9 +63,10 @@ def replay_journal(
         fills: The journal's fills.
         funding: The journal's funding settlements.
         spans: The journal's orders (request times and outcomes).
+        opening_price: The price that valued the starting base holding (spot).
     """
     opening = ZERO if instrument.is_futures else account.base_balance
-    recorder = RunRecorder(instrument, _NoClock(), account.initial_equity, opening)
+    recorder = RunRecorder(instrument, _NoClock(), account.initial_equity, opening, opening_price)
     events: list[tuple[int, int, Fill | FundingPaid]] = [(f.timestamp, 0, f) for f in fills] + [
         (p.timestamp, 1, p) for p in funding
     ]
