@@ -161,8 +161,10 @@ class RunMetrics:
 
     Attributes:
         days: Market time the data covers, in days (candles x 1 min: gaps excluded). The
-            annualised return, the requests per hour and the drawdown duration use it.
-        calendar_days: First open to last close, in days (gaps included).
+            requests per hour and the drawdown duration are measured on it.
+        calendar_days: First open to last close, in days (gaps included). The annualised
+            return uses it: the backtest holds its position across a gap, so the total
+            return includes the move over the gap.
         initial_equity: Equity at the start.
         final_equity: Equity at the end.
         total_return: ``final / initial - 1``.
@@ -241,7 +243,7 @@ def measure_run(record: RunRecord) -> RunMetrics:
     days = covered_ms / DAY_MS
     elapsed = np.arange(1, len(times) + 1, dtype=np.int64) * CANDLE_MS
     total = total_return(record.initial_equity, record.final_equity)
-    annual = annualised_return(float(total), days)
+    annual = annualised_return(float(total), (record.end_ms - record.start_ms) / DAY_MS)
     positions = record.positions()
     equity = record.equity_curve(positions)
     daily = daily_returns(times, equity, initial)
