@@ -143,8 +143,10 @@ def run_recorder(
 ) -> RunRecorder:
     """A recorder of the run's candles, fills and requests, for its metrics."""
     opening = ZERO if instrument.market.is_futures else account.base_balance
-    price = candles.first.open if candles.first is not None else ZERO
-    return RunRecorder(instrument, clock, account.initial_equity, opening, price)
+    first = candles.first
+    price = first.open if first is not None else ZERO
+    start = first.open_time if first is not None else 0
+    return RunRecorder(instrument, clock, account.initial_equity, opening, price, start)
 
 
 def pre_trade_risk(config: AppConfig, instrument: Instrument) -> PreTradeRisk:

@@ -79,7 +79,10 @@ def metric_rows(m: RunMetrics) -> list[tuple[str, str]]:
     verdict = "within limits" if r.within_limits else "OVER A LIMIT"
     covered = f"{m.days:,.1f} days of market data"
     if m.calendar_days - m.days >= 1 / 24:
-        covered += f" over {m.calendar_days:,.1f} calendar days (gaps excluded from rates)"
+        covered += (
+            f" over {m.calendar_days:,.1f} calendar days (the position is held across gaps; "
+            "annualised over calendar time, rates and durations over market time)"
+        )
     return [
         ("market time", covered),
         ("total return", percent(m.total_return)),
@@ -90,7 +93,7 @@ def metric_rows(m: RunMetrics) -> list[tuple[str, str]]:
         (
             "max drawdown",
             f"{percent(m.max_drawdown)} ({money(m.max_drawdown_amount)}); longest under water "
-            f"{duration(m.max_drawdown_duration_ms)}",
+            f"{duration(m.max_drawdown_duration_ms)} of market time",
         ),
         (
             "trades (FIFO, net position)",

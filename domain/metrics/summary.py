@@ -8,7 +8,6 @@ totals, every fill exactly, the order requests' times and the order outcomes.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -16,15 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from domain.metrics.activity import (
     Exposure,
     FillActivity,
-    FillRecord,
     OrderRateLimits,
     RequestRates,
     exposure,
-    fill_activity,
     fill_rate,
     position_path,
     request_rates,
@@ -41,14 +39,41 @@ from domain.metrics.returns import (
     sortino_ratio,
     total_return,
 )
-from domain.metrics.trades import PositionChange, Trade, TradeStats, fifo_trades, trade_stats
+from domain.metrics.trades import Trade, TradeStats
 
 CANDLE_MS = 60_000
 
 
 @dataclass(frozen=True)
+class FillColumns:
+    """Every fill as columns of numbers, for curves and charts (floats: never summed as money).
+
+    Attributes:
+        samples: Index of the candle each fill happened in (its effect is in that candle's
+            sample). Processing order, not timestamps: a fill stamped at a candle boundary
+            belongs to the candle that produced it.
+        times_ms: Execution time.
+        prices: Execution price.
+        position_changes: Signed change of the net position (+ bought, - sold).
+        cash_changes: Change of the quote balance (``-position value - quote fee``).
+        maker: True for a maker fill.
+    """
+
+    samples: IntArray
+    times_ms: IntArray
+    prices: FloatArray
+    position_changes: FloatArray
+    cash_changes: FloatArray
+    maker: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """What a run recorded, enough to compute every metric.
+
+    The exact money figures (fill totals, FIFO trades) were accumulated as the run went, so
+    a run of any length keeps only numbers per candle and per fill, never its history of
+    Decimal objects.
 
     Attributes:
         times_ms: Close time of each sampled candle (ascending).
@@ -57,10 +82,10 @@ class RunRecord:
         final_equity: Equity at the end, exact.
         max_drawdown: Largest fall from a peak as a fraction, exact (observed per candle).
         max_drawdown_amount: Largest fall from a peak in quote, exact.
-        fills: Every fill, exact.
-        fill_samples: For each fill, the index of the candle it happened in (its effect is
-            in that candle's sample). Processing order, not timestamps: a fill stamped at a
-            candle boundary belongs to the candle that produced it.
+        fills: Every fill as number columns (curves, charts).
+        fill_activity: Fill counts, liquidity, fees and turnover, exact.
+        trade_stats: FIFO net-position trade statistics, open lots marked at the last price.
+        trades: The FIFO trades themselves when the recorder was asked to keep them.
         funding: Each funding settlement: (time ms, amount received; negative: paid).
         funding_samples: For each settlement, the index of its candle.
         new_ms: Time of each new-order request.
@@ -80,8 +105,10 @@ class RunRecord:
     final_equity: Decimal
     max_drawdown: Decimal
     max_drawdown_amount: Decimal
-    fills: Sequence[FillRecord]
-    fill_samples: IntArray
+    fills: FillColumns
+    fill_activity: FillActivity
+    trade_stats: TradeStats
+    trades: Sequence[Trade] | None
     funding: Sequence[tuple[int, Decimal]]
     funding_samples: IntArray
     new_ms: IntArray
@@ -96,12 +123,11 @@ class RunRecord:
 
     def positions(self) -> FloatArray:
         """Net position after each sampled candle (the opening position plus every fill)."""
-        fills = self.fills
-        changes = np.fromiter(
-            (float(f.position_change) for f in fills), dtype=np.float64, count=len(fills)
-        )
         samples = np.arange(len(self.times_ms), dtype=np.int64)
-        return position_path(samples, self.fill_samples, changes, float(self.opening_position))
+        fills = self.fills
+        return position_path(
+            samples, fills.samples, fills.position_changes, float(self.opening_position)
+        )
 
     def equity_curve(self, positions: FloatArray | None = None) -> FloatArray:
         """Equity after each sampled candle, marked at its close (float, for curves).
@@ -114,35 +140,17 @@ class RunRecord:
         """
         if positions is None:
             positions = self.positions()
-        amounts = np.fromiter(
-            itertools.chain(
-                (float(f.cash_change) for f in self.fills),
-                (float(amount) for _, amount in self.funding),
-            ),
-            dtype=np.float64,
-            count=len(self.fills) + len(self.funding),
+        funding = np.fromiter(
+            (float(amount) for _, amount in self.funding), dtype=np.float64, count=len(self.funding)
         )
-        samples = np.concatenate((self.fill_samples, self.funding_samples))
+        amounts = np.concatenate((self.fills.cash_changes, funding))
+        samples = np.concatenate((self.fills.samples, self.funding_samples))
         order = np.argsort(samples, kind="stable")
         cash0 = float(self.initial_equity - self.opening_position * self.opening_price)
         every = np.arange(len(self.times_ms), dtype=np.int64)
         cash = position_path(every, samples[order], amounts[order], cash0)
         out: FloatArray = cash + positions * self.prices
         return out
-
-    def trades(self) -> list[Trade]:
-        """The FIFO trades of the net position (open lots marked at the last price)."""
-        opening = None
-        if self.opening_position:
-            opening = PositionChange(
-                self.start_ms, self.opening_position, self.opening_price, Decimal(0)
-            )
-        return fifo_trades(
-            (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in self.fills),
-            self.end_ms,
-            self.last_price,
-            opening,
-        )
 
     @property
     def start_ms(self) -> int:
@@ -161,8 +169,10 @@ class RunMetrics:
 
     Attributes:
         days: Market time the data covers, in days (candles x 1 min: gaps excluded). The
-            annualised return, the requests per hour and the drawdown duration use it.
-        calendar_days: First open to last close, in days (gaps included).
+            requests per hour and the drawdown duration are measured on it.
+        calendar_days: First open to last close, in days (gaps included). The annualised
+            return uses it: the backtest holds its position across a gap, so the total
+            return includes the move over the gap.
         initial_equity: Equity at the start.
         final_equity: Equity at the end.
         total_return: ``final / initial - 1``.
@@ -241,13 +251,11 @@ def measure_run(record: RunRecord) -> RunMetrics:
     days = covered_ms / DAY_MS
     elapsed = np.arange(1, len(times) + 1, dtype=np.int64) * CANDLE_MS
     total = total_return(record.initial_equity, record.final_equity)
-    annual = annualised_return(float(total), days)
+    annual = annualised_return(float(total), (record.end_ms - record.start_ms) / DAY_MS)
     positions = record.positions()
     equity = record.equity_curve(positions)
     daily = daily_returns(times, equity, initial)
     drawdown = drawdown_summary(times, equity, initial, elapsed)
-    fills = record.fills
-    trades = record.trades()
     return RunMetrics(
         days=days,
         calendar_days=(record.end_ms - record.start_ms) / DAY_MS,
@@ -261,8 +269,8 @@ def measure_run(record: RunRecord) -> RunMetrics:
         max_drawdown=record.max_drawdown,
         max_drawdown_amount=record.max_drawdown_amount,
         max_drawdown_duration_ms=drawdown.max_duration_ms,
-        trades=trade_stats(trades),
-        fills=fill_activity(fills, record.initial_equity),
+        trades=record.trade_stats,
+        fills=record.fill_activity,
         fill_rate=fill_rate(record.filled_orders, record.ended_orders),
         funding=sum((amount for _, amount in record.funding), Decimal(0)),
         exposure=exposure(record.prices, equity, positions),

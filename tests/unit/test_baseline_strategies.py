@@ -42,10 +42,11 @@ def _config(name: str, market: str = "USDM_FUTURES", **strategy: Any) -> Any:
 def test_buy_and_hold_futures_is_one_1x_long() -> None:
     run = run_strategy(_config("buy_and_hold"), None)
     record, report = run.record, run.report
-    assert len(record.fills) == 1 and not record.fills[0].maker
+    assert len(record.fills.samples) == 1 and not record.fills.maker[0]
     assert len(record.new_ms) == 1 and len(record.cancel_ms) == 0
-    notional = report.position * record.fills[0].price
-    assert D("0.99") * report.initial_equity <= notional <= report.initial_equity
+    notional = report.position * report.last_price
+    price_move = report.last_price / D(str(record.fills.prices[0]))
+    assert D("0.99") * price_move <= notional / report.initial_equity <= price_move
     assert run.metrics.trades.count == 1 and run.metrics.trades.open_marked == 1
 
 
@@ -63,10 +64,12 @@ def test_neutral_grid_keeps_its_lines_and_never_recentres() -> None:
     steps = {b - a for a, b in zip(grid.prices, grid.prices[1:], strict=False)}
     assert max(steps) - min(steps) <= D("0.2")  # arithmetic up to a tick of rounding
     assert len(run.record.cancel_ms) == 0
-    assert len(run.record.fills) > 0
-    lines = set(grid.prices)
-    assert all(f.price in lines for f in run.record.fills if f.maker)
-    assert all(f.quantity == grid.quantity for f in run.record.fills if f.maker)
+    fills = run.record.fills
+    assert len(fills.samples) > 0
+    lines = {float(p) for p in grid.prices}
+    assert all(p in lines for p, m in zip(fills.prices, fills.maker, strict=True) if m)
+    sizes = {abs(q) for q, m in zip(fills.position_changes, fills.maker, strict=True) if m}
+    assert sizes == {float(grid.quantity)}
 
 
 def test_neutral_grid_with_a_price_range() -> None:
