@@ -87,6 +87,8 @@ def test_evaluate_a_real_slice_with_a_sweep_and_both_fill_models(
             totals[r["fill_model"]] += int(r["fills"])
     assert 0 < totals["pessimistic"] < totals["normal"]
     assert (out / "summary.csv").is_file()
+    markdown = (out / "summary.md").read_text()
+    assert "| strategy[chosen] |" in markdown and "| Sharpe > 1.5 |" in markdown
 
 
 def test_bad_flags_are_one_line(shared_data: Path, tmp_path: Path) -> None:
