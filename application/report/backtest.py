@@ -1,9 +1,10 @@
 """A report from a backtest: the run recorder's record, plus what only a report needs.
 
 :class:`ReportRecorder` extends the metrics' :class:`~application.run_record.RunRecorder`
-with two things a picture needs and the metrics do not: the exact equity after every
-candle (the account's own valuation, so the weekly attribution adds up to the final
-equity to the last digit) and each limit order's resting interval (the grid levels).
+with what a picture needs and the metrics do not keep: the exact equity after every candle
+(the account's own valuation, so the weekly attribution adds up to the final equity to the
+last digit), every fill exactly (its mark on the chart, its commission for the weeks) and
+each limit order's resting interval (the grid levels).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from domain.events import (
 )
 from domain.instruments import Instrument
 from domain.metrics.summary import RunMetrics, measure_run
-from domain.orders import Order, OrderStatus
+from domain.orders import Fill, Order, OrderStatus
 
 ZERO = Decimal(0)
 BUY_AND_HOLD = "buy-and-hold (price ratio, no costs)"
@@ -65,6 +66,10 @@ class ReportRecorder(RunRecorder):
         self._account = account
         self.closes: list[Decimal] = []
         self.equity_exact: list[Decimal] = []
+        self._base_asset = instrument.base_asset
+        self._quote_asset = instrument.quote_asset
+        self.fill_marks: list[TradeMark] = []
+        self.fill_fees: list[tuple[int, Decimal]] = []
         self._resting: dict[str, tuple[int, str, Decimal]] = {}
         self.spans: list[LevelSpan] = []
 
@@ -85,6 +90,7 @@ class ReportRecorder(RunRecorder):
                     order.price,
                 )
         elif isinstance(event, OrderFilled):
+            self._keep_fill(event.fill)
             if order is not None and order.status is OrderStatus.FILLED:
                 self._end(order.client_order_id, event.fill.timestamp)
         elif isinstance(event, OrderCanceled | OrderExpired):
@@ -92,6 +98,25 @@ class ReportRecorder(RunRecorder):
         elif isinstance(event, OrderModified) and order is not None:
             self._end(order.client_order_id, event.timestamp)
             self._resting[order.client_order_id] = (event.timestamp, order.side.value, event.price)
+
+    def _keep_fill(self, fill: Fill) -> None:
+        """Keep the fill exactly: its chart mark and its commission at quote value.
+
+        The commission is valued as the account projection books it: a quote-asset fee as
+        is, a base-asset fee at the fill price, any other at its recorded quote value.
+        """
+        self.fill_marks.append(
+            TradeMark(
+                fill.timestamp, fill.side.value, fill.price, fill.quantity, fill.liquidity.value
+            )
+        )
+        if fill.fee_asset == self._quote_asset:
+            value = fill.fee
+        elif fill.fee_asset == self._base_asset:
+            value = fill.fee * fill.price
+        else:
+            value = fill.fee_quote if fill.fee_quote is not None else ZERO
+        self.fill_fees.append((fill.timestamp, value))
 
     def _end(self, cid: str, at: int) -> None:
         resting = self._resting.pop(cid, None)
@@ -150,10 +175,6 @@ def gather_backtest(
             "without fees or funding."
         )
         tables.append(comparison_table(initial, [(name, equity), *curves.items()]))
-    fills = [
-        TradeMark(f.timestamp, f.side.value, f.price, f.quantity, "MAKER" if f.maker else "TAKER")
-        for f in record.fills
-    ]
     decisions = recorder.decisions
     convictions = [
         ConvictionPoint(t, lo, sh, regime)
@@ -168,7 +189,7 @@ def gather_backtest(
     weeks = weekly_attribution(
         initial,
         [(p.time, p.equity) for p in equity],
-        [(f.timestamp, f.fee) for f in record.fills],
+        recorder.fill_fees,
         record.funding,
     )
     return ReportData(
@@ -182,7 +203,7 @@ def gather_backtest(
         equity=equity,
         baselines=curves,
         prices=prices,
-        fills=fills,
+        fills=recorder.fill_marks,
         levels=recorder.levels(times[-1]),
         convictions=convictions,
         weeks=weeks,
