@@ -17,6 +17,7 @@ from typing import Any
 from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
+from application.run_record import RunRecorder
 from application.signals import SignalTracker
 from domain.candles import Candle
 from domain.market_facts import MarketFacts
@@ -73,6 +74,7 @@ class BacktestRunner:
         signals: The signal decided on every candle (features, systems, ensemble), exactly
             as in a live run.
         market: The market facts handed to the strategy (default windows when not given).
+        recorder: Records candles, fills, requests and decisions for the run's metrics.
     """
 
     def __init__(
@@ -84,10 +86,12 @@ class BacktestRunner:
         progress_every: int = 10_000,
         signals: SignalTracker | None = None,
         market: MarketFacts | None = None,
+        recorder: RunRecorder | None = None,
     ) -> None:
+        self._recorder = recorder
         self._execution = execution
         self.cycle = DecisionCycle(
-            execution, strategy, replay=venue, signals=signals, market=market
+            execution, strategy, replay=venue, signals=signals, market=market, observer=recorder
         )
         self._progress = progress
         self._progress_every = progress_every

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import Protocol
 
 from application.execution import ExecutionService, PreparedRequest
 from application.ports.exchange import ReplayVenue
@@ -46,6 +47,30 @@ StepScope = Callable[[int | None], AbstractContextManager[object]]
 _UNSCOPED = nullcontext()
 
 
+class CycleObserver(Protocol):
+    """Watches what passes through the cycle without changing it (a run's metrics).
+
+    Called with every applied event, every batch of commands before it is prepared, every
+    decision record and, last, every candle once its steps are done.
+    """
+
+    def on_event(self, event: ExecutionEvent, order: Order | None) -> None:
+        """An event that changed an order, the account or the funding ledger."""
+        ...
+
+    def on_commands(self, commands: Sequence[Command]) -> None:
+        """A batch of commands about to be checked and sent."""
+        ...
+
+    def on_decision(self, decision: DecisionRecord) -> None:
+        """The signal's decision on a candle."""
+        ...
+
+    def on_candle(self, candle: Candle) -> None:
+        """A candle whose steps are all done."""
+        ...
+
+
 def _unscoped(_decided_candle: int | None) -> AbstractContextManager[object]:
     return _UNSCOPED
 
@@ -63,10 +88,13 @@ class DecisionCycle:
         market: The market facts (default windows when not given).
         scope: Opens the scope each step runs in (None: no scope, the backtest's steps
             need no transaction, and the steps then skip the scope call entirely).
+        observer: Sees every event, command batch, decision and candle (None: nothing
+            watches, and the steps skip the calls).
     """
 
     __slots__ = (
         "_execution",
+        "_observer",
         "_remember",
         "_replay",
         "_scope",
@@ -87,8 +115,10 @@ class DecisionCycle:
         signals: SignalTracker | None = None,
         market: MarketFacts | None = None,
         scope: StepScope | None = None,
+        observer: CycleObserver | None = None,
     ) -> None:
         self._execution = execution
+        self._observer = observer
         self._strategy = strategy
         self._replay = replay
         self._signals = signals
@@ -128,7 +158,9 @@ class DecisionCycle:
             self._remember(candle)  # the facts fold it in when first read
             signals = self._signals
             if signals is not None:
-                self.context.decision = signals.on_candle(candle)
+                decision = self.context.decision = signals.on_candle(candle)
+                if decision is not None and self._observer is not None:
+                    self._observer.on_decision(decision)
         if decide and self.deciding:
             if self._scoped:
                 with self._scope(candle.open_time):
@@ -138,7 +170,9 @@ class DecisionCycle:
             else:  # the same step without the no-op scope (a backtest pays it per candle)
                 commands = self._strategy.on_candle(candle, self.context)
                 if commands:
-                    self._send(self._execution.prepare(commands))
+                    self._send(self._prepare(commands))
+        if self._observer is not None:
+            self._observer.on_candle(candle)
 
     def on_events(self, events: Iterable[ExecutionEvent]) -> None:
         """Exchange events, one step each: apply, answer, then send the answer."""
@@ -175,14 +209,23 @@ class DecisionCycle:
     def _answer_event(self, event: ExecutionEvent) -> list[PreparedRequest] | None:
         """Apply one event; when it changed something and we decide, prepare the answer."""
         applied = self._execution.apply_one(event)
-        if applied is None or not self.deciding:
+        if applied is None:
+            return None
+        if self._observer is not None:
+            self._observer.on_event(*applied)
+        if not self.deciding:
             return None
         commands = self._strategy.on_execution(applied[0], applied[1], self.context)
-        return self._execution.prepare(commands) if commands else None
+        return self._prepare(commands) if commands else None
 
     def _answer(
         self, applied: Iterable[tuple[ExecutionEvent, Order | None]]
     ) -> list[PreparedRequest]:
+        observer = self._observer
+        if observer is not None:
+            applied = list(applied)
+            for event, order in applied:
+                observer.on_event(event, order)
         if not self.deciding:
             return []
         prepared: list[PreparedRequest] = []
@@ -191,12 +234,14 @@ class DecisionCycle:
         for event, order in applied:
             commands = strategy.on_execution(event, order, context)
             if commands:
-                prepared += self._execution.prepare(commands)
+                prepared += self._prepare(commands)
         return prepared
 
     def _prepare(self, commands: Sequence[Command]) -> list[PreparedRequest]:
         if not commands:
             return []
+        if self._observer is not None:
+            self._observer.on_commands(commands)
         return self._execution.prepare(commands)
 
     def _send(self, prepared: list[PreparedRequest]) -> None:

@@ -11,9 +11,14 @@ Each case runs in a fresh subprocess so its peak RSS is its own. Two timings per
 * ``preload`` — klines decoded into memory first, only the pipeline timed (how
   nautilus_trader's figures are usually quoted: data is loaded before ``run()``).
 
+The run recorder (what ``gridbot backtest`` computes its metrics from) is wired as in
+``gridbot backtest``; ``--no-recorder`` leaves it out to measure what it costs. The metrics
+themselves are computed after the timed loop (``metrics_seconds``).
+
 Usage::
 
     .venv/bin/python benchmarks/backtest_throughput.py [--data DIR] [--cases a,b,...] [--json]
+        [--no-recorder]
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ CASES: dict[str, tuple[list[str], int | None]] = {
 }
 
 
-def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
+def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str, object]:
     """Run one case in this process and return its figures."""
     from adapters.market_data.kline_csv import KlineCsvReader
     from adapters.memory.repository import InMemoryOrderRepository
@@ -61,12 +66,14 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
     from adapters.simulated.settings import SimulationSettings
     from application.backtest import BacktestRunner
     from application.execution import ExecutionService
+    from application.run_record import RunRecorder
     from bootstrap.containers import BACKTEST_RETENTION
     from bootstrap.instruments import builtin_instrument
     from domain.account import AccountProjection
     from domain.client_ids import ClientOrderIdSequence
     from domain.enums import MarketType
     from domain.grid.static_grid import StaticGrid, StaticGridParams
+    from domain.metrics.summary import measure_run
 
     files, limit = CASES[name]
     reader = KlineCsvReader([data / f for f in files])
@@ -103,10 +110,16 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
         recenter_threshold=Decimal("0.01"),
     )
     strategy = StaticGrid(instrument.symbol, params)
-    runner = BacktestRunner(exchange, strategy, execution)
+    recorder = RunRecorder(instrument, exchange, cash) if record else None
+    runner = BacktestRunner(exchange, strategy, execution, recorder=recorder)
     started = time.perf_counter()
     report = runner.run(source)
     seconds = time.perf_counter() - started
+    metrics_seconds = 0.0
+    if recorder is not None:
+        started = time.perf_counter()
+        measure_run(recorder.record(report))
+        metrics_seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "case": name,
@@ -119,6 +132,8 @@ def run_case(data: Path, name: str, mode: str) -> dict[str, object]:
         "recenters": strategy.recenters,
         "seconds": round(seconds, 3),
         "load_seconds": round(load_seconds, 3),
+        "recorder": record,
+        "metrics_seconds": round(metrics_seconds, 3),
         "bars_per_second": round(report.candles / seconds),
         "peak_rss_mb": round(peak_mb, 1),
         "final_equity": str(report.final_equity.quantize(Decimal("0.01"))),
@@ -133,11 +148,12 @@ def main() -> int:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--modes", default="stream,preload")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-recorder", action="store_true", help="run without the recorder")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = Path(args.data)
     if args.child:
-        print(json.dumps(run_case(data, *args.child)))
+        print(json.dumps(run_case(data, *args.child, record=not args.no_recorder)))
         return 0
     if not (data / "klines").is_dir():
         print(f"data directory {data} not found (use --data or GRIDBOT_TEST_DATA)", file=sys.stderr)
@@ -146,7 +162,8 @@ def main() -> int:
     for name in args.cases.split(","):
         for mode in args.modes.split(","):
             out = subprocess.run(
-                [sys.executable, __file__, "--data", str(data), "--child", name, mode],
+                [sys.executable, __file__, "--data", str(data), "--child", name, mode]
+                + (["--no-recorder"] if args.no_recorder else []),
                 capture_output=True,
                 text=True,
                 check=True,
@@ -158,7 +175,8 @@ def main() -> int:
                     f"{name:16} {mode:8} {result['bars']:>8,} bars {result['orders']:>8,} orders "
                     f"{result['fills']:>7,} fills {result['seconds']:>7.2f} s "
                     f"{result['bars_per_second']:>9,} bars/s  "
-                    f"peak RSS {result['peak_rss_mb']:>6.1f} MB",
+                    f"peak RSS {result['peak_rss_mb']:>6.1f} MB  "
+                    f"metrics {result['metrics_seconds']:.3f} s",
                     flush=True,
                 )
     if args.json:

@@ -18,7 +18,6 @@ from typing import Any, TextIO
 from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
-from bootstrap.containers import BacktestContainer
 from bootstrap.market_choice import MARKETS, data_market_warning, market_lines, with_market
 from bootstrap.user_errors import (
     CONFIG_ERRORS,
@@ -53,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    bt.add_argument(
+        "--baselines",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run backtest.baselines (buy-and-hold, neutral grid, volatility grid, static "
+        "grid) on the same data, fees and funding and compare (default: on)",
+    )
     run = sub.add_parser(
         "run",
         help="trade on the configured exchange (simulated, Binance or the emulator), "
@@ -132,6 +138,24 @@ def _parser() -> argparse.ArgumentParser:
         "logging are set by the validation",
     )
     # --- end validate arguments ---
+    ev = sub.add_parser(
+        "evaluate",
+        help="walk-forward evaluation of the strategy and the baselines over every series, "
+        "with parameter sweeps, in parallel processes or on a Ray cluster",
+    )
+    from bootstrap.evaluation.command import add_arguments as add_evaluate_arguments
+
+    add_evaluate_arguments(ev)
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML report (PNG charts beside it) of a backtest, an "
+        "evaluation or a bot's journal",
+    )
+    # --- report arguments (owned by bootstrap/report) ---
+    from bootstrap.report import add_report_arguments
+
+    add_report_arguments(rep)
+    # --- end report arguments ---
     emu = sub.add_parser(
         "emulator",
         help="serve a Binance-compatible REST API on 127.0.0.1 over the simulated exchange",
@@ -238,8 +262,10 @@ def _data_label(data: str | list[str] | None) -> str | None:
 
 
 def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``gridbot backtest``."""
-    import time
+    """``gridbot backtest``: the configured strategy, its metrics, and the baselines."""
+    from adapters.terminal.metrics_table import render_comparison, render_metrics
+    from bootstrap.strategy_runs import StrategyRun, run_baselines, run_strategy
+    from domain.metrics.comparison import best_by_metric
 
     try:
         config = load_config(args.config)
@@ -248,44 +274,54 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG_ERROR
     market_flag = getattr(args, "market", None)
     config = with_market(config, market_flag)
-    container = BacktestContainer(config=config)
     data = _data_paths(args.data)
     warning = data_market_warning(config, data or config.backtest.data, market_flag)
     if warning:
         err.write(warning + "\n")
         err.flush()
-    if data:
-        container.data.override(data)
-    progress: TerminalProgress | None = None
+    bars: list[TerminalProgress] = []
+
+    def progress_for(total: int | None) -> TerminalProgress | None:
+        if args.no_progress or not err.isatty():
+            return None
+        bar = TerminalProgress(total=total, stream=err)
+        bars.append(bar)
+        return bar
+
+    def close_bars() -> None:
+        while bars:
+            bars.pop().close()
+
     try:
-        candles = container.candles()
-        if not args.no_progress and err.isatty():
-            total = getattr(candles.source, "minutes", None)
-            progress = TerminalProgress(total=total, stream=err)
-            container.progress.override(progress)
-        runner = container.runner()
-        started = time.perf_counter()
-        report = runner.run(candles, gaps=lambda: candles.source.gaps)
-        seconds = time.perf_counter() - started
+        main = run_strategy(config, data, progress_for)
+        close_bars()
+        if main.report.candles == 0:
+            source = _data_label(data) or config.backtest.data
+            err.write(f"gridbot: data error: {source}: no candles in the data\n")
+            return EXIT_DATA_ERROR
+        baselines: list[StrategyRun] = []
+        if args.baselines:
+            baselines = run_baselines(config, data, progress_for)
     except (*CONFIG_ERRORS, *DATA_ERRORS, ValueError) as exc:
         return user_error(exc, config.source, err)
     finally:
-        if progress is not None:
-            progress.close()
-    if report.candles == 0:
-        source = _data_label(data) or config.backtest.data
-        err.write(f"gridbot: data error: {source}: no candles in the data\n")
-        return EXIT_DATA_ERROR
+        close_bars()
+    report = main.report
+    container = main.container
+    strategy = container.strategy()
     exchange = container.exchange()
+    candles = container.candles()
+    seconds = main.seconds
     lines = market_lines(config, market_flag)
     extra: dict[str, Any] = {
         "market_lines": lines,
         "fee_model": lines[1][1],
         "funding_model": lines[2][1],
         "data": _data_label(data) or config.backtest.data or "built-in generated market",
+        "strategy": config.strategy.name,
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
-        "recenters": container.strategy().recenters,
-        "skipped_levels": container.strategy().skipped_levels,
+        "recenters": getattr(strategy, "recenters", 0),
+        "skipped_levels": getattr(strategy, "skipped_levels", {}),
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
         "signal_decisions": signals.decisions if (signals := container.signals()) else 0,
@@ -300,11 +336,30 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
             f"{_skip_advice(skipped, container.instrument().base_asset)}\n"
         )
+    compared = {f"{main.name} (configured)": main.metrics}
+    compared.update((run.name, run.metrics) for run in baselines)
+    best = best_by_metric(compared) if baselines else {}
     if args.json:
         document = {k: v for k, v in extra.items() if k != "market_lines"}
-        out.write(json.dumps({**report.to_dict(), **document}, indent=2) + "\n")
+        document = {**report.to_dict(), **document, "metrics": main.metrics.to_dict()}
+        if baselines:
+            document["baselines"] = {
+                run.name: {
+                    "report": run.report.to_dict(),
+                    "metrics": run.metrics.to_dict(),
+                    "seconds": run.seconds,
+                }
+                for run in baselines
+            }
+            document["best"] = {key: list(names) for key, names in best.items()}
+        out.write(json.dumps(document, indent=2) + "\n")
     else:
         render_report(report, extra, out)
+        out.write("\n")
+        render_metrics(main.metrics, out)
+        if baselines:
+            out.write("\n")
+            render_comparison(compared, best, out)
     return 0
 
 
@@ -391,6 +446,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bootstrap.research_command import run_research
 
         return run_research(args, sys.stdout, sys.stderr)
+    if args.command == "evaluate":
+        from bootstrap.evaluation.command import run_evaluation
+
+        return run_evaluation(args, sys.stdout, sys.stderr)
+    if args.command == "report":
+        from bootstrap.report import run_report
+
+        return run_report(args, sys.stdout, sys.stderr)
     if args.command == "validate":
         from bootstrap.validation.command import run_validation
 

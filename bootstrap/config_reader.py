@@ -59,6 +59,22 @@ class ConfigReader:
             self.fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
         return str(value)
 
+    def string_list(
+        self, key: str, default: tuple[str, ...], choices: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """A list of distinct strings, each one of ``choices``."""
+        present, value, path = self._get(key)
+        if not present:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(path, "must be a list of strings")
+        for item in value:
+            if item not in choices:
+                self.fail(path, f"each must be one of {', '.join(choices)}, got {item!r}")
+        if len(set(value)) != len(value):
+            self.fail(path, "must not name a strategy twice")
+        return tuple(value)
+
     def optional_string(self, key: str) -> str | None:
         """A non-empty string, or None when absent or null."""
         present, value, path = self._get(key)

@@ -41,6 +41,7 @@ class SimulationConfig:
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     touch_fills: bool = False
+    trade_through: Decimal = Decimal(0)
     max_volume_share: Decimal | None = Decimal("0.25")
     leverage: int = 1
     funding_rate: Decimal = Decimal("0.0001")
@@ -50,9 +51,14 @@ class SimulationConfig:
     seed: int = 0
 
 
+#: Every strategy ``strategy.name`` (and ``backtest.baselines``) can name.
+STRATEGY_NAMES = ("static_grid", "volatility_grid", "neutral_grid", "buy_and_hold")
+DEFAULT_BASELINES = ("buy_and_hold", "neutral_grid", "volatility_grid", "static_grid")
+
+
 @dataclass(frozen=True)
 class StrategyConfig:
-    """``strategy`` section."""
+    """``strategy`` section: the strategy and the parameters of each kind."""
 
     name: str = "static_grid"
     levels: int = 10
@@ -60,6 +66,14 @@ class StrategyConfig:
     quote_per_level: Decimal = Decimal("200")
     recenter_threshold: Decimal | None = Decimal("0.01")
     post_only: bool = False
+    lines: int = 20
+    range_fraction: Decimal = Decimal("0.1")
+    lower: Decimal | None = None
+    upper: Decimal | None = None
+    volatility_multiplier: Decimal = Decimal("1")
+    volatility_horizon: int = 60
+    volatility_window: int = 1440
+    fee_margin: Decimal = Decimal("0.0002")
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class BacktestConfig:
 
     data: str | None = None
     generated: GeneratedMarketConfig = field(default_factory=GeneratedMarketConfig)
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
 
 
 def _absolute(path: str) -> Path:
@@ -258,6 +273,9 @@ def read_simulation(root: ConfigReader) -> SimulationConfig:
         maker_fee=sim.decimal("maker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
         taker_fee=sim.decimal("taker_fee", None, Decimal(0), Decimal("0.1"), nullable=True),
         touch_fills=sim.boolean("touch_fills", False),
+        trade_through=sim.required_decimal(
+            "trade_through", Decimal(0), minimum=Decimal(0), maximum=Decimal("0.01")
+        ),
         max_volume_share=sim.decimal(
             "max_volume_share",
             Decimal("0.25"),
@@ -285,7 +303,7 @@ def read_strategy(root: ConfigReader) -> StrategyConfig:
     """``strategy`` section."""
     st = root.section("strategy")
     strategy = StrategyConfig(
-        name=st.string("name", "static_grid", ("static_grid",)),
+        name=st.string("name", "static_grid", STRATEGY_NAMES),
         levels=st.integer("levels", 10, 1, 100),
         spacing=st.required_decimal(
             "spacing",
@@ -306,7 +324,37 @@ def read_strategy(root: ConfigReader) -> StrategyConfig:
             nullable=True,
         ),
         post_only=st.boolean("post_only", False),
+        lines=st.integer("lines", 20, 2, 500),
+        range_fraction=st.required_decimal(
+            "range_fraction",
+            Decimal("0.1"),
+            minimum=Decimal(0),
+            maximum=Decimal("0.9"),
+            exclusive_min=True,
+        ),
+        lower=st.decimal("lower", None, Decimal(0), None, exclusive_min=True, nullable=True),
+        upper=st.decimal("upper", None, Decimal(0), None, exclusive_min=True, nullable=True),
+        volatility_multiplier=st.required_decimal(
+            "volatility_multiplier",
+            Decimal("1"),
+            minimum=Decimal(0),
+            maximum=Decimal(100),
+            exclusive_min=True,
+        ),
+        volatility_horizon=st.integer("volatility_horizon", 60, 1, 10_080),
+        volatility_window=st.integer("volatility_window", 1440, 2, 100_000),
+        fee_margin=st.required_decimal(
+            "fee_margin", Decimal("0.0002"), minimum=Decimal(0), maximum=Decimal("0.1")
+        ),
     )
+    if (strategy.lower is None) != (strategy.upper is None):
+        st.fail("$.strategy.lower", "give both lower and upper (a price range), or neither")
+    if (
+        strategy.lower is not None
+        and strategy.upper is not None
+        and strategy.lower >= strategy.upper
+    ):
+        st.fail("$.strategy.upper", "must be above lower")
     st.finish()
     return strategy
 
@@ -326,7 +374,11 @@ def read_backtest(root: ConfigReader) -> BacktestConfig:
     if generated.start_open_time % 60_000:
         gen.fail("$.backtest.generated.start_open_time", "must be on a minute boundary (ms)")
     gen.finish()
-    backtest = BacktestConfig(data=bt.optional_string("data"), generated=generated)
+    backtest = BacktestConfig(
+        data=bt.optional_string("data"),
+        generated=generated,
+        baselines=bt.string_list("baselines", DEFAULT_BASELINES, STRATEGY_NAMES),
+    )
     bt.finish()
     return backtest
 

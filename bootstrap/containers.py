@@ -39,6 +39,7 @@ from application.peeked_candles import PeekedCandles
 from application.ports.event_sink import EventSink
 from application.ports.venue import LiveVenue
 from application.reconciliation import UnknownOrderPolicy
+from application.run_record import RunRecorder
 from application.session import TradingSession
 from application.signals import SignalSettings, SignalTracker, signal_tracker
 from application.telemetry import FanOutSink, TelemetryHub
@@ -49,9 +50,12 @@ from bootstrap.secrets import Credentials
 from bootstrap.simulation import DataMismatch, candle_source, simulation_settings
 from bootstrap.venues import binance_venue, paper_venue
 from domain.account import AccountProjection
+from domain.baselines.buy_and_hold import BuyAndHold
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
+from domain.grid.neutral_grid import NeutralGrid, NeutralGridParams
 from domain.grid.static_grid import StaticGrid, StaticGridParams
+from domain.grid.volatility_grid import VolatilityGrid, VolatilityGridParams
 from domain.instruments import Instrument
 from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.risk import PreTradeRisk, RiskLimits
@@ -68,6 +72,7 @@ __all__ = [
     "PeekedCandles",
     "candle_source",
     "simulation_settings",
+    "strategy_named",
 ]
 
 ZERO = Decimal(0)
@@ -125,8 +130,74 @@ def static_grid(config: AppConfig) -> StaticGrid:
     return StaticGrid(config.symbol, params)
 
 
+def volatility_grid(config: AppConfig) -> VolatilityGrid:
+    """The fee-clearing, volatility-spaced grid (a baseline)."""
+    st = config.strategy
+    maker_fee, _ = simulation_settings(config).fees_for(config.market)
+    return VolatilityGrid(
+        config.symbol,
+        VolatilityGridParams(
+            levels=st.levels,
+            quote_per_level=st.quote_per_level,
+            fee=maker_fee,
+            margin=st.fee_margin,
+            multiplier=st.volatility_multiplier,
+            horizon=st.volatility_horizon,
+            window=st.volatility_window,
+            post_only=st.post_only,
+        ),
+    )
+
+
+def neutral_grid(config: AppConfig) -> NeutralGrid:
+    """Binance's neutral futures grid: a fixed range, N arithmetic lines (a baseline)."""
+    st = config.strategy
+    return NeutralGrid(
+        config.symbol,
+        NeutralGridParams(
+            lines=st.lines, range_fraction=st.range_fraction, lower=st.lower, upper=st.upper
+        ),
+    )
+
+
+def buy_and_hold(config: AppConfig) -> BuyAndHold:
+    """All in at the first candle (futures: 1x long) and hold (a baseline)."""
+    return BuyAndHold(config.symbol)
+
+
 #: Every strategy ``strategy.name`` can select, by name (the parity test runs each one).
-STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {"static_grid": static_grid}
+STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {
+    "static_grid": static_grid,
+    "volatility_grid": volatility_grid,
+    "neutral_grid": neutral_grid,
+    "buy_and_hold": buy_and_hold,
+}
+
+
+def strategy_named(config: AppConfig, name: str) -> Strategy:
+    """The strategy ``name`` with the ``strategy`` section's parameters.
+
+    Raises:
+        ValueError: ``name`` is not a strategy this bot knows.
+    """
+    build = STRATEGIES.get(name)
+    if build is None:
+        raise ValueError(f"unknown strategy {name!r}")
+    return build(config)
+
+
+def run_recorder(
+    instrument: Instrument,
+    clock: SimulatedExchange,
+    account: AccountProjection,
+    candles: PeekedCandles,
+) -> RunRecorder:
+    """A recorder of the run's candles, fills and requests, for its metrics."""
+    opening = ZERO if instrument.market.is_futures else account.base_balance
+    first = candles.first
+    price = first.open if first is not None else ZERO
+    start = first.open_time if first is not None else 0
+    return RunRecorder(instrument, clock, account.initial_equity, opening, price, start)
 
 
 def signal_settings(config: AppConfig) -> SignalSettings:
@@ -297,6 +368,7 @@ class BacktestContainer(containers.DeclarativeContainer):
     )
     strategy = decision.strategy
     signals = providers.Singleton(backtest_signals, config, sink)
+    recorder = providers.Singleton(run_recorder, instrument, exchange, account, candles)
     runner = providers.Singleton(
         BacktestRunner,
         venue=exchange,
@@ -305,6 +377,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         progress=progress,
         signals=signals,
         market=providers.Singleton(market_facts, config),
+        recorder=recorder,
     )
 
 

@@ -29,6 +29,7 @@ def simulation_settings(config: AppConfig) -> SimulationSettings:
         maker_fee=sim.maker_fee,
         taker_fee=sim.taker_fee,
         touch_fills=sim.touch_fills,
+        trade_through=sim.trade_through,
         max_volume_share=sim.max_volume_share,
         leverage=sim.leverage,
         funding=funding,

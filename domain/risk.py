@@ -359,8 +359,16 @@ class PreTradeRisk:
         mark: Decimal,
     ) -> RiskVerdict:
         """Position-notional and leverage rules on the worst case with the order added."""
-        before = max(worst_case_exposure(position_qty, live, mark))
-        long, short = worst_case_exposure(position_qty, live, mark, command)
+        long, short = worst_case_exposure(position_qty, live, mark)
+        before = max(long, short)
+        # The order under check adds to one side only (what worst_case_exposure's ``extra``
+        # does), so the book is walked once, not twice: this runs for every order placed.
+        if not command.reduce_only and command.quantity > ZERO:
+            value = command.quantity * _valuation_price(command.price, command.stop_price, mark)
+            if command.side is Side.BUY:
+                long += value
+            else:
+                short += value
         after = max(long, short)
         if after <= before:
             return RiskVerdict.allow(

@@ -48,3 +48,21 @@ def _control_plane_on_a_free_port(
         monkeypatch.delenv("GRIDBOT_GRPC_ADDRESS", raising=False)
         return
     monkeypatch.setenv("GRIDBOT_GRPC_ADDRESS", "127.0.0.1:0")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's headless chromium, for tests that look at a page in a real browser.
+
+    Absent (a user's machine) the tests skip with the reason; with
+    ``GRIDBOT_REQUIRE_BROWSER=1`` (set by ``.ci/run``, which installs it) they fail instead.
+    """
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        reason = "chromium not found (apt-get install chromium)"
+        if os.environ.get("GRIDBOT_REQUIRE_BROWSER") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return Path(found)

@@ -107,7 +107,8 @@ class SimulatedExchange:
         self._next_trade_id = self._settings.first_id
         self._seq = 0
         self._next_funding = 0  # set from the first candle
-        self._touch = self._settings.touch_fills
+        # A trade-through requirement overrides touch fills (see CandleMatcher.match).
+        self._touch = self._settings.touch_fills and not self._settings.trade_through
         self._matcher = CandleMatcher(
             instrument, self._settings, self._book, self.ledger, self._fill, self._expire
         )

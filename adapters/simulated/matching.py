@@ -56,19 +56,26 @@ class CandleMatcher:
         """Fill and trigger every resting order the candle reaches, appending the events."""
         share = self._settings.max_volume_share
         cap = None if share is None else candle.volume * share
-        touch = self._settings.touch_fills
+        through = self._settings.trade_through
+        touch = self._settings.touch_fills and not through
         book = self._book
         t0 = candle.open_time
         for i, x in enumerate(candle.path()):
             ts = t0 + _POINT_OFFSETS_MS[i]
             gap = i == 0
+            # With a trade-through requirement a bid fills when price * (1 - through) > x,
+            # i.e. when its price is above x / (1 - through); asks symmetrically.
+            bid_x = x / (1 - through) if through else x
+            ask_x = x / (1 + through) if through else x
             # Falling side: bids above x and fall-triggered stops at/above x, highest first.
             while True:
                 bid = book.bids[-1] if book.bids else None
                 stop = book.fall[-1] if book.fall else None
                 bid_ok = (
-                    bid is not None and cap != 0 and (bid.price > x or (touch and bid.price == x))
-                )  # type: ignore[operator]
+                    bid is not None
+                    and cap != 0
+                    and (bid.price > bid_x or (touch and bid.price == x))  # type: ignore[operator]
+                )
                 stop_ok = stop is not None and stop.stop_price >= x  # type: ignore[operator]
                 if stop_ok and (not bid_ok or stop.stop_price >= bid.price):  # type: ignore[union-attr,operator]
                     book.fall.pop()
@@ -82,8 +89,10 @@ class CandleMatcher:
                 ask = book.asks[0] if book.asks else None
                 stop = book.rise[0] if book.rise else None
                 ask_ok = (
-                    ask is not None and cap != 0 and (ask.price < x or (touch and ask.price == x))
-                )  # type: ignore[operator]
+                    ask is not None
+                    and cap != 0
+                    and (ask.price < ask_x or (touch and ask.price == x))  # type: ignore[operator]
+                )
                 stop_ok = stop is not None and stop.stop_price <= x  # type: ignore[operator]
                 if stop_ok and (not ask_ok or stop.stop_price <= ask.price):  # type: ignore[union-attr,operator]
                     book.rise.pop(0)

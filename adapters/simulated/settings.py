@@ -23,6 +23,10 @@ class SimulationSettings:
         taker_fee: Fee rate for marketable and triggered orders (None = market default).
         touch_fills: Fill a resting limit when price merely touches it (default: only when
             price trades through, the conservative choice for queue position).
+        trade_through: How far beyond its price the candle path must trade before a resting
+            limit fills, as a fraction of the price (0.0003 = 3 bp); 0 = any amount beyond
+            (or a touch, with ``touch_fills``). The pessimistic fill model sets it: a queue
+            position at the back means a level only fills when the market pushes through it.
         max_volume_share: Cap on the base quantity resting limit orders may fill in one
             candle, as a share of its volume; None removes the cap.
         leverage: Futures leverage used for the margin check.
@@ -40,6 +44,7 @@ class SimulationSettings:
     maker_fee: Decimal | None = None
     taker_fee: Decimal | None = None
     touch_fills: bool = False
+    trade_through: Decimal = Decimal(0)
     max_volume_share: Decimal | None = Decimal("0.25")
     leverage: int = 1
     funding: FundingSchedule = field(default_factory=FundingSchedule)

@@ -116,6 +116,7 @@ def namespace(config: Path | None, data: Path | None = None, **flags: bool) -> a
         data=None if data is None else str(data),
         json=flags.get("json", False),
         no_progress=flags.get("no_progress", False),
+        baselines=flags.get("baselines", False),
     )
 
 
@@ -134,13 +135,15 @@ def test_human_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.err == ""
-    lines = captured.out.splitlines()
+    # The report's rows, then the metrics and the comparison with the baselines.
+    lines = captured.out.splitlines()[: len(LABELS) + 3]
     assert [line.split("  ")[0].strip() for line in lines] == [
         "market",
         "fee model",
         "funding model",
         *LABELS,
     ]
+    assert "Sharpe (daily, √365)" in captured.out and "buy_and_hold" in captured.out
     # Labels are padded to the longest one ("grid re-centres") plus two spaces.
     assert all(line[15:17] == "  " for line in lines)
     rows = parse_human(captured.out)

@@ -405,7 +405,10 @@ def test_invalid_market_type(tmp_path: Path, market_type: str) -> None:
 
 def test_invalid_strategy_name(tmp_path: Path) -> None:
     path, message = _error(tmp_path, {"strategy": {"name": "martingale"}})
-    assert message == f"{path}: $.strategy.name: must be one of static_grid, got 'martingale'"
+    assert (
+        message == f"{path}: $.strategy.name: must be one of static_grid, volatility_grid, "
+        "neutral_grid, buy_and_hold, got 'martingale'"
+    )
 
 
 @pytest.mark.parametrize("prefix", ["grid-bot", "a" * 17, "grid bot", "grïd", "bot.1"])

@@ -210,6 +210,28 @@ def test_touch_fills_fills_at_the_exact_extremes() -> None:
     ]
 
 
+def test_pessimistic_trade_through_needs_the_path_that_far_beyond_the_level() -> None:
+    # 3 bp: the bid at 49990 needs a trade below 49975.003, the ask at 50010 one above 50025.003.
+    settings = SimulationSettings(
+        trade_through=D("0.0003"), touch_fills=True, max_volume_share=None
+    )
+    sim = futures(settings, instrument=plain(), last="50000")
+    place_ok(sim, limit("bid", BUY, "0.010", "49990"))
+    place_ok(sim, limit("ask", SELL, "0.010", "50010"))
+    # Touch fills are ignored under a trade-through requirement; just short of it: nothing.
+    assert sim.on_candle(candle(1, "50000", "50025", "49975.1", "50000")) == []
+    events = sim.on_candle(candle(2, "50000", "50026", "49974", "50000"))
+    assert [(f.client_order_id, f.liquidity.value, f.price) for f in fills(events)] == [
+        ("bid", "MAKER", D("49990")),
+        ("ask", "MAKER", D("50010")),
+    ]
+    # Without the requirement the first candle already fills both.
+    normal = futures(NO_CAP, instrument=plain(), last="50000")
+    place_ok(normal, limit("bid", BUY, "0.010", "49990"))
+    place_ok(normal, limit("ask", SELL, "0.010", "50010"))
+    assert len(fills(normal.on_candle(candle(1, "50000", "50025", "49975.1", "50000")))) == 2
+
+
 # ------------------------------------------------------------------------------- gaps
 def test_gap_down_fills_every_jumped_bid_at_its_own_price_best_first() -> None:
     sim = futures(NO_CAP, instrument=plain(), last="100")

@@ -1,0 +1,130 @@
+"""Report renderer port: the one model of a run that every report is drawn from.
+
+Whatever the source (a backtest, an evaluation, a bot's journal), the application gathers it
+into :class:`ReportData`; the renderer draws and writes exactly that, computing nothing that
+a reader would take as a result. Money stays Decimal here; the renderer converts to floats
+only to draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple, Protocol
+
+from domain.attribution import WeekAttribution
+
+
+class EquityPoint(NamedTuple):
+    """Equity at a time (Unix ms)."""
+
+    time: int
+    equity: Decimal
+
+
+class PricePoint(NamedTuple):
+    """A candle's close at its open time (Unix ms)."""
+
+    time: int
+    close: Decimal
+
+
+class TradeMark(NamedTuple):
+    """One fill, as drawn on the price chart."""
+
+    time: int
+    side: str
+    price: Decimal
+    quantity: Decimal
+    liquidity: str
+
+
+class LevelSpan(NamedTuple):
+    """A limit order resting at ``price`` from ``start`` to ``end`` (Unix ms): a grid level."""
+
+    price: Decimal
+    side: str
+    start: int
+    end: int
+
+
+class ConvictionPoint(NamedTuple):
+    """The signal's decision on a candle."""
+
+    time: int
+    long: float
+    short: float
+    regime: str
+
+
+class Table(NamedTuple):
+    """A titled table of text cells, with an optional note shown under it."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+
+class Kpi(NamedTuple):
+    """One of the seed's KPIs: its target, the measured value and whether it is met."""
+
+    name: str
+    target: str
+    value: str
+    met: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything one report shows.
+
+    Attributes:
+        title: The report's heading.
+        source: Where the history came from (a path, a URL without password, a command).
+        symbol: The traded symbol.
+        market: ``SPOT`` or ``USDM_FUTURES``.
+        start: First time covered, Unix ms.
+        end: Last time covered, Unix ms.
+        initial_equity: Equity before the first observation.
+        equity: The strategy's equity curve.
+        baselines: Equity curves of the baselines, by name, on the same data.
+        prices: Closes (empty when the source has no market data).
+        fills: Every fill.
+        levels: Every limit order's resting interval.
+        convictions: The signal's decisions (empty when the signal was off).
+        weeks: Per-ISO-week attribution of the strategy's PnL.
+        tables: Metrics and other tables, in display order.
+        kpis: The seed's KPIs, met or not.
+        notes: Plain-language caveats the reader must see (missing data, approximations).
+        strategy_name: How the strategy's curve is labelled.
+    """
+
+    title: str
+    source: str
+    symbol: str
+    market: str
+    start: int
+    end: int
+    initial_equity: Decimal
+    equity: Sequence[EquityPoint]
+    baselines: Mapping[str, Sequence[EquityPoint]] = field(default_factory=dict)
+    prices: Sequence[PricePoint] = ()
+    fills: Sequence[TradeMark] = ()
+    levels: Sequence[LevelSpan] = ()
+    convictions: Sequence[ConvictionPoint] = ()
+    weeks: Sequence[WeekAttribution] = ()
+    tables: Sequence[Table] = ()
+    kpis: Sequence[Kpi] = ()
+    notes: Sequence[str] = ()
+    strategy_name: str = "strategy"
+
+
+class ReportRenderer(Protocol):
+    """Writes a report: one HTML file and the images it references, in one directory."""
+
+    def render(self, data: ReportData, out_dir: Path) -> Path:
+        """Write the report into ``out_dir`` (created if needed); returns the HTML file."""
+        ...

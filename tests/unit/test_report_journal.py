@@ -1,0 +1,116 @@
+"""Gathering a journal into the report model (application only; the journal is a fake)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from application.ports.journal_history import DecisionPoint, OrderSpan, RunRecord
+from application.report.journal import BUY_AND_HOLD, EmptyJournal, gather_journal
+from bootstrap.instruments import builtin_instrument
+from domain.candles import Candle
+from domain.enums import Liquidity, MarketType, Side
+from domain.events import FundingPaid
+from domain.orders import Fill
+
+D = Decimal
+T0 = 1_704_067_200_000  # Monday 2024-01-01
+WEEK = 7 * 86_400_000
+
+
+class FakeJournal:
+    def __init__(self, runs: list[RunRecord], start: dict[str, str] | None) -> None:
+        self._runs = runs
+        self._start = start
+        self.fill_list: list[Fill] = []
+        self.funding: list[FundingPaid] = []
+        self.spans: list[OrderSpan] = []
+        self.equity: list[tuple[int, Decimal]] = []
+        self.decision_list: list[DecisionPoint] = []
+
+    def runs(self) -> list[RunRecord]:
+        return self._runs
+
+    def initial_account(self) -> dict[str, str] | None:
+        return self._start
+
+    def fills(self) -> list[Fill]:
+        return self.fill_list
+
+    def funding_payments(self) -> list[FundingPaid]:
+        return self.funding
+
+    def order_spans(self) -> list[OrderSpan]:
+        return self.spans
+
+    def equity_curve(self) -> list[tuple[int, Decimal]]:
+        return self.equity
+
+    def decisions(self) -> list[DecisionPoint]:
+        return self.decision_list
+
+
+def _instrument(market: str, symbol: str):  # type: ignore[no-untyped-def]
+    return builtin_instrument(MarketType(market), symbol)
+
+
+def _spot_journal() -> FakeJournal:
+    journal = FakeJournal(
+        [RunRecord(T0, "BTCUSDT", "SPOT")], {"cash": "1000", "base": "0.01", "price": "40000"}
+    )
+    # A base-asset commission is worth fee x price; a BNB one its recorded quote value.
+    journal.fill_list = [
+        Fill(1, "a", Side.BUY, D("0.01"), D("40000"), D("0.00001"), "BTC", Liquidity.MAKER, T0 + 5),
+        Fill(
+            2,
+            "b",
+            Side.SELL,
+            D("0.01"),
+            D("41000"),
+            D("0.001"),
+            "BNB",
+            Liquidity.TAKER,
+            T0 + WEEK + 5,
+            fee_quote=D("0.3"),
+        ),
+    ]
+    journal.equity = [(T0 + 10, D("1401")), (T0 + WEEK + 10, D("1418.6"))]
+    journal.spans = [
+        OrderSpan("a", "BUY", D("40000"), T0 + 1, T0 + 5, True),
+        OrderSpan("c", "SELL", D("42000"), T0 + 2, T0 + 3, False),
+    ]
+    journal.decision_list = [DecisionPoint(T0 + 60_000, 0.4, 0.1, "UP")]
+    return journal
+
+
+def test_fees_are_valued_as_the_account_books_them_and_weeks_add_up() -> None:
+    data = gather_journal(_spot_journal(), _instrument, "fake")
+    assert data.initial_equity == D("1400")  # 1000 USDT + 0.01 BTC at 40,000
+    assert [w.fees for w in data.weeks] == [D("0.40000"), D("0.3")]
+    assert sum(w.pnl for w in data.weeks) == D("1418.6") - D("1400")
+    assert [w.label for w in data.weeks] == ["2024-W01", "2024-W02"]
+    assert [f.side for f in data.fills] == ["BUY", "SELL"]
+    # The open order rests until the end of the history; the closed one until its last event.
+    assert [(s.start, s.end) for s in data.levels] == [(T0 + 1, T0 + 5), (T0 + 2, data.end)]
+    assert data.end == T0 + WEEK + 10 and data.start == T0 + 1
+    assert data.convictions[0].regime == "UP"
+    assert data.tables[0].title == "Summary"
+    assert dict(data.tables[0].rows)["fills"] == "2 (maker 1 / taker 1)"
+
+
+def test_closes_give_the_price_chart_and_a_buy_and_hold_line() -> None:
+    candles = [
+        Candle(T0 + i * 60_000, D(p), D(p), D(p), D(p), D(1), T0 + i * 60_000 + 59_999)
+        for i, p in enumerate(("40000", "40400", "39600"))
+    ]
+    outside = Candle(T0 - WEEK, D(1), D(1), D(1), D(1), D(1), T0 - WEEK + 59_999)
+    data = gather_journal(_spot_journal(), _instrument, "fake", [outside, *candles])
+    assert [p.close for p in data.prices] == [D("40000"), D("40400"), D("39600")]
+    assert [p.equity for p in data.baselines[BUY_AND_HOLD]] == [D(1400), D(1414), D(1386)]
+    assert not any("--data" in n for n in data.notes)
+
+
+def test_a_journal_the_bot_never_started_is_refused() -> None:
+    with pytest.raises(EmptyJournal, match="never started"):
+        gather_journal(FakeJournal([], None), _instrument, "empty.db")
