@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from application.ports.clock import Clock
 from domain.candles import Candle
@@ -31,8 +32,9 @@ from domain.events import (
     OrderRejected,
 )
 from domain.instruments import Instrument
-from domain.metrics.activity import FUTURES_LIMITS, SPOT_LIMITS, FillRecord, OrderRateLimits
-from domain.metrics.summary import RunRecord
+from domain.metrics.activity import FUTURES_LIMITS, SPOT_LIMITS, FillTally, OrderRateLimits
+from domain.metrics.summary import FillColumns, RunRecord
+from domain.metrics.trades import FifoMatcher, PositionChange, Trade, TradeTally
 from domain.orders import Fill, Order, OrderStatus
 from domain.signals.decision import DecisionRecord
 
@@ -84,7 +86,11 @@ class RunRecorder:
         clock: The venue's clock: stamps each request.
         initial_equity: Equity at the start, exact.
         opening_position: Position held at the start (spot: the base balance).
+        opening_price: Price the opening position is valued at (the first candle's open).
+        opening_time: When the opening position counts as bought (the first candle's open).
         limits: The venue's order-rate limits (default: Binance's for the market).
+        keep_trades: Keep every FIFO trade (for a report that lists or draws them); the
+            statistics never need them.
     """
 
     def __init__(
@@ -93,19 +99,33 @@ class RunRecorder:
         clock: Clock,
         initial_equity: Decimal,
         opening_position: Decimal = ZERO,
+        opening_price: Decimal = ZERO,
+        opening_time: int = 0,
         limits: OrderRateLimits | None = None,
+        keep_trades: bool = False,
     ) -> None:
         self._base = instrument.base_asset
         self._quote = instrument.quote_asset
         self._clock = clock
         self.initial_equity = initial_equity
         self.opening_position = opening_position
-        self.opening_price: Decimal | None = None
+        self.opening_price = opening_price
         self.limits = limits or (FUTURES_LIMITS if instrument.is_futures else SPOT_LIMITS)
         self.times = array("q")
         self.prices = array("d")
-        self.fills: list[FillRecord] = []
         self.fill_samples = array("q")
+        self.fill_times = array("q")
+        self.fill_prices = array("d")
+        self.fill_changes = array("d")
+        self.fill_cash = array("d")
+        self.fill_maker = array("b")
+        self.fill_tally = FillTally()
+        self.trade_tally = TradeTally()
+        self.trades: list[Trade] | None = [] if keep_trades else None
+        opening = None
+        if opening_position:
+            opening = PositionChange(opening_time, opening_position, opening_price, ZERO)
+        self._matcher = FifoMatcher(opening)
         self.funding: list[tuple[int, Decimal]] = []
         self.funding_samples = array("q")
         self.new = array("q")
@@ -113,16 +133,21 @@ class RunRecorder:
         self.cancel = array("q")
         self.filled_orders = 0
         self.ended_orders = 0
+        # Orders counted as filled during the current candle: two fills of one order applied
+        # in one batch both see it FILLED. Cleared every candle, so it stays tiny.
         self._filled_ids: set[str] = set()
         self.decisions = Decisions()
+        # Bound once: the per-candle hook is two appends and one conversion.
+        self._time = self.times.append
+        self._price = self.prices.append
 
     # Hooks ----------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
         """After the candle's events and decisions: its close time and close."""
-        if self.opening_price is None:
-            self.opening_price = candle.open
-        self.times.append(candle.close_time)
-        self.prices.append(float(candle.close))
+        if self._filled_ids:
+            self._filled_ids.clear()
+        self._time(candle.close_time)
+        self._price(float(candle.close))
 
     def on_event(self, event: ExecutionEvent, order: Order | None) -> None:
         """An applied execution event: fills, funding and order outcomes."""
@@ -176,41 +201,63 @@ class RunRecorder:
             change -= fee
         else:
             fee_quote = fill.fee_quote or ZERO
+        maker = fill.liquidity is Liquidity.MAKER
+        self.fill_tally.add(price, fill.quantity, fee_quote, maker)
+        closed = self._matcher.add(PositionChange(fill.timestamp, change, price, fee_quote))
+        if closed:
+            tally = self.trade_tally
+            for trade in closed:
+                tally.add(trade)
+            if self.trades is not None:
+                self.trades.extend(closed)
         self.fill_samples.append(len(self.times))
-        self.fills.append(
-            FillRecord(
-                fill.timestamp,
-                fill.side,
-                price,
-                fill.quantity,
-                fee_quote,
-                fill.liquidity is Liquidity.MAKER,
-                change,
-                cash,
-            )
-        )
+        self.fill_times.append(fill.timestamp)
+        self.fill_prices.append(float(price))
+        self.fill_changes.append(float(change))
+        self.fill_cash.append(float(cash))
+        self.fill_maker.append(maker)
 
     # Result ---------------------------------------------------------------------------
     def record(self, totals: RunTotals) -> RunRecord:
         """Everything recorded, with the report's exact end-of-run figures."""
+        end = self.times[-1] + 1 if self.times else 0
+        last = totals.last_price
+        marked = self._matcher.marked(end, last) if last is not None else []
         return RunRecord(
-            times_ms=np.frombuffer(self.times, dtype=np.int64).copy(),
-            prices=np.frombuffer(self.prices, dtype=np.float64).copy(),
+            times_ms=_ints(self.times),
+            prices=_floats(self.prices),
             initial_equity=self.initial_equity,
             final_equity=totals.final_equity,
             max_drawdown=totals.max_drawdown,
             max_drawdown_amount=totals.max_drawdown_amount,
-            fills=tuple(self.fills),
-            fill_samples=np.frombuffer(self.fill_samples, dtype=np.int64).copy(),
+            fills=FillColumns(
+                samples=_ints(self.fill_samples),
+                times_ms=_ints(self.fill_times),
+                prices=_floats(self.fill_prices),
+                position_changes=_floats(self.fill_changes),
+                cash_changes=_floats(self.fill_cash),
+                maker=np.frombuffer(self.fill_maker, dtype=np.int8).astype(bool),
+            ),
+            fill_activity=self.fill_tally.activity(self.initial_equity),
+            trade_stats=self.trade_tally.stats(marked),
+            trades=None if self.trades is None else [*self.trades, *marked],
             funding=tuple(self.funding),
-            funding_samples=np.frombuffer(self.funding_samples, dtype=np.int64).copy(),
-            new_ms=np.frombuffer(self.new, dtype=np.int64).copy(),
-            modify_ms=np.frombuffer(self.modify, dtype=np.int64).copy(),
-            cancel_ms=np.frombuffer(self.cancel, dtype=np.int64).copy(),
+            funding_samples=_ints(self.funding_samples),
+            new_ms=_ints(self.new),
+            modify_ms=_ints(self.modify),
+            cancel_ms=_ints(self.cancel),
             filled_orders=self.filled_orders,
             ended_orders=self.ended_orders,
             opening_position=self.opening_position,
-            opening_price=self.opening_price if self.opening_price is not None else ZERO,
+            opening_price=self.opening_price,
             last_price=totals.last_price,
             limits=self.limits,
         )
+
+
+def _ints(values: array[int]) -> npt.NDArray[np.int64]:
+    return np.frombuffer(values, dtype=np.int64).copy()
+
+
+def _floats(values: array[float]) -> npt.NDArray[np.float64]:
+    return np.frombuffer(values, dtype=np.float64).copy()

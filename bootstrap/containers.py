@@ -136,11 +136,17 @@ def account_projection(
 
 
 def run_recorder(
-    instrument: Instrument, clock: SimulatedExchange, account: AccountProjection
+    instrument: Instrument,
+    clock: SimulatedExchange,
+    account: AccountProjection,
+    candles: PeekedCandles,
 ) -> RunRecorder:
     """A recorder of the run's candles, fills and requests, for its metrics."""
     opening = ZERO if instrument.market.is_futures else account.base_balance
-    return RunRecorder(instrument, clock, account.initial_equity, opening)
+    first = candles.first
+    price = first.open if first is not None else ZERO
+    start = first.open_time if first is not None else 0
+    return RunRecorder(instrument, clock, account.initial_equity, opening, price, start)
 
 
 def pre_trade_risk(config: AppConfig, instrument: Instrument) -> PreTradeRisk:
@@ -267,7 +273,7 @@ class BacktestContainer(containers.DeclarativeContainer):
     )
     strategy = providers.Singleton(configured_strategy, config)
     signals = providers.Singleton(backtest_signals, config, sink)
-    recorder = providers.Singleton(run_recorder, instrument, exchange, account)
+    recorder = providers.Singleton(run_recorder, instrument, exchange, account, candles)
     runner = providers.Singleton(
         BacktestRunner,
         venue=exchange,

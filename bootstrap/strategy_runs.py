@@ -9,13 +9,38 @@ funding, balances and risk limits are the same by construction.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from application.backtest import BacktestReport
+from application.ports.market_data import CandleGap, HistoricalCandles
 from bootstrap.config import AppConfig
-from bootstrap.containers import BacktestContainer
+from bootstrap.containers import BacktestContainer, PeekedCandles
+from domain.candles import Candle
 from domain.metrics.summary import RunMetrics, RunRecord, measure_run
+
+
+@dataclass(frozen=True)
+class CandleWindow:
+    """Candles already in memory as a candle source (one window of a longer series).
+
+    Attributes:
+        symbol: The instrument the candles are of.
+        candles: Closed 1m candles in time order, without gaps (split at gaps instead).
+        gaps: Gaps inside the window (none for a continuous segment).
+    """
+
+    symbol: str
+    candles: Sequence[Candle]
+    gaps: list[CandleGap] = field(default_factory=list)
+
+    @property
+    def minutes(self) -> int:
+        """How many candles (the progress bar's total)."""
+        return len(self.candles)
+
+    def __iter__(self) -> Iterator[Candle]:
+        return iter(self.candles)
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,7 @@ def run_strategy(
     config: AppConfig,
     data: str | None,
     progress_for: Callable[[int | None], Callable[[int], None] | None] | None = None,
+    candles: HistoricalCandles | None = None,
 ) -> StrategyRun:
     """Backtest the configured strategy over ``data`` and measure it.
 
@@ -51,22 +77,26 @@ def run_strategy(
         data: Kline file or directory; None = ``backtest.data`` or the generated market.
         progress_for: Given the expected candle count (None: unknown), returns the
             progress callback for this run, or None for no progress.
+        candles: A candle source to run on instead of ``data`` (e.g. one window of a
+            walk-forward evaluation); its symbol must be the configured one.
 
     Raises:
         DataMismatch, EmptyAccount, UnknownInstrument, KlineFormatError, FundingFileError,
         FileNotFoundError, ValueError: As :class:`BacktestContainer` raises them.
     """
     container = BacktestContainer(config=config)
-    if data:
+    if candles is not None:
+        container.candles.override(PeekedCandles(candles))
+    elif data:
         container.data.override(data)
-    candles = container.candles()
+    source = container.candles()
     if progress_for is not None:
-        progress = progress_for(getattr(candles.source, "minutes", None))
+        progress = progress_for(getattr(source.source, "minutes", None))
         if progress is not None:
             container.progress.override(progress)
     runner = container.runner()
     started = time.perf_counter()
-    report = runner.run(candles, gaps=lambda: candles.source.gaps)
+    report = runner.run(source, gaps=lambda: source.source.gaps)
     seconds = time.perf_counter() - started
     record = container.recorder().record(report)
     return StrategyRun(
@@ -92,9 +122,22 @@ def run_baselines(
     config: AppConfig,
     data: str | None,
     progress_for: Callable[[int | None], Callable[[int], None] | None] | None = None,
+    candles: Callable[[], HistoricalCandles] | None = None,
 ) -> list[StrategyRun]:
-    """Run every baseline of ``config`` over the same data, one after the other."""
+    """Run every baseline of ``config`` over the same data, one after the other.
+
+    Args:
+        config: The configuration; ``backtest.baselines`` names the baselines.
+        data: As :func:`run_strategy`.
+        progress_for: As :func:`run_strategy`.
+        candles: Makes a fresh candle source for each baseline (instead of ``data``).
+    """
     return [
-        run_strategy(baseline_config(config, name), data, progress_for)
+        run_strategy(
+            baseline_config(config, name),
+            data,
+            progress_for,
+            candles() if candles is not None else None,
+        )
         for name in baseline_names(config)
     ]

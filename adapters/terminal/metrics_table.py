@@ -77,7 +77,14 @@ def metric_rows(m: RunMetrics) -> list[tuple[str, str]]:
         limits.append(f"{r.peak_orders_per_day:,} / day (limit {lim.orders_per_day:,})")
     limits.append(f"weight {r.peak_weight_per_minute:,} / min (limit {lim.weight_per_minute:,})")
     verdict = "within limits" if r.within_limits else "OVER A LIMIT"
+    covered = f"{m.days:,.1f} days of market data"
+    if m.calendar_days - m.days >= 1 / 24:
+        covered += (
+            f" over {m.calendar_days:,.1f} calendar days (the position is held across gaps; "
+            "annualised over calendar time, rates and durations over market time)"
+        )
     return [
+        ("market time", covered),
         ("total return", percent(m.total_return)),
         ("annualised return", percent(m.annualised_return)),
         ("Sharpe (daily, √365)", ratio(m.sharpe)),
@@ -86,7 +93,7 @@ def metric_rows(m: RunMetrics) -> list[tuple[str, str]]:
         (
             "max drawdown",
             f"{percent(m.max_drawdown)} ({money(m.max_drawdown_amount)}); longest under water "
-            f"{duration(m.max_drawdown_duration_ms)}",
+            f"{duration(m.max_drawdown_duration_ms)} of market time",
         ),
         (
             "trades (FIFO, net position)",
@@ -200,7 +207,8 @@ def render_comparison(
     table.add_column("best")
     for label, cells, winners in rows:
         table.add_row(label, *((f"[bold]{c}*[/bold]" if b else c) for c, b in cells), winners)
-    Console(file=out, width=40 + 22 * len(names), soft_wrap=False).print(table)
+    width = 32 + sum(max(len(n), 12) + 3 for n in names) + len(", ".join(names)) + 4
+    Console(file=out, width=width, soft_wrap=False).print(table)
 
 
 def _width(rows: list[tuple[str, str]]) -> int:

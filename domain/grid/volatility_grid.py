@@ -3,7 +3,8 @@
 The 0.2 % reference grid bleeds fees: a round trip earns one step and pays two
 commissions, and in quiet markets its levels churn for almost nothing. This grid measures
 the volatility of 1-minute log returns (an exponentially weighted mean square over
-``window`` minutes) and, at every (re)build, spaces the levels by
+``window`` minutes; a return across a gap in the data is left out: it is not a
+one-minute move) and, at every (re)build, spaces the levels by
 
     max(fee_floor, multiplier × σ₁ₘ × √horizon)
 
@@ -30,6 +31,7 @@ from domain.strategy import TradingContext
 
 ZERO = Decimal(0)
 _SPACING_PLACES = Decimal("0.000001")
+_MINUTE_MS = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class VolatilityGrid:
         self._variance = 0.0
         self._seen = 0
         self._previous: float | None = None
+        self._previous_open = 0
         self.spacing = params.fee_floor
         self.grid = StaticGrid(
             symbol,
@@ -104,10 +107,13 @@ class VolatilityGrid:
     def on_candle(self, candle: Candle, context: TradingContext) -> Sequence[Command]:
         """Update the volatility; re-space the grid whenever it is (re)built."""
         close = float(candle.close)
-        if self._previous is not None and self._previous > 0 and close > 0:
-            r = math.log(close / self._previous)
+        previous = self._previous
+        contiguous = candle.open_time - self._previous_open == _MINUTE_MS
+        if previous is not None and contiguous and previous > 0 and close > 0:
+            r = math.log(close / previous)
             self._variance += self._alpha * (r * r - self._variance)
         self._previous = close
+        self._previous_open = candle.open_time
         self._seen += 1
         if self._seen < self.params.warmup:
             return ()
@@ -144,6 +150,7 @@ class VolatilityGrid:
             variance=repr(self._variance),
             seen=str(self._seen),
             previous="" if self._previous is None else repr(self._previous),
+            previous_open=str(self._previous_open),
             spacing=str(self.spacing),
         )
         return state
@@ -158,6 +165,7 @@ class VolatilityGrid:
             self._variance = float(state["variance"])
             self._seen = int(state["seen"])
             self._previous = float(state["previous"]) if state["previous"] else None
+            self._previous_open = int(state.get("previous_open", "0"))
             self.spacing = Decimal(state["spacing"])
         except (KeyError, ArithmeticError) as exc:
             raise ValueError(f"volatility grid state is incomplete or malformed: {exc!r}") from exc

@@ -70,29 +70,52 @@ class FillActivity:
     turnover: Decimal | None
 
 
+class FillTally:
+    """Exact running totals of fills, fed one fill at a time."""
+
+    __slots__ = ("fees", "fills", "maker_notional", "makers", "notional")
+
+    def __init__(self) -> None:
+        self.fills = 0
+        self.makers = 0
+        self.notional = ZERO
+        self.maker_notional = ZERO
+        self.fees = ZERO
+
+    def add(self, price: Decimal, quantity: Decimal, fee: Decimal, maker: bool) -> None:
+        """Count one fill (``fee`` valued in the quote asset)."""
+        value = price * quantity
+        self.fills += 1
+        self.notional += value
+        self.fees += fee
+        if maker:
+            self.makers += 1
+            self.maker_notional += value
+
+    def activity(self, initial_equity: Decimal) -> FillActivity:
+        """The totals as :class:`FillActivity`."""
+        count, makers, notional = self.fills, self.makers, self.notional
+        takers = count - makers
+        return FillActivity(
+            fills=count,
+            maker_fills=makers,
+            taker_fills=takers,
+            maker_taker_ratio=(
+                Decimal(makers) / takers if takers else (INFINITY if makers else None)
+            ),
+            maker_volume_share=self.maker_notional / notional if notional else None,
+            traded_notional=notional,
+            fees=self.fees,
+            turnover=notional / initial_equity if initial_equity > 0 else None,
+        )
+
+
 def fill_activity(fills: Iterable[FillRecord], initial_equity: Decimal) -> FillActivity:
     """Count and value ``fills``."""
-    count = makers = 0
-    notional = maker_notional = fees = ZERO
+    tally = FillTally()
     for fill in fills:
-        count += 1
-        value = fill.price * fill.quantity
-        notional += value
-        fees += fill.fee
-        if fill.maker:
-            makers += 1
-            maker_notional += value
-    takers = count - makers
-    return FillActivity(
-        fills=count,
-        maker_fills=makers,
-        taker_fills=takers,
-        maker_taker_ratio=Decimal(makers) / takers if takers else (INFINITY if makers else None),
-        maker_volume_share=maker_notional / notional if notional else None,
-        traded_notional=notional,
-        fees=fees,
-        turnover=notional / initial_equity if initial_equity > 0 else None,
-    )
+        tally.add(fill.price, fill.quantity, fill.fee, fill.maker)
+    return tally.activity(initial_equity)
 
 
 def fill_rate(filled_orders: int, ended_orders: int) -> Decimal | None:
@@ -190,7 +213,7 @@ class RequestRates:
         new: New-order requests.
         modify: Modify requests.
         cancel: Cancel requests (a cancel-all is one request).
-        hours: Length of the run in hours.
+        hours: Market time of the run in hours (gaps in the data excluded).
         new_per_hour: ``new / hours``.
         modify_per_hour: ``modify / hours``.
         cancel_per_hour: ``cancel / hours``.

@@ -34,12 +34,22 @@ class DrawdownSummary:
 
 
 def drawdown_summary(
-    times_ms: IntArray, equity: FloatArray, initial_equity: float
+    times_ms: IntArray,
+    equity: FloatArray,
+    initial_equity: float,
+    elapsed_ms: IntArray | None = None,
 ) -> DrawdownSummary:
     """Drawdown statistics of ``equity`` sampled at ``times_ms``, starting from ``initial_equity``.
 
     The initial equity counts as the first peak (a run that loses from its first candle is
     under water from its start).
+
+    Args:
+        times_ms: Sample times (peak and trough times are reported in them).
+        equity: Equity at each sample.
+        initial_equity: Equity before the first sample.
+        elapsed_ms: The clock durations are measured on, if not ``times_ms``: market time
+            covered by the data (a gap of missing candles then adds nothing).
     """
     if len(equity) == 0:
         return DrawdownSummary(0.0, 0.0, 0, None, None, True)
@@ -55,7 +65,8 @@ def drawdown_summary(
         trough_time = int(times_ms[deepest])
         at_peak = np.flatnonzero(equity[: deepest + 1] >= peaks[deepest])
         peak_time = int(times_ms[at_peak[-1]]) if len(at_peak) else int(times_ms[0])
-    duration, recovered = _longest_underwater(times_ms, falls > 0)
+    clock = times_ms if elapsed_ms is None else elapsed_ms
+    duration, recovered = _longest_underwater(clock, falls > 0)
     return DrawdownSummary(
         max_fraction=max_fraction,
         max_amount=float(falls.max()),

@@ -8,7 +8,6 @@ totals, every fill exactly, the order requests' times and the order outcomes.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
@@ -16,15 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from domain.metrics.activity import (
     Exposure,
     FillActivity,
-    FillRecord,
     OrderRateLimits,
     RequestRates,
     exposure,
-    fill_activity,
     fill_rate,
     position_path,
     request_rates,
@@ -41,14 +39,41 @@ from domain.metrics.returns import (
     sortino_ratio,
     total_return,
 )
-from domain.metrics.trades import PositionChange, TradeStats, fifo_trades, trade_stats
+from domain.metrics.trades import Trade, TradeStats
 
 CANDLE_MS = 60_000
 
 
 @dataclass(frozen=True)
+class FillColumns:
+    """Every fill as columns of numbers, for curves and charts (floats: never summed as money).
+
+    Attributes:
+        samples: Index of the candle each fill happened in (its effect is in that candle's
+            sample). Processing order, not timestamps: a fill stamped at a candle boundary
+            belongs to the candle that produced it.
+        times_ms: Execution time.
+        prices: Execution price.
+        position_changes: Signed change of the net position (+ bought, - sold).
+        cash_changes: Change of the quote balance (``-position value - quote fee``).
+        maker: True for a maker fill.
+    """
+
+    samples: IntArray
+    times_ms: IntArray
+    prices: FloatArray
+    position_changes: FloatArray
+    cash_changes: FloatArray
+    maker: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """What a run recorded, enough to compute every metric.
+
+    The exact money figures (fill totals, FIFO trades) were accumulated as the run went, so
+    a run of any length keeps only numbers per candle and per fill, never its history of
+    Decimal objects.
 
     Attributes:
         times_ms: Close time of each sampled candle (ascending).
@@ -57,10 +82,10 @@ class RunRecord:
         final_equity: Equity at the end, exact.
         max_drawdown: Largest fall from a peak as a fraction, exact (observed per candle).
         max_drawdown_amount: Largest fall from a peak in quote, exact.
-        fills: Every fill, exact.
-        fill_samples: For each fill, the index of the candle it happened in (its effect is
-            in that candle's sample). Processing order, not timestamps: a fill stamped at a
-            candle boundary belongs to the candle that produced it.
+        fills: Every fill as number columns (curves, charts).
+        fill_activity: Fill counts, liquidity, fees and turnover, exact.
+        trade_stats: FIFO net-position trade statistics, open lots marked at the last price.
+        trades: The FIFO trades themselves when the recorder was asked to keep them.
         funding: Each funding settlement: (time ms, amount received; negative: paid).
         funding_samples: For each settlement, the index of its candle.
         new_ms: Time of each new-order request.
@@ -80,8 +105,10 @@ class RunRecord:
     final_equity: Decimal
     max_drawdown: Decimal
     max_drawdown_amount: Decimal
-    fills: Sequence[FillRecord]
-    fill_samples: IntArray
+    fills: FillColumns
+    fill_activity: FillActivity
+    trade_stats: TradeStats
+    trades: Sequence[Trade] | None
     funding: Sequence[tuple[int, Decimal]]
     funding_samples: IntArray
     new_ms: IntArray
@@ -96,12 +123,11 @@ class RunRecord:
 
     def positions(self) -> FloatArray:
         """Net position after each sampled candle (the opening position plus every fill)."""
-        fills = self.fills
-        changes = np.fromiter(
-            (float(f.position_change) for f in fills), dtype=np.float64, count=len(fills)
-        )
         samples = np.arange(len(self.times_ms), dtype=np.int64)
-        return position_path(samples, self.fill_samples, changes, float(self.opening_position))
+        fills = self.fills
+        return position_path(
+            samples, fills.samples, fills.position_changes, float(self.opening_position)
+        )
 
     def equity_curve(self, positions: FloatArray | None = None) -> FloatArray:
         """Equity after each sampled candle, marked at its close (float, for curves).
@@ -114,15 +140,11 @@ class RunRecord:
         """
         if positions is None:
             positions = self.positions()
-        amounts = np.fromiter(
-            itertools.chain(
-                (float(f.cash_change) for f in self.fills),
-                (float(amount) for _, amount in self.funding),
-            ),
-            dtype=np.float64,
-            count=len(self.fills) + len(self.funding),
+        funding = np.fromiter(
+            (float(amount) for _, amount in self.funding), dtype=np.float64, count=len(self.funding)
         )
-        samples = np.concatenate((self.fill_samples, self.funding_samples))
+        amounts = np.concatenate((self.fills.cash_changes, funding))
+        samples = np.concatenate((self.fills.samples, self.funding_samples))
         order = np.argsort(samples, kind="stable")
         cash0 = float(self.initial_equity - self.opening_position * self.opening_price)
         every = np.arange(len(self.times_ms), dtype=np.int64)
@@ -146,7 +168,11 @@ class RunMetrics:
     """Every metric of a run. Money exact (Decimal); ratios of the equity curve float.
 
     Attributes:
-        days: Length of the run in days (first open to last close).
+        days: Market time the data covers, in days (candles x 1 min: gaps excluded). The
+            requests per hour and the drawdown duration are measured on it.
+        calendar_days: First open to last close, in days (gaps included). The annualised
+            return uses it: the backtest holds its position across a gap, so the total
+            return includes the move over the gap.
         initial_equity: Equity at the start.
         final_equity: Equity at the end.
         total_return: ``final / initial - 1``.
@@ -166,6 +192,7 @@ class RunMetrics:
     """
 
     days: float
+    calendar_days: float
     initial_equity: Decimal
     final_equity: Decimal
     total_return: Decimal
@@ -220,28 +247,18 @@ def measure_run(record: RunRecord) -> RunMetrics:
     """Compute every metric of ``record``."""
     times = record.times_ms
     initial = float(record.initial_equity)
-    span_ms = record.end_ms - record.start_ms
-    days = span_ms / DAY_MS
+    covered_ms = len(times) * CANDLE_MS
+    days = covered_ms / DAY_MS
+    elapsed = np.arange(1, len(times) + 1, dtype=np.int64) * CANDLE_MS
     total = total_return(record.initial_equity, record.final_equity)
-    annual = annualised_return(float(total), days)
+    annual = annualised_return(float(total), (record.end_ms - record.start_ms) / DAY_MS)
     positions = record.positions()
     equity = record.equity_curve(positions)
     daily = daily_returns(times, equity, initial)
-    drawdown = drawdown_summary(times, equity, initial)
-    fills = record.fills
-    opening = None
-    if record.opening_position:
-        opening = PositionChange(
-            record.start_ms, record.opening_position, record.opening_price, Decimal(0)
-        )
-    trades = fifo_trades(
-        (PositionChange(f.timestamp, f.position_change, f.price, f.fee) for f in fills),
-        record.end_ms,
-        record.last_price,
-        opening,
-    )
+    drawdown = drawdown_summary(times, equity, initial, elapsed)
     return RunMetrics(
         days=days,
+        calendar_days=(record.end_ms - record.start_ms) / DAY_MS,
         initial_equity=record.initial_equity,
         final_equity=record.final_equity,
         total_return=total,
@@ -252,12 +269,12 @@ def measure_run(record: RunRecord) -> RunMetrics:
         max_drawdown=record.max_drawdown,
         max_drawdown_amount=record.max_drawdown_amount,
         max_drawdown_duration_ms=drawdown.max_duration_ms,
-        trades=trade_stats(trades),
-        fills=fill_activity(fills, record.initial_equity),
+        trades=record.trade_stats,
+        fills=record.fill_activity,
         fill_rate=fill_rate(record.filled_orders, record.ended_orders),
         funding=sum((amount for _, amount in record.funding), Decimal(0)),
         exposure=exposure(record.prices, equity, positions),
         requests=request_rates(
-            record.new_ms, record.modify_ms, record.cancel_ms, span_ms, record.limits
+            record.new_ms, record.modify_ms, record.cancel_ms, covered_ms, record.limits
         ),
     )

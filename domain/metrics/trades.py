@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -81,32 +81,31 @@ class _Lot:
         self.fee = fee  # entry fee not yet charged to a trade
 
 
-def fifo_trades(
-    changes: Iterable[PositionChange],
-    end_time: int,
-    end_price: Decimal | None,
-    opening: PositionChange | None = None,
-) -> list[Trade]:
-    """Match the net position's changes into FIFO trades.
+class FifoMatcher:
+    """Matches the net position's changes into trades as they happen (exact, streaming).
+
+    Only the open lots are kept, so a run of any length needs memory for its open position
+    only, not for its history.
 
     Args:
-        changes: Fills in execution order.
-        end_time: End of the run (ms), the exit time of marked lots.
-        end_price: Last price, to mark open lots; None leaves them out.
-        opening: A position held before the first fill (spot: the base balance the account
-            started with, at the first price, fee zero).
-
-    Returns:
-        The trades in the order they closed, then the marked open lots (oldest first).
+        opening: A position held before the first change (spot: the base balance the
+            account started with, at the first price, fee zero), or None.
     """
-    lots: deque[_Lot] = deque()
-    trades: list[Trade] = []
-    if opening is not None and opening.quantity:
-        lots.append(_Lot(opening.timestamp, opening.quantity, opening.price, opening.fee))
-    for change in changes:
+
+    __slots__ = ("_lots",)
+
+    def __init__(self, opening: PositionChange | None = None) -> None:
+        self._lots: deque[_Lot] = deque()
+        if opening is not None and opening.quantity:
+            self._lots.append(_Lot(opening.timestamp, opening.quantity, opening.price, opening.fee))
+
+    def add(self, change: PositionChange) -> list[Trade]:
+        """Apply one fill; returns the trades it closed (oldest lots first)."""
         remaining = change.quantity
         if not remaining:
-            continue
+            return []
+        lots = self._lots
+        trades: list[Trade] = []
         size = abs(remaining)
         exit_fee = change.fee
         while remaining and lots and (lots[0].quantity > 0) != (remaining > 0):
@@ -137,20 +136,51 @@ def fifo_trades(
             lots.append(
                 _Lot(change.timestamp, remaining, change.price, exit_fee * abs(remaining) / size)
             )
-    if end_price is not None:
-        for lot in lots:
-            trades.append(
-                Trade(
-                    lot.time,
-                    max(end_time, lot.time),
-                    lot.quantity,
-                    lot.price,
-                    end_price,
-                    lot.fee,
-                    lot.quantity * (end_price - lot.price) - lot.fee,
-                    False,
-                )
+        return trades
+
+    def marked(self, end_time: int, end_price: Decimal) -> list[Trade]:
+        """The open lots as trades marked at ``end_price`` (the matcher is left unchanged).
+
+        A marked lot is charged its remaining entry fee only: nothing was sold.
+        """
+        return [
+            Trade(
+                lot.time,
+                max(end_time, lot.time),
+                lot.quantity,
+                lot.price,
+                end_price,
+                lot.fee,
+                lot.quantity * (end_price - lot.price) - lot.fee,
+                False,
             )
+            for lot in self._lots
+        ]
+
+
+def fifo_trades(
+    changes: Iterable[PositionChange],
+    end_time: int,
+    end_price: Decimal | None,
+    opening: PositionChange | None = None,
+) -> list[Trade]:
+    """Match the net position's changes into FIFO trades.
+
+    Args:
+        changes: Fills in execution order.
+        end_time: End of the run (ms), the exit time of marked lots.
+        end_price: Last price, to mark open lots; None leaves them out.
+        opening: A position held before the first fill (see :class:`FifoMatcher`).
+
+    Returns:
+        The trades in the order they closed, then the marked open lots (oldest first).
+    """
+    matcher = FifoMatcher(opening)
+    trades: list[Trade] = []
+    for change in changes:
+        trades.extend(matcher.add(change))
+    if end_price is not None:
+        trades.extend(matcher.marked(end_time, end_price))
     return trades
 
 
@@ -188,26 +218,73 @@ class TradeStats:
     median_duration_ms: float | None
 
 
-def trade_stats(trades: Sequence[Trade]) -> TradeStats:
+class TradeTally:
+    """Running statistics of trades, fed one trade at a time (keeps durations only)."""
+
+    __slots__ = ("count", "durations", "gross_loss", "gross_profit", "losses", "open", "wins")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.open = 0
+        self.wins = 0
+        self.losses = 0
+        self.gross_profit = ZERO
+        self.gross_loss = ZERO
+        self.durations: list[int] = []
+
+    def add(self, trade: Trade) -> None:
+        """Count one trade."""
+        self.count += 1
+        if not trade.closed:
+            self.open += 1
+        pnl = trade.pnl
+        if pnl > 0:
+            self.wins += 1
+            self.gross_profit += pnl
+        elif pnl < 0:
+            self.losses += 1
+            self.gross_loss -= pnl
+        self.durations.append(trade.duration_ms)
+
+    def stats(self, more: Iterable[Trade] = ()) -> TradeStats:
+        """The statistics so far, plus ``more`` trades (e.g. marked lots), without keeping them."""
+        tally = TradeTally()
+        tally.count, tally.open, tally.wins, tally.losses = (
+            self.count,
+            self.open,
+            self.wins,
+            self.losses,
+        )
+        tally.gross_profit, tally.gross_loss = self.gross_profit, self.gross_loss
+        tally.durations = list(self.durations)
+        for trade in more:
+            tally.add(trade)
+        return tally._summary()
+
+    def _summary(self) -> TradeStats:
+        count = self.count
+        profit, loss = self.gross_profit, self.gross_loss
+        net = profit - loss
+        durations = self.durations
+        return TradeStats(
+            count=count,
+            open_marked=self.open,
+            wins=self.wins,
+            losses=self.losses,
+            win_rate=Decimal(self.wins) / count if count else None,
+            gross_profit=profit,
+            gross_loss=loss,
+            net_pnl=net,
+            profit_factor=profit / loss if loss else (INFINITY if profit else None),
+            average_pnl=net / count if count else None,
+            average_duration_ms=statistics.fmean(durations) if durations else None,
+            median_duration_ms=float(statistics.median(durations)) if durations else None,
+        )
+
+
+def trade_stats(trades: Iterable[Trade]) -> TradeStats:
     """Win rate, profit factor, PnL and holding time of ``trades``."""
-    count = len(trades)
-    profit = sum((t.pnl for t in trades if t.pnl > 0), ZERO)
-    loss = -sum((t.pnl for t in trades if t.pnl < 0), ZERO)
-    wins = sum(1 for t in trades if t.pnl > 0)
-    losses = sum(1 for t in trades if t.pnl < 0)
-    durations = [t.duration_ms for t in trades]
-    net = profit - loss
-    return TradeStats(
-        count=count,
-        open_marked=sum(1 for t in trades if not t.closed),
-        wins=wins,
-        losses=losses,
-        win_rate=Decimal(wins) / count if count else None,
-        gross_profit=profit,
-        gross_loss=loss,
-        net_pnl=net,
-        profit_factor=profit / loss if loss else (INFINITY if profit else None),
-        average_pnl=net / count if count else None,
-        average_duration_ms=statistics.fmean(durations) if durations else None,
-        median_duration_ms=float(statistics.median(durations)) if durations else None,
-    )
+    tally = TradeTally()
+    for trade in trades:
+        tally.add(trade)
+    return tally.stats()

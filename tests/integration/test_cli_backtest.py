@@ -152,7 +152,13 @@ def parse_human(stdout: str) -> dict[str, str]:
 
 
 def without_timing(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if k not in TIMING_KEYS}
+    out = {k: v for k, v in report.items() if k not in TIMING_KEYS}
+    if "baselines" in out:
+        out["baselines"] = {
+            name: {k: v for k, v in run.items() if k != "seconds"}
+            for name, run in out["baselines"].items()
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- happy paths
@@ -200,6 +206,33 @@ def test_json_report_of_a_default_run(tmp_path: Path) -> None:
     assert isinstance(report["seconds"], float)
     assert isinstance(report["recenters"], int)
     Decimal(report["max_leverage"])
+
+
+def test_json_carries_metrics_baselines_and_the_best_of_each(tmp_path: Path) -> None:
+    report = run_json("--config", small_market(tmp_path))
+
+    metrics = report["metrics"]
+    assert metrics["final_equity"] == report["final_equity"]
+    assert metrics["max_drawdown"] == report["max_drawdown"]
+    assert metrics["fills"]["fees"] == report["fees"]
+    for key in ("sharpe", "sortino", "calmar", "annualised_return"):
+        assert metrics[key] is None or isinstance(metrics[key], (float, str)), key
+    assert set(metrics["trades"]) >= {"count", "win_rate", "profit_factor", "median_duration_ms"}
+    assert metrics["requests"]["within_limits"] in (True, False)
+    assert set(report["baselines"]) == {"buy_and_hold", "neutral_grid", "volatility_grid"}
+    for run in report["baselines"].values():
+        assert run["report"]["candles"] == report["candles"]
+        assert run["report"]["initial_equity"] == report["initial_equity"]
+    names = {"static_grid (configured)", *report["baselines"]}
+    assert "total_return" in report["best"] and "max_drawdown" in report["best"]
+    for winners in report["best"].values():
+        assert set(winners) <= names
+
+
+def test_no_baselines_flag(tmp_path: Path) -> None:
+    report = run_json("--config", small_market(tmp_path), "--no-baselines")
+    assert "baselines" not in report and "best" not in report
+    assert "metrics" in report
 
 
 def test_json_report_is_deterministic(tmp_path: Path) -> None:

@@ -107,3 +107,11 @@ def test_sharpe_scale_invariance_and_sign(returns: list[float]) -> None:
         return
     assert np.sign(s) == np.sign(r.mean()) or abs(r.mean()) < 1e-15
     assert sharpe_ratio(r * 2) == pytest.approx(s, rel=1e-9, abs=1e-9)
+
+
+def test_drawdown_duration_on_market_time_ignores_a_gap() -> None:
+    times = np.array([0, 60_000, 10 * 86_400_000, 10 * 86_400_000 + 60_000], dtype=np.int64)
+    equity = np.array([100.0, 90.0, 95.0, 101.0])
+    elapsed = np.arange(1, 5, dtype=np.int64) * 60_000
+    assert drawdown_summary(times, equity, 100.0).max_duration_ms == times[3]
+    assert drawdown_summary(times, equity, 100.0, elapsed).max_duration_ms == 180_000

@@ -40,8 +40,9 @@ def test_record_agrees_with_the_report(market: str, balances: dict[str, str]) ->
     report, recorder = _run(market, balances)
     record = recorder.record(report)
     assert len(record.times_ms) == report.candles
-    assert len(record.fills) == report.fills
-    assert sum(1 for f in record.fills if f.maker) == report.maker_fills
+    assert len(record.fills.samples) == report.fills
+    assert int(record.fills.maker.sum()) == report.maker_fills
+    assert record.fill_activity.fills == report.fills
     equity = record.equity_curve()
     assert float(equity[-1]) == pytest.approx(float(report.final_equity), rel=1e-9)
     metrics = measure_run(record)
@@ -67,3 +68,25 @@ def test_decisions_are_recorded_when_the_signal_runs() -> None:
     assert len(rows.open_time) > 0 and len(rows.regime) == len(rows.open_time)
     assert all(0 <= c <= 1 for c in rows.long_conviction)
     assert set(rows.regime) <= {"UP", "DOWN", "NEUTRAL"}
+
+
+def test_streamed_trades_equal_the_batch_fifo_of_the_same_fills() -> None:
+    from domain.metrics.trades import trade_stats
+
+    config = parse_config(
+        {
+            "strategy": {"levels": 5, "spacing": "0.002", "quote_per_level": "200"},
+            "signals": {"enabled": False},
+            "backtest": {"generated": {"minutes": 2 * 1440, "seed": 9}},
+        },
+        "test",
+    )
+    container = BacktestContainer(config=config)
+    recorder = container.recorder()
+    recorder.trades = []  # keep them
+    candles = container.candles()
+    report = container.runner().run(candles)
+    record = recorder.record(report)
+    assert record.trades is not None
+    assert trade_stats(record.trades) == record.trade_stats
+    assert record.trade_stats.count > 0
