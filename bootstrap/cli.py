@@ -160,6 +160,10 @@ def _skipped(skipped: dict[str, int]) -> str:
     return f"{sum(skipped.values()):,} ({detail})"
 
 
+def _counters(counters: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counters.items())
+
+
 def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
     """Print the human-readable report."""
     rows = [
@@ -193,6 +197,11 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ("max leverage", str(extra["max_leverage"])),
         ("grid re-centres", f"{extra['recenters']:,}"),
         ("skipped levels", _skipped(extra["skipped_levels"])),
+        *(
+            [("strategy counters", _counters(extra["strategy_counters"]))]
+            if extra.get("strategy_counters")
+            else []
+        ),
         ("run time", f"{extra['seconds']:.2f} s ({extra['candles_per_second']:,.0f} candles/s)"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -250,6 +259,9 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": container.strategy().recenters,
         "skipped_levels": container.strategy().skipped_levels,
+        "strategy_counters": (
+            container.strategy().counters() if hasattr(container.strategy(), "counters") else {}
+        ),
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
         "signal_decisions": signals.decisions if (signals := container.signals()) else 0,
@@ -259,7 +271,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ],
     }
     skipped = extra["skipped_levels"]
-    if skipped:
+    if skipped and config.strategy.name == "static_grid":
         err.write(
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
             "raise strategy.quote_per_level or adjust the grid\n"

@@ -44,7 +44,12 @@ from application.session import FlattenReport, TradingSession
 from application.signals import SignalTracker, signal_tracker
 from application.telemetry import FanOutSink, TelemetryHub
 from bootstrap.config import AppConfig
-from bootstrap.containers import market_facts, pre_trade_risk, signal_settings, static_grid
+from bootstrap.containers import (
+    configured_strategy,
+    market_facts,
+    pre_trade_risk,
+    signal_settings,
+)
 from bootstrap.control_plane import TokenError, config_json, resolve_token, serve_control
 from bootstrap.engine_loop import Aborted, EngineGateway, EngineLoop
 from bootstrap.live_venues import LiveVenue, binance_venue, simulated_venue
@@ -213,7 +218,7 @@ def _engine(
         venue.exchange,
         instrument,
         journal,
-        static_grid(config),
+        configured_strategy(config),
         config.client_order_id_prefix,
         sink,
         venue.clock,
