@@ -196,6 +196,7 @@ def adaptive_grid(config: AppConfig) -> AdaptiveGrid:
         orders_per_10s=ad.orders_per_10s,
         orders_per_minute=ad.orders_per_minute,
         max_modifications=ad.max_modifications,
+        price_band=config.risk.price_band,
     )
     return AdaptiveGrid(config.symbol, params)
 

@@ -196,6 +196,7 @@ class AdaptiveGrid:
                 blocked,
                 pulled,
                 None if futures else account.base_balance,
+                p.price_band,
             )
             self.last_plan = plan
             self._plan_key = key

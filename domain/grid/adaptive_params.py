@@ -57,6 +57,8 @@ class AdaptiveGridParams:
             futures caps an order at 10,000).
         reprice_attempts: Post-only rejects answered by re-pricing per order before the next
             candle's plan takes over.
+        price_band: Leave out orders further than this fraction from the close (pre-trade
+            risk's ``price_band`` would refuse them); None: no band.
     """
 
     levels: int = 10
@@ -86,6 +88,7 @@ class AdaptiveGridParams:
     orders_per_minute: int = 1200
     max_modifications: int = 9_000
     reprice_attempts: int = 5
+    price_band: Decimal | None = None
 
     def __post_init__(self) -> None:
         checks = (
@@ -113,7 +116,13 @@ class AdaptiveGridParams:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
-        for name in ("stop_loss_steps", "stop_loss_fraction", "entry_filter", "proximity_atr"):
+        for name in (
+            "stop_loss_steps",
+            "stop_loss_fraction",
+            "entry_filter",
+            "proximity_atr",
+            "price_band",
+        ):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be > 0 or None")

@@ -175,6 +175,9 @@ class GridPlan:
     #: same (``quantity x max(close, price) <= budget`` is ``fits``) for the plan to stand.
     cap_checks: tuple[tuple[Decimal, Decimal, bool], ...] = ()
     max_exposure: Decimal = ONE
+    #: ``(price, inside)``: the price-band decisions; each must come out the same.
+    band_checks: tuple[tuple[Decimal, bool], ...] = ()
+    band: Decimal | None = None
 
     def still_valid(self, close: Decimal, equity: Decimal) -> bool:
         """Whether the same inputs at this close and equity would give the same orders.
@@ -185,6 +188,12 @@ class GridPlan:
         """
         if not self.close_low < close < self.close_high:
             return False
+        band = self.band
+        if band is not None:
+            reach = band * close
+            for price, inside in self.band_checks:
+                if (abs(price - close) <= reach) is not inside:
+                    return False
         cap = self.max_exposure * equity
         for qty, price, fits in self.cap_checks:
             value = qty * (price if price > close else close)
@@ -296,6 +305,7 @@ def plan_grid(
     blocked: frozenset[Side] = frozenset(),
     pulled: Mapping[Side, Decimal] | None = None,
     sellable: Decimal | None = None,
+    band: Decimal | None = None,
 ) -> GridPlan:
     """The orders that should rest now (see the module docstring for the rules).
 
@@ -311,6 +321,8 @@ def plan_grid(
         blocked: Sides that may not get new entries (the conviction entry filter).
         pulled: Sides whose entries within the given price distance of the close are pulled.
         sellable: Spot: base quantity free for sell entries (None on futures).
+        band: Orders further than this fraction from the close are left out (pre-trade
+            risk's price band would refuse them); None: no band.
 
     Returns:
         The plan.
@@ -321,6 +333,8 @@ def plan_grid(
     value_price = {Side.BUY: ZERO, Side.SELL: ZERO}  # highest order price per side
     held: dict[Side, list[Decimal]] = {Side.BUY: [], Side.SELL: []}
     opening: dict[str, Decimal] = {}
+    bands: list[tuple[Decimal, bool]] = []
+    reach = band * close if band is not None else None
     for leg in legs:
         if leg.opening:
             opening[leg.slot] = opening.get(leg.slot, ZERO) + leg.filled
@@ -334,6 +348,12 @@ def plan_grid(
         if isinstance(tp, str):
             _skip(skipped, "TP_" + tp)
             continue
+        if reach is not None:
+            inside = abs(tp.price - close) <= reach
+            bands.append((tp.price, inside))
+            if not inside:
+                _skip(skipped, "TP_PRICE_BAND")
+                continue
         orders.append(tp)
         worst[tp.side] += tp.quantity
         if tp.price > value_price[tp.side]:
@@ -370,6 +390,12 @@ def plan_grid(
             if (price >= close) if below else (price <= close):
                 _skip(skipped, "CROSSES_MARKET")
                 continue
+            if reach is not None:
+                inside = abs(price - close) <= reach
+                bands.append((price, inside))
+                if not inside:
+                    _skip(skipped, "PRICE_BAND", len(rows) - k + 1)
+                    break
             if side_held and any(abs(p - price) < half_step for p in side_held):
                 continue  # holding a leg here: re-armed when its take-profit fills
             tag = f"{ENTRY_TAG}{side.value}:{k}"
@@ -409,4 +435,6 @@ def plan_grid(
         close_high,
         tuple(checks),
         max_exposure,
+        tuple(bands),
+        band,
     )
