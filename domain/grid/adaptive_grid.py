@@ -13,8 +13,8 @@ On every closed candle it
 A filled entry becomes a *leg* that is answered at once by its take-profit; the leg and its
 take-profit survive re-centres, so inventory is exited at a profit rather than stranded, and
 the exposure cap (worst case including every resting order) keeps it bounded. A post-only
-order the exchange refuses because it would take is re-priced one tick beyond the last close
-and re-sent, never dropped. An optional grid-wide stop (off by default: the study found
+order the exchange refuses because it would take is re-priced away from the market and
+re-sent, never dropped. An optional grid-wide stop (off by default: the study found
 market stops hurt a grid almost everywhere) flattens the legs at market.
 """
 
@@ -174,7 +174,10 @@ class AdaptiveGrid:
             reach = p.proximity_atr * atr
             pulled = dict.fromkeys(self._gates.pulled, reach)
         counts = level_counts(p.levels, p.asymmetry, conviction)
-        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL])
+        resting: frozenset[str] = frozenset()
+        if p.price_band is not None:  # the band's hysteresis depends on what rests
+            resting = frozenset(o.tag for o in context.open_orders.values())
+        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
         plan = self.last_plan
         if (
             plan is None
@@ -197,6 +200,8 @@ class AdaptiveGrid:
                 pulled,
                 None if futures else account.base_balance,
                 p.price_band,
+                instrument.price_filter.tick_size,
+                resting,
             )
             self.last_plan = plan
             self._plan_key = key
@@ -426,10 +431,11 @@ class AdaptiveGrid:
             self._tps.pop(leg.key, None)
 
     def _reprice(self, order: Order, now: int, context: TradingContext) -> list[Command]:
-        """A post-only order that would have taken: re-send it one tick beyond the last close.
+        """A post-only order that would have taken: re-send it further from the market.
 
-        Each further refusal of the same level within a candle moves it one more tick; after
-        ``reprice_attempts`` the next candle's plan places it again (counted either way).
+        The first re-send goes one tick beyond the nearer of its refused price and the last
+        close; each further refusal of the same order within a candle adds one grid step.
+        After ``reprice_attempts`` the next candle's plan places it again (counted either way).
         """
         tag = order.tag
         if not tag.startswith((ENTRY_TAG, TP_TAG)) or order.price is None:
@@ -442,12 +448,16 @@ class AdaptiveGrid:
         instrument = context.instrument
         reference = self._last_close if self._last_close is not None else order.price
         tick = instrument.price_filter.tick_size or reference * Decimal("0.0001")
-        away = tick * (attempts + 1)
+        geometry = self.geometry
+        step = geometry.step_price if geometry is not None else tick
+        # The refusal proves the market is at or through the order's own price: move away
+        # from the nearer of that and the last close, by one tick, then a step per attempt.
+        away = tick + step * attempts
         try:
             if order.side is Side.BUY:
-                price = instrument.round_price(min(order.price, reference - away), Rounding.DOWN)
+                price = instrument.round_price(min(order.price, reference) - away, Rounding.DOWN)
             else:
-                price = instrument.round_price(max(order.price, reference + away), Rounding.UP)
+                price = instrument.round_price(max(order.price, reference) + away, Rounding.UP)
         except FilterViolation:
             self._counts["post_only_left_to_plan"] += 1
             return []

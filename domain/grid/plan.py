@@ -10,7 +10,8 @@ reads a clock or remembers anything.
 Rules, in the order they apply:
 
 * every open leg keeps its take-profit, whatever else happens (a re-centre, a blocked side,
-  the exposure cap): exits are never withheld;
+  the exposure cap): exits are never withheld; one the market has already passed rests one
+  tick inside the close, the best price a post-only exit can have;
 * entries go nearest to the centre first, ``step`` apart, buys below and sells above; a level
   already holding a leg (an entry filled there, its take-profit still resting) is not armed
   again, so the grid never stacks entries at one price;
@@ -26,7 +27,7 @@ reason (a filter name, ``CROSSES_MARKET``, ``ENTRY_FILTER``, ``PROXIMITY``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -44,6 +45,8 @@ ENTRY = "entry"
 TAKE_PROFIT = "tp"
 ENTRY_TAG = "grid:"
 TP_TAG = "tp:"
+#: New orders must lie within this share of the price band; resting ones may use all of it.
+BAND_ENTRY = Decimal("0.8")
 #: A leg whose open quantity is below one lot: nothing left that an order could close.
 DUST = "DUST"
 
@@ -175,9 +178,9 @@ class GridPlan:
     #: same (``quantity x max(close, price) <= budget`` is ``fits``) for the plan to stand.
     cap_checks: tuple[tuple[Decimal, Decimal, bool], ...] = ()
     max_exposure: Decimal = ONE
-    #: ``(price, inside)``: the price-band decisions; each must come out the same.
-    band_checks: tuple[tuple[Decimal, bool], ...] = ()
-    band: Decimal | None = None
+    #: ``(price, fraction, inside)``: the price-band decisions (``inside`` is
+    #: ``|price - close| <= fraction x close``); each must come out the same.
+    band_checks: tuple[tuple[Decimal, Decimal, bool], ...] = ()
 
     def still_valid(self, close: Decimal, equity: Decimal) -> bool:
         """Whether the same inputs at this close and equity would give the same orders.
@@ -188,12 +191,9 @@ class GridPlan:
         """
         if not self.close_low < close < self.close_high:
             return False
-        band = self.band
-        if band is not None:
-            reach = band * close
-            for price, inside in self.band_checks:
-                if (abs(price - close) <= reach) is not inside:
-                    return False
+        for price, fraction, inside in self.band_checks:
+            if (abs(price - close) <= fraction * close) is not inside:
+                return False
         cap = self.max_exposure * equity
         for qty, price, fits in self.cap_checks:
             value = qty * (price if price > close else close)
@@ -306,6 +306,8 @@ def plan_grid(
     pulled: Mapping[Side, Decimal] | None = None,
     sellable: Decimal | None = None,
     band: Decimal | None = None,
+    tick: Decimal = ZERO,
+    resting: Collection[str] = (),
 ) -> GridPlan:
     """The orders that should rest now (see the module docstring for the rules).
 
@@ -322,7 +324,13 @@ def plan_grid(
         pulled: Sides whose entries within the given price distance of the close are pulled.
         sellable: Spot: base quantity free for sell entries (None on futures).
         band: Orders further than this fraction from the close are left out (pre-trade
-            risk's price band would refuse them); None: no band.
+            risk's price band would refuse them); None: no band. With hysteresis: a new
+            order must be within ``BAND_ENTRY`` of the band, a resting one (its tag in
+            ``resting``) stays while within the band, so an order at the edge does not
+            flicker in and out as the close moves.
+        resting: Tags of the grid's orders resting now (only the band's hysteresis reads it).
+        tick: The price tick: a take-profit the market has already passed rests one tick
+            inside the close instead (a post-only order at its own price would be refused).
 
     Returns:
         The plan.
@@ -333,8 +341,9 @@ def plan_grid(
     value_price = {Side.BUY: ZERO, Side.SELL: ZERO}  # highest order price per side
     held: dict[Side, list[Decimal]] = {Side.BUY: [], Side.SELL: []}
     opening: dict[str, Decimal] = {}
-    bands: list[tuple[Decimal, bool]] = []
-    reach = band * close if band is not None else None
+    close_low, close_high = ZERO, INFINITY
+    bands: list[tuple[Decimal, Decimal, bool]] = []
+    inner = band * BAND_ENTRY if band is not None else None
     for leg in legs:
         if leg.opening:
             opening[leg.slot] = opening.get(leg.slot, ZERO) + leg.filled
@@ -348,9 +357,22 @@ def plan_grid(
         if isinstance(tp, str):
             _skip(skipped, "TP_" + tp)
             continue
-        if reach is not None:
-            inside = abs(tp.price - close) <= reach
-            bands.append((tp.price, inside))
+        price = tp.price
+        if tp.side is Side.BUY:
+            if price >= close:  # in the money: exit as a maker one tick inside the market
+                tp = tp._replace(price=close - tick)
+                close_low = close_high = close  # priced off the close: no reuse
+            elif price > close_low:
+                close_low = price
+        elif price <= close:
+            tp = tp._replace(price=close + tick)
+            close_low = close_high = close
+        elif price < close_high:
+            close_high = price
+        if band is not None and inner is not None:
+            fraction = band if tp.tag in resting else inner
+            inside = abs(tp.price - close) <= fraction * close
+            bands.append((tp.price, fraction, inside))
             if not inside:
                 _skip(skipped, "TP_PRICE_BAND")
                 continue
@@ -361,7 +383,6 @@ def plan_grid(
         if sellable is not None and tp.side is Side.SELL:
             sellable -= tp.quantity
     cap = max_exposure * equity
-    close_low, close_high = ZERO, INFINITY
     checks: list[tuple[Decimal, Decimal, bool]] = []
     half_step = ladder.geometry.step_price / TWO
     for side in (Side.BUY, Side.SELL):
@@ -390,15 +411,16 @@ def plan_grid(
             if (price >= close) if below else (price <= close):
                 _skip(skipped, "CROSSES_MARKET")
                 continue
-            if reach is not None:
-                inside = abs(price - close) <= reach
-                bands.append((price, inside))
+            tag = f"{ENTRY_TAG}{side.value}:{k}"
+            if band is not None and inner is not None:
+                fraction = band if tag in resting else inner
+                inside = abs(price - close) <= fraction * close
+                bands.append((price, fraction, inside))
                 if not inside:
                     _skip(skipped, "PRICE_BAND", len(rows) - k + 1)
                     break
             if side_held and any(abs(p - price) < half_step for p in side_held):
                 continue  # holding a leg here: re-armed when its take-profit fills
-            tag = f"{ENTRY_TAG}{side.value}:{k}"
             done = opening.get(tag)
             if done:
                 qty -= done
@@ -436,5 +458,4 @@ def plan_grid(
         tuple(checks),
         max_exposure,
         tuple(bands),
-        band,
     )
