@@ -345,3 +345,33 @@ def test_order_budget_windows() -> None:
     restored = OrderBudget(3, 5)
     restored.restore(budget.snapshot())
     assert restored.available(60_001) == 3
+
+
+def test_a_take_profit_the_market_passed_rests_one_tick_inside_the_close() -> None:
+    geometry = GridGeometry(D(30000), D("0.002"), D(500))
+    leg = Leg(
+        "gb-1", "grid:SELL:1", Side.SELL, D("29940"), D("0.02"), D(0), D("601.2"), D("0.02"), False
+    )
+    plan = plan_grid(
+        Ladder(geometry, 1, FUT),
+        [leg],
+        {"gb-1": take_profit_order(leg, FUT)},
+        D("29900"),  # below the short leg's take-profit at 29940: a buy there would take
+        D("-0.02"),
+        D(10000),
+        D(1),
+        {Side.BUY: 0, Side.SELL: 0},
+        tick=D("0.1"),
+    )
+    assert [(o.tag, o.price) for o in plan.orders] == [("tp:gb-1", D("29899.9"))]
+    assert not plan.still_valid(D("29900.1"), D(10000))  # priced off the close: recomputed
+
+
+def test_price_band_keeps_resting_orders_to_the_edge_but_places_new_ones_inside() -> None:
+    geometry = GridGeometry(D(30000), D("0.01"), D(500))
+    ladder = Ladder(geometry, 5, FUT)
+    args = ([], {}, D(30000), D(0), D(100000), D(1), {Side.BUY: 5, Side.SELL: 0})
+    fresh = plan_grid(ladder, *args, band=D("0.05"))
+    kept = plan_grid(ladder, *args, band=D("0.05"), resting={"grid:BUY:5", "grid:BUY:4"})
+    assert [o.tag for o in fresh.orders] == [f"grid:BUY:{k}" for k in (1, 2, 3, 4)]
+    assert [o.tag for o in kept.orders] == [f"grid:BUY:{k}" for k in (1, 2, 3, 4, 5)]
