@@ -194,6 +194,10 @@ def _skipped(skipped: dict[str, int]) -> str:
     return f"{sum(skipped.values()):,} ({detail})"
 
 
+def _counters(counters: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counters.items())
+
+
 def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) -> None:
     """Print the human-readable report."""
     rows = [
@@ -228,6 +232,11 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ("max leverage", str(extra["max_leverage"])),
         ("grid re-centres", f"{extra['recenters']:,}"),
         ("skipped levels", _skipped(extra["skipped_levels"])),
+        *(
+            [("strategy counters", _counters(extra["strategy_counters"]))]
+            if extra.get("strategy_counters")
+            else []
+        ),
         ("run time", f"{extra['seconds']:.2f} s ({extra['candles_per_second']:,.0f} candles/s)"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -322,6 +331,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "max_leverage": str(exchange.max_leverage_seen.quantize(Decimal("0.0001"))),
         "recenters": getattr(strategy, "recenters", 0),
         "skipped_levels": getattr(strategy, "skipped_levels", {}),
+        "strategy_counters": strategy.counters() if hasattr(strategy, "counters") else {},
         "seconds": seconds,
         "candles_per_second": report.candles / seconds if seconds > 0 else 0.0,
         "signal_decisions": signals.decisions if (signals := container.signals()) else 0,
@@ -331,7 +341,7 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ],
     }
     skipped = extra["skipped_levels"]
-    if skipped:
+    if skipped and config.strategy.name == "static_grid":
         err.write(
             f"gridbot: warning: grid levels could not be placed: {_skipped(skipped)}; "
             f"{_skip_advice(skipped, container.instrument().base_asset)}\n"

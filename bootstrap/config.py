@@ -35,6 +35,7 @@ from bootstrap.config_reader import ConfigError, ConfigReader
 from bootstrap.config_sections import (
     DATA_DIR_ENV,
     GRPC_ADDRESS_ENV,
+    AdaptiveGridConfig,
     BacktestConfig,
     ControlConfig,
     CredentialsConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "GRPC_ADDRESS_ENV",
     "SECRET_KEYS",
+    "AdaptiveGridConfig",
     "AppConfig",
     "BacktestConfig",
     "ConfigError",
@@ -211,6 +213,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     signals = read_signals(root)
     market_facts = read_market_facts(root)
     root.finish()
+    _check_adaptive_windows(source, strategy, market_facts)
     return AppConfig(
         source=source,
         client_order_id_prefix=prefix,
@@ -231,6 +234,25 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         signals=signals,
         market_facts=market_facts,
     )
+
+
+def _check_adaptive_windows(
+    source: str, strategy: StrategyConfig, facts: MarketFactsConfig
+) -> None:
+    """The adaptive grid reads its ATR / volatility windows from the market facts."""
+    if strategy.name != "adaptive_grid":
+        return
+    ad = strategy.adaptive
+    if ad.atr_window not in facts.atr_windows:
+        raise ConfigError(
+            f"{source}: $.strategy.adaptive.atr_window: {ad.atr_window} is not one of "
+            f"$.market_facts.atr_windows {list(facts.atr_windows)}"
+        )
+    if ad.volatility_multiple and ad.volatility_window not in facts.volatility_windows:
+        raise ConfigError(
+            f"{source}: $.strategy.adaptive.volatility_window: {ad.volatility_window} is not "
+            f"one of $.market_facts.volatility_windows {list(facts.volatility_windows)}"
+        )
 
 
 class _DuplicateKey(ValueError):

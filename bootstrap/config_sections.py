@@ -30,6 +30,7 @@ _URL_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 ExchangeKind = Literal["simulated", "binance"]
+#: What ``strategy.name`` can select.
 UnknownOrderPolicy = Literal["cancel", "adopt"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -52,8 +53,50 @@ class SimulationConfig:
 
 
 #: Every strategy ``strategy.name`` (and ``backtest.baselines``) can name.
-STRATEGY_NAMES = ("static_grid", "volatility_grid", "neutral_grid", "buy_and_hold")
+STRATEGY_NAMES = (
+    "static_grid",
+    "adaptive_grid",
+    "volatility_grid",
+    "neutral_grid",
+    "buy_and_hold",
+)
 DEFAULT_BASELINES = ("buy_and_hold", "neutral_grid", "volatility_grid", "static_grid")
+
+
+@dataclass(frozen=True)
+class AdaptiveGridConfig:
+    """``strategy.adaptive``: the adaptive grid's parameters (used when name is adaptive_grid).
+
+    ``round_trip_fee`` None means twice the market's maker fee (``simulation.maker_fee`` or
+    Binance's VIP0 default). Decimal fields that may be null are off when null.
+    """
+
+    levels: int = 10
+    round_trip_fee: Decimal | None = None
+    fee_multiple: Decimal = Decimal(3)
+    atr_window: int = 60
+    atr_multiple: Decimal = Decimal(4)
+    volatility_window: int = 60
+    volatility_multiple: Decimal = Decimal(0)
+    min_step: Decimal = Decimal(0)
+    max_step: Decimal = Decimal("0.05")
+    recenter_steps: Decimal = Decimal(5)
+    level_fraction: Decimal = Decimal("0.05")
+    max_exposure: Decimal = Decimal(1)
+    take_profit_steps: Decimal = Decimal(1)
+    stop_loss_steps: Decimal | None = None
+    stop_loss_fraction: Decimal | None = None
+    asymmetry: Decimal = Decimal(0)
+    entry_filter: Decimal | None = None
+    proximity_atr: Decimal | None = None
+    proximity_pull: Decimal = Decimal("0.5")
+    proximity_rearm: Decimal = Decimal("0.3")
+    post_only: bool = True
+    price_tolerance_steps: Decimal = Decimal("0.1")
+    quantity_tolerance: Decimal = Decimal("0.1")
+    orders_per_10s: int = 300
+    orders_per_minute: int = 1200
+    max_modifications: int = 9000
 
 
 @dataclass(frozen=True)
@@ -74,6 +117,7 @@ class StrategyConfig:
     volatility_horizon: int = 60
     volatility_window: int = 1440
     fee_margin: Decimal = Decimal("0.0002")
+    adaptive: AdaptiveGridConfig = field(default_factory=AdaptiveGridConfig)
 
 
 @dataclass(frozen=True)
@@ -346,6 +390,7 @@ def read_strategy(root: ConfigReader) -> StrategyConfig:
         fee_margin=st.required_decimal(
             "fee_margin", Decimal("0.0002"), minimum=Decimal(0), maximum=Decimal("0.1")
         ),
+        adaptive=read_adaptive_grid(st),
     )
     if (strategy.lower is None) != (strategy.upper is None):
         st.fail("$.strategy.lower", "give both lower and upper (a price range), or neither")
@@ -357,6 +402,65 @@ def read_strategy(root: ConfigReader) -> StrategyConfig:
         st.fail("$.strategy.upper", "must be above lower")
     st.finish()
     return strategy
+
+
+def read_adaptive_grid(st: ConfigReader) -> AdaptiveGridConfig:
+    """``strategy.adaptive`` (read whichever strategy is selected, so typos always fail)."""
+    ad = st.section("adaptive")
+    d = AdaptiveGridConfig()
+    zero, one = Decimal(0), Decimal(1)
+
+    def positive(key: str, default: Decimal, maximum: Decimal | None = None) -> Decimal:
+        return ad.required_decimal(key, default, minimum=zero, maximum=maximum, exclusive_min=True)
+
+    def optional(key: str, maximum: Decimal | None = None) -> Decimal | None:
+        return ad.decimal(key, None, zero, maximum, exclusive_min=True, nullable=True)
+
+    config = AdaptiveGridConfig(
+        levels=ad.integer("levels", d.levels, 1, 100),
+        round_trip_fee=ad.decimal("round_trip_fee", None, zero, Decimal("0.1"), nullable=True),
+        fee_multiple=ad.required_decimal("fee_multiple", d.fee_multiple, minimum=zero),
+        atr_window=ad.integer("atr_window", d.atr_window, 1, 100_000),
+        atr_multiple=ad.required_decimal("atr_multiple", d.atr_multiple, minimum=zero),
+        volatility_window=ad.integer("volatility_window", d.volatility_window, 1, 100_000),
+        volatility_multiple=ad.required_decimal(
+            "volatility_multiple", d.volatility_multiple, minimum=zero
+        ),
+        min_step=ad.required_decimal("min_step", d.min_step, minimum=zero, maximum=Decimal("0.5")),
+        max_step=positive("max_step", d.max_step, Decimal("0.5")),
+        recenter_steps=positive("recenter_steps", d.recenter_steps),
+        level_fraction=positive("level_fraction", d.level_fraction, one),
+        max_exposure=positive("max_exposure", d.max_exposure, Decimal(125)),
+        take_profit_steps=positive("take_profit_steps", d.take_profit_steps),
+        stop_loss_steps=optional("stop_loss_steps"),
+        stop_loss_fraction=optional("stop_loss_fraction", one),
+        asymmetry=ad.required_decimal("asymmetry", d.asymmetry, minimum=zero, maximum=one),
+        entry_filter=optional("entry_filter", one),
+        proximity_atr=optional("proximity_atr"),
+        proximity_pull=positive("proximity_pull", d.proximity_pull, one),
+        proximity_rearm=ad.required_decimal(
+            "proximity_rearm", d.proximity_rearm, minimum=zero, maximum=one
+        ),
+        post_only=ad.boolean("post_only", d.post_only),
+        price_tolerance_steps=ad.required_decimal(
+            "price_tolerance_steps", d.price_tolerance_steps, minimum=zero
+        ),
+        quantity_tolerance=ad.required_decimal(
+            "quantity_tolerance", d.quantity_tolerance, minimum=zero, maximum=Decimal("0.99")
+        ),
+        orders_per_10s=ad.integer("orders_per_10s", d.orders_per_10s, 1),
+        orders_per_minute=ad.integer("orders_per_minute", d.orders_per_minute, 1),
+        max_modifications=ad.integer("max_modifications", d.max_modifications, 1, 10_000),
+    )
+    if config.min_step > config.max_step:
+        ad.fail(f"{ad.path}.min_step", f"must be <= max_step ({config.max_step})")
+    if config.proximity_rearm >= config.proximity_pull:
+        ad.fail(
+            f"{ad.path}.proximity_rearm",
+            f"must be below proximity_pull ({config.proximity_pull}): the hysteresis band",
+        )
+    ad.finish()
+    return config
 
 
 def read_backtest(root: ConfigReader) -> BacktestConfig:

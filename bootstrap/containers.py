@@ -53,6 +53,8 @@ from domain.account import AccountProjection
 from domain.baselines.buy_and_hold import BuyAndHold
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
+from domain.grid.adaptive_grid import AdaptiveGrid
+from domain.grid.adaptive_params import AdaptiveGridParams
 from domain.grid.neutral_grid import NeutralGrid, NeutralGridParams
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.grid.volatility_grid import VolatilityGrid, VolatilityGridParams
@@ -130,6 +132,48 @@ def static_grid(config: AppConfig) -> StaticGrid:
     return StaticGrid(config.symbol, params)
 
 
+def adaptive_grid(config: AppConfig) -> AdaptiveGrid:
+    """The adaptive grid from ``strategy.adaptive``.
+
+    The round-trip fee defaults to twice the maker fee the simulation charges (Binance's
+    VIP0 rate for the market unless ``simulation.maker_fee`` says otherwise).
+    """
+    ad = config.strategy.adaptive
+    fee = ad.round_trip_fee
+    if fee is None:
+        fee = 2 * simulation_settings(config).fees_for(config.market)[0]
+    params = AdaptiveGridParams(
+        levels=ad.levels,
+        round_trip_fee=fee,
+        fee_multiple=ad.fee_multiple,
+        atr_window=ad.atr_window,
+        atr_multiple=ad.atr_multiple,
+        volatility_window=ad.volatility_window,
+        volatility_multiple=ad.volatility_multiple,
+        min_step=ad.min_step,
+        max_step=ad.max_step,
+        recenter_steps=ad.recenter_steps,
+        level_fraction=ad.level_fraction,
+        max_exposure=ad.max_exposure,
+        take_profit_steps=ad.take_profit_steps,
+        stop_loss_steps=ad.stop_loss_steps,
+        stop_loss_fraction=ad.stop_loss_fraction,
+        asymmetry=ad.asymmetry,
+        entry_filter=ad.entry_filter,
+        proximity_atr=ad.proximity_atr,
+        proximity_pull=ad.proximity_pull,
+        proximity_rearm=ad.proximity_rearm,
+        post_only=ad.post_only,
+        price_tolerance_steps=ad.price_tolerance_steps,
+        quantity_tolerance=ad.quantity_tolerance,
+        orders_per_10s=ad.orders_per_10s,
+        orders_per_minute=ad.orders_per_minute,
+        max_modifications=ad.max_modifications,
+        price_band=config.risk.price_band,
+    )
+    return AdaptiveGrid(config.symbol, params)
+
+
 def volatility_grid(config: AppConfig) -> VolatilityGrid:
     """The fee-clearing, volatility-spaced grid (a baseline)."""
     st = config.strategy
@@ -168,6 +212,7 @@ def buy_and_hold(config: AppConfig) -> BuyAndHold:
 #: Every strategy ``strategy.name`` can select, by name (the parity test runs each one).
 STRATEGIES: dict[str, Callable[[AppConfig], Strategy]] = {
     "static_grid": static_grid,
+    "adaptive_grid": adaptive_grid,
     "volatility_grid": volatility_grid,
     "neutral_grid": neutral_grid,
     "buy_and_hold": buy_and_hold,

@@ -16,6 +16,7 @@ import pytest
 
 from bootstrap.config import (
     DATA_DIR_ENV,
+    AdaptiveGridConfig,
     AppConfig,
     BacktestConfig,
     ConfigError,
@@ -406,8 +407,8 @@ def test_invalid_market_type(tmp_path: Path, market_type: str) -> None:
 def test_invalid_strategy_name(tmp_path: Path) -> None:
     path, message = _error(tmp_path, {"strategy": {"name": "martingale"}})
     assert (
-        message == f"{path}: $.strategy.name: must be one of static_grid, volatility_grid, "
-        "neutral_grid, buy_and_hold, got 'martingale'"
+        message == f"{path}: $.strategy.name: must be one of static_grid, adaptive_grid, "
+        "volatility_grid, neutral_grid, buy_and_hold, got 'martingale'"
     )
 
 
@@ -722,6 +723,7 @@ def _sections() -> dict[str, tuple[dict[str, Any], set[str]]]:
             document["backtest"]["generated"],
             _fields(GeneratedMarketConfig),
         ),
+        "$.strategy.adaptive": (document["strategy"]["adaptive"], _fields(AdaptiveGridConfig)),
     }
     for name, cls in _SECTION_CLASSES.items():
         sections[f"$.{name}"] = (document[name], _fields(cls))

@@ -1,0 +1,573 @@
+"""The adaptive grid: a fee-clearing, volatility-spaced grid that manages its orders by diff.
+
+On every closed candle it
+
+1. re-centres when the close has left the band (``recenter_steps`` steps from the centre):
+   the step becomes max(fee floor, ATR / volatility multiple, bounded) and each level's size
+   a fraction of equity — fixed until the next re-centre so small moves change no order;
+2. lets the conviction gates act (entry filter, proximity cancellation; off by default);
+3. computes the :mod:`~domain.grid.plan` (entries, and a take-profit for every open leg) and
+4. diffs it against the resting orders (:mod:`~domain.grid.order_diff`): keep, modify in
+   place, cancel and replace, cancel, place — the fewest requests, within the order budget.
+
+A filled entry becomes a *leg* that is answered at once by its take-profit; the leg and its
+take-profit survive re-centres, so inventory is exited at a profit rather than stranded, and
+the exposure cap (worst case including every resting order) keeps it bounded. A post-only
+order the exchange refuses because it would take is re-priced away from the market and
+re-sent, never dropped. An optional grid-wide stop (off by default: the study found
+market stops hurt a grid almost everywhere) flattens the legs at market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from domain.candles import Candle
+from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
+from domain.enums import OrderType, Side, TimeInForce
+from domain.errors import FilterViolation
+from domain.events import (
+    ExecutionEvent,
+    OrderCanceled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    RejectReason,
+)
+from domain.grid.adaptive_params import AdaptiveGridParams
+from domain.grid.conviction_gates import ConvictionGates
+from domain.grid.order_budget import OrderBudget
+from domain.grid.order_diff import OrderDiff, diff_orders
+from domain.grid.plan import (
+    DUST,
+    ENTRY_TAG,
+    TP_TAG,
+    GridGeometry,
+    GridPlan,
+    Ladder,
+    Leg,
+    PlannedOrder,
+    level_counts,
+    plan_grid,
+    take_profit_order,
+    take_profit_price,
+)
+from domain.instruments import Instrument, Rounding
+from domain.orders import Order
+from domain.strategy import TradingContext
+
+ZERO = Decimal(0)
+_COUNTERS = (
+    "plans",
+    "warmup_candles",
+    "kept",
+    "modifies",
+    "cancel_replaces",
+    "cancels",
+    "places",
+    "deferred",
+    "entry_fills",
+    "take_profit_fills",
+    "post_only_reprices",
+    "post_only_left_to_plan",
+    "dust_legs",
+    "stops",
+    "filter_blocks",
+    "proximity_pulls",
+    "proximity_rearms",
+)
+
+
+class AdaptiveGrid:
+    """The adaptive grid strategy (see the module docstring).
+
+    Attributes:
+        geometry: The grid's centre, step and level size (None before the first re-centre).
+        legs: Open legs by their entry order's client id.
+        recenters: Re-centres after the first grid.
+        skipped_levels: Levels left out of a plan, by reason, summed over the plans computed
+            (a plan is recomputed only when an input changes: a re-centre, a fill, a gate, the
+            close crossing a level, equity moving the exposure cap).
+    """
+
+    def __init__(self, symbol: str, params: AdaptiveGridParams) -> None:
+        self.symbol = symbol
+        self.params = params
+        self.geometry: GridGeometry | None = None
+        self.legs: dict[str, Leg] = {}
+        self.recenters = 0
+        self.skipped_levels: dict[str, int] = {}
+        self.last_plan: GridPlan | None = None
+        self._ladder: Ladder | None = None
+        self._tps: dict[str, PlannedOrder | str] = {}
+        self._mods: dict[str, int] = {}
+        self._reprices: dict[str, int] = {}
+        self._budget = OrderBudget(params.orders_per_10s, params.orders_per_minute)
+        self._gates = ConvictionGates(
+            params.entry_filter,
+            params.proximity_atr is not None,
+            params.proximity_pull,
+            params.proximity_rearm,
+        )
+        self._tif = TimeInForce.GTX if params.post_only else TimeInForce.GTC
+        self._depth = params.levels + int((params.asymmetry * params.levels).to_integral_value())
+        self._last_close: Decimal | None = None
+        self._counts = dict.fromkeys(_COUNTERS, 0)
+        # Memo: a plan stands while its inputs do; a diff is skipped while nothing moved.
+        self._legs_version = 0
+        self._orders_version = 0
+        self._plan_key: tuple[object, ...] | None = None
+        self._diffed_version = -1
+        self._idle = False
+        self._expected_open = -1
+
+    # ------------------------------------------------------------------ reporting
+    def counters(self) -> dict[str, int]:
+        """Everything the grid counted: plans, requests by kind, fills, gates, skips."""
+        out = dict(self._counts)
+        gates = self._gates
+        out["filter_blocks"] = gates.filter_blocks
+        out["proximity_pulls"] = gates.pulls
+        out["proximity_rearms"] = gates.rearms
+        out["recenters"] = self.recenters
+        out["skipped_levels"] = sum(self.skipped_levels.values())
+        out["open_legs"] = len(self.legs)
+        return out
+
+    # ------------------------------------------------------------------ candles
+    def on_candle(self, candle: Candle, context: TradingContext) -> Sequence[Command]:
+        """Re-centre if needed, gate, plan and diff (see the module docstring)."""
+        p = self.params
+        close = candle.close
+        self._last_close = close
+        self._reprices.clear()
+        market = context.market
+        atr = market.atr(p.atr_window)
+        vol = market.volatility(p.volatility_window) if p.volatility_multiple else ZERO
+        if atr is None or vol is None:
+            self._counts["warmup_candles"] += 1
+            return ()
+        account = context.account
+        equity = account.equity(close)
+        instrument = context.instrument
+        stop = self._stop_commands(close, equity, context)
+        if stop:
+            return stop
+        record = context.decision
+        conviction = record.long_conviction - record.short_conviction if record else 0.0
+        blocked = self._gates.update(conviction)
+        geometry = self.geometry
+        if geometry is None or abs(close - geometry.centre) > p.recenter_steps * (
+            geometry.step_price
+        ):
+            if equity <= ZERO:
+                return self._diff((), close, candle.close_time, context)
+            if geometry is not None:
+                self.recenters += 1
+            geometry = self._recentre(close, atr, vol, equity, instrument)
+        ladder = self._ladder
+        if ladder is None or ladder.geometry is not geometry:
+            ladder = self._ladder = Ladder(geometry, self._depth, instrument)
+        pulled: dict[Side, Decimal] | None = None
+        if p.proximity_atr is not None and self._gates.pulled:
+            reach = p.proximity_atr * atr
+            pulled = dict.fromkeys(self._gates.pulled, reach)
+        counts = level_counts(p.levels, p.asymmetry, conviction)
+        resting: frozenset[str] = frozenset()
+        if p.price_band is not None:  # the band's hysteresis depends on what rests
+            resting = frozenset(o.tag for o in context.open_orders.values())
+        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
+        plan = self.last_plan
+        if (
+            plan is None
+            or pulled is not None
+            or key != self._plan_key
+            or not plan.still_valid(close, equity)
+        ):
+            futures = instrument.is_futures
+            position = account.position.quantity if futures else account.base_balance
+            plan = plan_grid(
+                ladder,
+                self.legs.values(),
+                self._take_profits(instrument),
+                close,
+                position,
+                equity,
+                p.max_exposure,
+                counts,
+                blocked,
+                pulled,
+                None if futures else account.base_balance,
+                p.price_band,
+                instrument.price_filter.tick_size,
+                resting,
+            )
+            self.last_plan = plan
+            self._plan_key = key
+            self._idle = False
+            self._counts["plans"] += 1
+            if plan.skipped:
+                skipped = self.skipped_levels
+                for reason, count in plan.skipped.items():
+                    skipped[reason] = skipped.get(reason, 0) + count
+        elif (
+            self._idle
+            and self._diffed_version == self._orders_version
+            and len(context.open_orders) == self._expected_open
+        ):
+            return ()  # same plan, same orders: nothing to do
+        commands = self._diff(plan.orders, close, candle.close_time, context)
+        self._diffed_version = self._orders_version
+        self._expected_open = len(context.open_orders)
+        return commands
+
+    def _recentre(
+        self, close: Decimal, atr: Decimal, vol: Decimal, equity: Decimal, inst: Instrument
+    ) -> GridGeometry:
+        p = self.params
+        moving = max(p.atr_multiple * atr / close, p.volatility_multiple * vol / close, p.min_step)
+        step = max(p.fee_floor, min(moving, p.max_step))
+        geometry = self.geometry = GridGeometry(close, step, p.level_fraction * equity)
+        return geometry
+
+    def _take_profits(self, instrument: Instrument) -> dict[str, PlannedOrder | str]:
+        tps = self._tps
+        for key, leg in self.legs.items():
+            if key not in tps:
+                tps[key] = take_profit_order(leg, instrument)
+        return tps
+
+    def _diff(
+        self,
+        plan: Sequence[PlannedOrder],
+        close: Decimal,
+        now: int,
+        context: TradingContext,
+        orders: Mapping[str, Order] | None = None,
+    ) -> list[Command]:
+        p = self.params
+        geometry = self.geometry
+        step_price = geometry.step_price if geometry is not None else ZERO
+        self._idle = False
+        diff = diff_orders(
+            plan,
+            context.open_orders if orders is None else orders,
+            self.symbol,
+            close,
+            time_in_force=self._tif,
+            price_tolerance=p.price_tolerance_steps * step_price,
+            quantity_tolerance=p.quantity_tolerance,
+            modifications=self._mods,
+            max_modifications=p.max_modifications,
+            budget=self._budget.available(now),
+        )
+        self._account_for(diff, now)
+        if orders is None:
+            self._idle = not diff.commands and not diff.deferred and not diff.in_flight
+        return diff.commands
+
+    def _account_for(self, diff: OrderDiff, now: int) -> None:
+        counts = self._counts
+        counts["kept"] += diff.kept
+        counts["modifies"] += diff.modifies
+        counts["cancel_replaces"] += diff.replaces
+        counts["cancels"] += diff.cancels
+        counts["places"] += diff.places
+        counts["deferred"] += diff.deferred
+        spent = diff.rate_counted
+        if spent:
+            self._budget.spend(now, spent)
+            mods = self._mods
+            for command in diff.commands:
+                if type(command) is ModifyOrder:
+                    cid = command.client_order_id
+                    mods[cid] = mods.get(cid, 0) + 1
+
+    # ------------------------------------------------------------------ stop-loss
+    def _stop_commands(
+        self, close: Decimal, equity: Decimal, context: TradingContext
+    ) -> list[Command]:
+        """Flatten the legs at market when the grid-wide stop fires (off by default)."""
+        p = self.params
+        if (p.stop_loss_steps is None and p.stop_loss_fraction is None) or not self.legs:
+            return []
+        net = ZERO
+        cost = ZERO
+        for leg in self.legs.values():
+            qty = leg.open_quantity
+            signed = qty if leg.side is Side.BUY else -qty
+            net += signed
+            cost += signed * leg.entry_price
+        if not net:
+            return []
+        loss = cost - net * close  # > 0 when the legs lose at this close
+        fired = p.stop_loss_fraction is not None and loss >= p.stop_loss_fraction * equity
+        geometry = self.geometry
+        if p.stop_loss_steps is not None and geometry is not None:
+            adverse = loss / abs(net)  # how far the average entry is against the close
+            fired = fired or adverse > p.stop_loss_steps * geometry.step_price
+        if not fired:
+            return []
+        instrument = context.instrument
+        commands: list[Command] = [
+            CancelOrder(cid)
+            for cid, order in context.open_orders.items()
+            if order.tag.startswith((ENTRY_TAG, TP_TAG))
+        ]
+        side = Side.SELL if net > ZERO else Side.BUY
+        try:
+            qty = instrument.round_quantity(abs(net), OrderType.MARKET, Rounding.DOWN)
+        except FilterViolation:
+            qty = ZERO
+        if qty:
+            commands.append(
+                PlaceOrder(
+                    self.symbol,
+                    side,
+                    OrderType.MARKET,
+                    qty,
+                    reduce_only=instrument.is_futures,
+                    tag="stop",
+                )
+            )
+        self._counts["stops"] += 1
+        self._legs_version += 1
+        self.legs.clear()
+        self._tps.clear()
+        self.geometry = None
+        return commands
+
+    # ------------------------------------------------------------------ execution
+    def on_execution(
+        self, event: ExecutionEvent, order: Order | None, context: TradingContext
+    ) -> Sequence[Command]:
+        """Book fills into legs and answer them with take-profits; re-price post-only rejects."""
+        self._orders_version += 1
+        if order is None:
+            return ()
+        kind = type(event)
+        cid = order.client_order_id
+        tag = order.tag
+        if kind is OrderFilled:
+            assert isinstance(event, OrderFilled)
+            commands = self._on_fill(event, order, context)
+        elif kind is OrderRejected:
+            assert isinstance(event, OrderRejected)
+            commands = []
+            if event.reason is RejectReason.POST_ONLY_WOULD_TAKE:
+                commands = self._reprice(order, event.timestamp, context)
+        elif kind is OrderCanceled or kind is OrderExpired:
+            commands = []
+        else:
+            return ()
+        if order.status.is_terminal:
+            self._mods.pop(cid, None)
+            leg = self.legs.get(cid)
+            if leg is not None and tag.startswith(ENTRY_TAG) and leg.opening:
+                self._legs_version += 1
+                leg.opening = False
+                self._settle(leg, context.instrument)
+        return commands
+
+    def _on_fill(self, event: OrderFilled, order: Order, context: TradingContext) -> list[Command]:
+        fill = event.fill
+        tag = order.tag
+        instrument = context.instrument
+        self._legs_version += 1
+        if tag.startswith(TP_TAG):
+            self._counts["take_profit_fills"] += 1
+            leg = self.legs.get(tag[len(TP_TAG) :])
+            if leg is not None:
+                leg.closed += fill.quantity
+                self._tps.pop(leg.key, None)
+                self._settle(leg, instrument)
+            return []
+        if not tag.startswith(ENTRY_TAG):
+            return []
+        self._counts["entry_fills"] += 1
+        received = fill.quantity
+        if fill.fee_asset == instrument.base_asset and fill.side is Side.BUY:
+            received -= fill.fee  # spot takes the commission out of the bought coins
+        cid = order.client_order_id
+        leg = self.legs.get(cid)
+        if leg is None:
+            leg = self.legs[cid] = Leg(cid, tag, fill.side, fill.price)
+        leg.entered += received
+        leg.filled += fill.quantity
+        leg.cost += fill.quantity * fill.price
+        leg.opening = not order.status.is_terminal
+        geometry = self.geometry
+        step = geometry.step if geometry is not None else self.params.fee_floor
+        try:
+            leg.tp_price = take_profit_price(
+                instrument, leg.side, leg.entry_price, step, self.params.take_profit_steps
+            )
+        except FilterViolation:
+            leg.tp_price = leg.entry_price
+        tp = self._tps[cid] = take_profit_order(leg, instrument)
+        if isinstance(tp, str):
+            return []
+        reference = self._last_close if self._last_close is not None else fill.price
+        return self._diff(
+            (tp,), reference, fill.timestamp, context, self._orders_tagged(context, tp.tag)
+        )
+
+    @staticmethod
+    def _orders_tagged(context: TradingContext, tag: str) -> dict[str, Order]:
+        return {cid: o for cid, o in context.open_orders.items() if o.tag == tag}
+
+    def _settle(self, leg: Leg, instrument: Instrument) -> None:
+        """Forget a leg once its entry is done and nothing an order could close is left."""
+        if leg.opening:
+            return
+        if leg.open_quantity <= ZERO:
+            del self.legs[leg.key]
+            self._tps.pop(leg.key, None)
+            return
+        if take_profit_order(leg, instrument) == DUST:
+            self._counts["dust_legs"] += 1
+            del self.legs[leg.key]
+            self._tps.pop(leg.key, None)
+
+    def _reprice(self, order: Order, now: int, context: TradingContext) -> list[Command]:
+        """A post-only order that would have taken: re-send it further from the market.
+
+        The first re-send goes one tick beyond the nearer of its refused price and the last
+        close; each further refusal of the same order within a candle adds one grid step.
+        After ``reprice_attempts`` the next candle's plan places it again (counted either way).
+        """
+        tag = order.tag
+        if not tag.startswith((ENTRY_TAG, TP_TAG)) or order.price is None:
+            return []
+        attempts = self._reprices.get(tag, 0)
+        if attempts >= self.params.reprice_attempts:
+            self._counts["post_only_left_to_plan"] += 1
+            return []
+        self._reprices[tag] = attempts + 1
+        instrument = context.instrument
+        reference = self._last_close if self._last_close is not None else order.price
+        tick = instrument.price_filter.tick_size or reference * Decimal("0.0001")
+        geometry = self.geometry
+        step = geometry.step_price if geometry is not None else tick
+        # The refusal proves the market is at or through the order's own price: move away
+        # from the nearer of that and the last close, by one tick, then a step per attempt.
+        away = tick + step * attempts
+        try:
+            if order.side is Side.BUY:
+                price = instrument.round_price(min(order.price, reference) - away, Rounding.DOWN)
+            else:
+                price = instrument.round_price(max(order.price, reference) + away, Rounding.UP)
+        except FilterViolation:
+            self._counts["post_only_left_to_plan"] += 1
+            return []
+        self._counts["post_only_reprices"] += 1
+        if tag.startswith(TP_TAG):
+            leg = self.legs.get(tag[len(TP_TAG) :])
+            if leg is not None:
+                self._legs_version += 1
+                leg.tp_price = price
+                self._tps[leg.key] = take_profit_order(leg, instrument)
+        quantity = order.quantity - order.executed_quantity
+        self._budget.spend(now, 1)
+        return [
+            PlaceOrder(
+                self.symbol,
+                order.side,
+                OrderType.LIMIT,
+                quantity,
+                price,
+                order.time_in_force,
+                None,
+                order.reduce_only,
+                tag,
+            )
+        ]
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, str]:
+        """Geometry, legs, gates, budget, modification counts and counters, as strings."""
+        g = self.geometry
+        state = {
+            "geometry": "" if g is None else f"{g.centre}|{g.step}|{g.level_quote}",
+            "last_close": "" if self._last_close is None else str(self._last_close),
+            "recenters": str(self.recenters),
+            "pulled": ",".join(sorted(s.value for s in self._gates.pulled)),
+            "gates": f"{self._gates.filter_blocks}|{self._gates.pulls}|{self._gates.rearms}",
+            "budget": self._budget.snapshot(),
+        }
+        for key, leg in self.legs.items():
+            state[f"leg:{key}"] = "|".join(
+                (
+                    leg.slot,
+                    leg.side.value,
+                    str(leg.entered),
+                    str(leg.closed),
+                    str(leg.cost),
+                    str(leg.filled),
+                    str(leg.tp_price),
+                    "1" if leg.opening else "0",
+                )
+            )
+        for cid, count in self._mods.items():
+            state[f"mods:{cid}"] = str(count)
+        for name, count in self._counts.items():
+            state[f"count:{name}"] = str(count)
+        for reason, count in self.skipped_levels.items():
+            state[f"skipped:{reason}"] = str(count)
+        return state
+
+    def restore(self, state: Mapping[str, str]) -> None:
+        """Resume exactly where :meth:`snapshot` left off.
+
+        Raises:
+            ValueError: A required key is missing or malformed.
+        """
+        try:
+            geometry = state["geometry"]
+            if geometry:
+                centre, step, quote = (Decimal(v) for v in geometry.split("|"))
+                self.geometry = GridGeometry(centre, step, quote)
+            else:
+                self.geometry = None
+            self._ladder = None
+            self._last_close = Decimal(state["last_close"]) if state["last_close"] else None
+            self.recenters = int(state["recenters"])
+            gates = self._gates
+            gates.pulled = {Side(s) for s in state["pulled"].split(",") if s}
+            gates.filter_blocks, gates.pulls, gates.rearms = (
+                int(v) for v in state["gates"].split("|")
+            )
+            self._budget.restore(state["budget"])
+            legs: dict[str, Leg] = {}
+            mods: dict[str, int] = {}
+            counts = dict.fromkeys(_COUNTERS, 0)
+            skipped: dict[str, int] = {}
+            for key, value in state.items():
+                kind, _, name = key.partition(":")
+                if kind == "leg":
+                    slot, side, entered, closed, cost, filled, tp, opening = value.split("|")
+                    legs[name] = Leg(
+                        name,
+                        slot,
+                        Side(side),
+                        Decimal(tp),
+                        Decimal(entered),
+                        Decimal(closed),
+                        Decimal(cost),
+                        Decimal(filled),
+                        opening == "1",
+                    )
+                elif kind == "mods":
+                    mods[name] = int(value)
+                elif kind == "count":
+                    counts[name] = int(value)
+                elif kind == "skipped":
+                    skipped[name] = int(value)
+        except (KeyError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f"adaptive grid state is incomplete or malformed: {exc!r}") from exc
+        self.legs = legs
+        self._tps = {}
+        self._mods = mods
+        self._counts = counts
+        self.skipped_levels = skipped
