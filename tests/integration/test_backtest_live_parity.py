@@ -134,7 +134,9 @@ def _config(market: MarketType) -> AppConfig:
         client_order_id_prefix=PREFIX,
         market=market,
         initial_balances=balances,
-        strategy=replace(StrategyConfig(), levels=5, quote_per_level=D("150")),
+        strategy=replace(
+            StrategyConfig(), levels=5, quote_per_level=D("150"), range_fraction=D("0.01")
+        ),
     )
 
 
@@ -225,7 +227,8 @@ def test_backtest_and_live_session_decide_alike(name: str, market: MarketType) -
     assert live.decisions == back.decisions
     assert live.calls == back.calls  # same inputs, same facts, same commands, same order
     issued = [c for c in back.calls if c[-1]]
-    assert len(issued) > 10, "the strategy should have traded"
+    # Buy-and-hold buys once by design; every grid trades all along.
+    assert len(issued) >= (1 if name == "buy_and_hold" else 11), "the strategy should have traded"
     assert _requests(live_sink) == _requests(back_sink)
     fills = [f for e, _, f in back_sink.records if e == "fill"]
     assert fills, "some orders should have filled"
