@@ -255,7 +255,10 @@ def test_unreachable_exchange_is_one_line_not_a_traceback(tmp_path: Path) -> Non
         timeout=120,
     )
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("gridbot: exchange: ")
+    # The market line (issue 11, item 8), then the error: one line, no traceback.
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("market: BTCUSDT USD-M futures"), result.stderr
+    assert len(lines) == 2 and lines[1].startswith("gridbot: exchange: "), result.stderr
     assert "Traceback" not in result.stderr
 
 
