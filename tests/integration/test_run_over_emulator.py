@@ -33,7 +33,7 @@ _URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
 
 
 @contextmanager
-def _emulator(data: Path, speed: int) -> Iterator[str]:
+def _emulator(data: Path, speed: int, *extra: str) -> Iterator[str]:
     env = {**os.environ, "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
     process = subprocess.Popen(
         [
@@ -46,6 +46,7 @@ def _emulator(data: Path, speed: int) -> Iterator[str]:
             "--speed",
             str(speed),
             "--wall-clock-auth",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
@@ -110,10 +111,37 @@ def _env() -> dict[str, str]:
     return {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
 
 
+def test_first_start_fits_the_signal_weights_on_the_emulators_history(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """As on Binance, the past is there at start-up: a week of it by default (the signal's
+    ``history_minutes``), so the first start fits its weights on it.
+
+    The week before 2025-02-15 is one where the fit finds correlations that clear the
+    threshold for the systems and the neutral regime (on a week of real data some
+    regime's features usually do not, a fallback for that part only, not for lack of data).
+    """
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-02.csv.gz"
+    with _emulator(data, 1, "--replay-start", "2025-02-15T00:00") as url:
+        with running_bot(tmp_path, _config(url, "USDM_FUTURES"), args=(), env=_env()) as bot:
+            line = bot.wait_line("signal weights:", timeout=120)
+            bot.process.send_signal(signal.SIGTERM)
+            assert bot.wait_exit() == 0, bot.output
+    assert "fitted on 10080 candles" in line and "too little data" not in line, line
+    with sqlite3.connect(tmp_path / "data" / "gridbot.db") as db:
+        [(stored,)] = db.execute(
+            "select value from strategy_state where key = 'signals.weights'"
+        ).fetchall()
+    weights = json.loads(stored)
+    assert weights["samples"] > 7000  # every ready row of the week before the replay start
+    assert "systems" not in weights["fallback_parts"] and "NEUTRAL" not in weights["fallback_parts"]
+
+
 def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_path: Path) -> None:
     data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
-    with _emulator(data, speed=40) as url:
-        config = _config(url, "USDM_FUTURES")
+    # The file holds 6418 minutes: 3000 of them are the past the bot fits its weights on.
+    with _emulator(data, 40, "--history-minutes", "3000") as url:
+        config = {**_config(url, "USDM_FUTURES"), "signals": {"history_minutes": 3000}}
         with running_bot(tmp_path, config, args=(), env=_env()) as bot:
             first = bot.wait_for(
                 lambda s: s.candles_processed >= 60 and len(s.open_orders) >= 5, timeout=60
