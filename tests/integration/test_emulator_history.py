@@ -81,6 +81,8 @@ def test_no_candle_after_the_current_time_until_the_replay_reaches_it() -> None:
                 path, symbol="BTCUSDT", interval="1m", startTime=REPLAY_START, endTime=far
             )
             assert (status, rows) == (200, [])
+        status, control, _ = await emu.public("/_emulator/status")
+        assert (control["historyStart"], control["candlesFed"]) == (T0, 0)
         await emu.advance(3)
         status, rows, _ = await emu.public(
             "/fapi/v1/klines", symbol="BTCUSDT", interval="1m", startTime=REPLAY_START

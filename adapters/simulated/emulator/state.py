@@ -426,7 +426,8 @@ class EmulatorState:
         settings: Simulated-exchange settings (fees, fill model, leverage, funding).
         speed: Candles per real second for the background replay; 0 replays only on
             :meth:`advance` (tests and the ``/_emulator/advance`` control endpoint).
-        start_time_ms: Initial exchange clock; default the first candle's open time.
+        start_time_ms: Initial exchange clock; default the replay start (the first candle's
+            open time, or the close of the last history candle + 1 ms).
         spot_limits: Spot rate limits (Binance defaults when None).
         futures_limits: Futures rate limits (Binance defaults when None).
         wall_clock_auth: Check ``timestamp`` (and serve ``/time``) against the real wall
