@@ -18,7 +18,7 @@ from domain.candles import Candle
 from domain.signals.decision import DecisionRecord
 from domain.signals.history import fit_on_history
 from domain.signals.signal_engine import SignalEngine
-from domain.signals.weights import SignalWeights, heuristic_weights
+from domain.signals.weights import MIN_INDEPENDENT_SAMPLES, SignalWeights, heuristic_weights
 
 #: Journal key of the weights in use.
 WEIGHTS_KEY = "signals.weights"
@@ -123,8 +123,8 @@ def choose_weights(
             clip=settings.clip,
             min_samples=settings.fit_min_samples,
         )
-        source = f"fitted on {len(history)} candles" + (
-            " (fallback: too little data)" if weights.fallback else ""
+        source = f"fitted on {len(history)} candles" + _fallback_note(
+            weights, settings.fit_min_samples
         )
     else:
         weights = heuristic_weights(settings.horizon, settings.method)
@@ -133,6 +133,18 @@ def choose_weights(
         with repository.transaction():
             repository.save_state(WEIGHTS_KEY, json.dumps(weights.to_dict()))
     return weights, source
+
+
+def _fallback_note(weights: SignalWeights, min_samples: int) -> str:
+    """Why a fit fell back: too few rows, or (on enough rows) no correlation cleared the bar."""
+    if not weights.fallback:
+        return ""
+    if weights.samples < max(min_samples, MIN_INDEPENDENT_SAMPLES * weights.horizon):
+        return " (fallback: too little data)"
+    parts = ", ".join(weights.fallback_parts)
+    return (
+        f" ({weights.samples} samples; fallback for {parts}: no correlation cleared the threshold)"
+    )
 
 
 def signal_tracker(

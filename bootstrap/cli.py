@@ -172,9 +172,37 @@ def _parser() -> argparse.ArgumentParser:
         help="check request timestamps against the wall clock instead of the replay clock "
         "(needed by a long-running client when replaying faster than real time)",
     )
+    emu.add_argument(
+        "--history-minutes",
+        type=int,
+        default=None,
+        help="minutes of the data before the replay start served as the past (klines, "
+        "funding rates, mark price), as a client starting up on Binance sees it (default: "
+        "the config's signals.history_minutes, so the bot fits its weights on it; 0: none)",
+    )
+    emu.add_argument(
+        "--replay-start",
+        type=_utc_ms,
+        default=None,
+        help="UTC date/time the replay starts at, e.g. 2025-01-08T00:00 (default: the data's "
+        "first candle + --history-minutes, so the history comes from the data)",
+    )
     emu.add_argument("--api-key", default=None, help="API key (default: $BINANCE_API_KEY)")
     emu.add_argument("--api-secret", default=None, help="API secret (default: $BINANCE_API_SECRET)")
     return parser
+
+
+def _utc_ms(text: str) -> int:
+    """An ISO date/time argument (UTC unless it names an offset) as epoch ms."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date/time (e.g. 2025-01-08T00:00)"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
 
 
 def _iso(ms: int | None) -> str:
@@ -403,7 +431,7 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
     """``gridbot emulator``: key and secret from flags or the environment, never the config."""
     import os
 
-    from adapters.simulated.emulator.server import run_emulator
+    from adapters.simulated.emulator.server import NothingToReplay, run_emulator
     from bootstrap.instruments import builtin_instrument
     from bootstrap.simulation import candle_source, simulation_settings
     from domain.enums import MarketType
@@ -421,6 +449,12 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
             "--api-secret or set BINANCE_API_KEY and BINANCE_API_SECRET\n"
         )
         return EXIT_CONFIG_ERROR
+    history_minutes = args.history_minutes
+    if history_minutes is None:
+        history_minutes = config.signals.history_minutes
+    if history_minutes < 0:
+        err.write(f"gridbot: config error: --history-minutes must be >= 0, got {history_minutes}\n")
+        return EXIT_CONFIG_ERROR
     try:
         candles = candle_source(config, args.data)
         instruments = [builtin_instrument(market, config.symbol) for market in MarketType]
@@ -436,8 +470,10 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
             balances=balances,
             settings=simulation_settings(config),
             wall_clock_auth=args.wall_clock_auth,
+            history_minutes=history_minutes,
+            replay_start_ms=args.replay_start,
         )
-    except (*CONFIG_ERRORS, *DATA_ERRORS) as exc:
+    except (*CONFIG_ERRORS, *DATA_ERRORS, NothingToReplay) as exc:
         return user_error(exc, config.source, err)
     return 0
 

@@ -290,8 +290,9 @@ class BinanceExchange:
                 "GET", "/api/v3/account", (("omitZeroBalances", True),), weight=20
             )
             return parse_spot_account(payload)
-        balances = await self._client.signed("GET", "/fapi/v2/balance", weight=5)
-        positions = await self._client.signed("GET", "/fapi/v2/positionRisk", weight=5)
+        # The v3 routes are the ones Binance documents as current (v2 is kept for old clients).
+        balances = await self._client.signed("GET", "/fapi/v3/balance", weight=5)
+        positions = await self._client.signed("GET", "/fapi/v3/positionRisk", weight=5)
         return AccountSnapshot(
             balances=parse_futures_balances(balances), positions=parse_position_risk(positions)
         )

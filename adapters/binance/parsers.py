@@ -390,7 +390,7 @@ def parse_spot_account(payload: Payload) -> AccountSnapshot:
 
 
 def parse_futures_balances(payload: Iterable[Payload]) -> dict[str, tuple[Decimal, Decimal]]:
-    """``GET /fapi/v2/balance`` (or v3) -> ``{asset: (wallet balance, 0)}``.
+    """``GET /fapi/v3/balance`` (or v2) -> ``{asset: (wallet balance, 0)}``.
 
     The port reports a futures wallet balance as "free": margin in use is not a locked
     balance, it is what the position and orders require of the wallet.
@@ -399,16 +399,18 @@ def parse_futures_balances(payload: Iterable[Payload]) -> dict[str, tuple[Decima
 
 
 def parse_futures_account_balances(payload: Payload) -> dict[str, tuple[Decimal, Decimal]]:
-    """``GET /fapi/v2/account`` ``assets`` -> ``{asset: (walletBalance, 0)}``."""
+    """``GET /fapi/v3/account`` (or v2) ``assets`` -> ``{asset: (walletBalance, 0)}``."""
     return {text(a, "asset"): (dec(a, "walletBalance"), ZERO) for a in payload.get("assets", ())}
 
 
 def parse_position_risk(payload: Iterable[Payload]) -> list[PositionSnapshot]:
-    """``GET /fapi/v2/positionRisk`` -> the non-flat positions.
+    """``GET /fapi/v3/positionRisk`` (or v2) -> the non-flat positions.
 
-    Flat entries are dropped (without a symbol filter Binance lists every contract). In
-    hedge mode the LONG and SHORT legs come as separate snapshots with signed quantities
-    (SHORT negative, as Binance reports them), so a sum per symbol is the net position.
+    Flat entries are dropped (v3 lists symbols with open orders, v2 without a symbol
+    filter every contract). In hedge mode the LONG and SHORT legs come as separate
+    snapshots with signed quantities (SHORT negative, as Binance reports them), so a sum
+    per symbol is the net position. v3 rows carry no ``leverage``: it is the notional over
+    the position's initial margin (Binance computes that margin as notional / leverage).
     """
     out: list[PositionSnapshot] = []
     for p in payload:
@@ -422,10 +424,20 @@ def parse_position_risk(payload: Iterable[Payload]) -> list[PositionSnapshot]:
                 entry_price=dec(p, "entryPrice"),
                 mark_price=dec(p, "markPrice", ZERO),
                 unrealized_pnl=dec(p, "unRealizedProfit", ZERO),
-                leverage=int(dec(p, "leverage", ZERO)),
+                leverage=_position_leverage(p),
             )
         )
     return out
+
+
+def _position_leverage(row: Payload) -> int:
+    """v2's ``leverage``, else v3's ``|notional| / positionInitialMargin`` (0: unknown)."""
+    if "leverage" in row:
+        return int(dec(row, "leverage", ZERO))
+    margin = dec(row, "positionInitialMargin", ZERO)
+    if not margin:
+        return 0
+    return int((abs(dec(row, "notional", ZERO)) / margin).to_integral_value())
 
 
 # ---------------------------------------------------------------------- funding

@@ -550,8 +550,11 @@ def test_compose_emulator_profile_commands_trade_against_each_other(
     emulator, paper = SERVICES["emulator"], SERVICES["gridbot-paper"]
     market = tmp_path / "market"
     market.mkdir()
-    source = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
-    (market / source.name).write_bytes(source.read_bytes())
+    # A week of the data is served as the past before the replay start (the default
+    # history): 2025-01-27 .. 2025-02-26 leaves three weeks to replay.
+    for month in ("2025-01", "2025-02"):
+        source = shared_data / "klines" / "futures-um" / "BTCUSDT" / f"BTCUSDT-1m-{month}.csv.gz"
+        (market / source.name).write_bytes(source.read_bytes())
     credentials = {"GRIDBOT_EMULATOR_API_KEY": "compose-key", "GRIDBOT_EMULATOR_API_SECRET": "s"}
 
     def environment(service: dict[str, Any]) -> dict[str, str]:

@@ -19,7 +19,18 @@ def test_emulator_serves_binance_paths_on_loopback(tmp_path: Path) -> None:
     config.write_text(json.dumps({"backtest": {"generated": {"minutes": 100}}}))
     env = dict(os.environ, BINANCE_API_KEY="k", BINANCE_API_SECRET="s")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bootstrap.cli", "emulator", "--config", str(config), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "emulator",
+            "--config",
+            str(config),
+            "--port",
+            "0",
+            "--history-minutes",
+            "60",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -37,10 +48,33 @@ def test_emulator_serves_binance_paths_on_loopback(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/fapi/v1/exchangeInfo", timeout=10) as response:
             symbols = [s["symbol"] for s in json.loads(response.read())["symbols"]]
         assert symbols == ["BTCUSDT"]
+        # The first 60 minutes are the past a client sees at start-up, nothing after it.
+        query = "symbol=BTCUSDT&interval=1m&limit=1000"
+        with urllib.request.urlopen(f"{base}/api/v3/klines?{query}", timeout=10) as response:
+            klines = json.loads(response.read())
+        assert len(klines) == 60
+        assert "with 60 minutes of history" in banner
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def test_emulator_history_longer_than_the_data_is_a_data_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"backtest": {"generated": {"minutes": 100}}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "bootstrap.cli", "emulator", "--config", str(config)],
+        cwd=ROOT,
+        env=dict(os.environ, BINANCE_API_KEY="k", BINANCE_API_SECRET="s"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # The default history (signals.history_minutes, a week) does not fit in 100 minutes.
+    assert result.returncode == 1, result.stderr
+    assert "no candle left to replay" in result.stderr and "--history-minutes" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_emulator_without_credentials_is_a_config_error() -> None:

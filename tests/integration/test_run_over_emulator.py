@@ -30,10 +30,14 @@ from tests.support.running_bot import ROOT, running_bot
 KEY = "emu-key-3b1d"
 SECRET = "emu-secret-90af"
 _URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
+HISTORY = 3000  # minutes of past the emulator serves and the bot reads (unless a test says)
 
 
 @contextmanager
-def _emulator(data: Path, speed: int) -> Iterator[str]:
+def _emulator(data: Path, speed: int, *extra: str) -> Iterator[str]:
+    """The emulator as a process; its past defaults to 3000 of the data's minutes here (the
+    2025-01 file holds 6418: a week of past would leave nothing to replay)."""
+    extra = extra or ("--history-minutes", str(HISTORY))
     env = {**os.environ, "BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
     process = subprocess.Popen(
         [
@@ -46,6 +50,7 @@ def _emulator(data: Path, speed: int) -> Iterator[str]:
             "--speed",
             str(speed),
             "--wall-clock-auth",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
@@ -103,6 +108,7 @@ def _config(url: str, market: str) -> dict[str, Any]:
         "market": {"type": market, "symbol": "BTCUSDT"},
         "exchange": {"kind": "binance", "base_url": url, "leverage": 3},
         "strategy": {"levels": 5, "spacing": 0.001, "quote_per_level": 200},
+        "signals": {"history_minutes": HISTORY},
     }
 
 
@@ -110,8 +116,37 @@ def _env() -> dict[str, str]:
     return {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
 
 
+def test_first_start_fits_the_signal_weights_on_the_emulators_history(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """As on Binance, the past is there at start-up: a week of it by default (the signal's
+    ``history_minutes``), so the first start fits its weights on it.
+
+    The week before 2025-02-15 is one where the fit finds correlations that clear the
+    threshold for the systems and the neutral regime (on a week of real data some
+    regime's features usually do not, a fallback for that part only, not for lack of data).
+    """
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-02.csv.gz"
+    with (
+        _emulator(data, 1, "--replay-start", "2025-02-15T00:00") as url,
+        running_bot(tmp_path, {**_config(url, "USDM_FUTURES"), "signals": {}}, (), _env()) as bot,
+    ):
+        line = bot.wait_line("signal weights:", timeout=120)
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.wait_exit() == 0, bot.output
+    assert "fitted on 10080 candles" in line and "too little data" not in line, line
+    with sqlite3.connect(tmp_path / "data" / "gridbot.db") as db:
+        [(stored,)] = db.execute(
+            "select value from strategy_state where key = 'signals.weights'"
+        ).fetchall()
+    weights = json.loads(stored)
+    assert weights["samples"] > 7000  # every ready row of the week before the replay start
+    assert "systems" not in weights["fallback_parts"] and "NEUTRAL" not in weights["fallback_parts"]
+
+
 def test_futures_live_loop_survives_kill_and_ends_flat(shared_data: Path, tmp_path: Path) -> None:
     data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-01.csv.gz"
+    # The file holds 6418 minutes: 3000 of them are the past the bot fits its weights on.
     with _emulator(data, speed=40) as url:
         config = _config(url, "USDM_FUTURES")
         with running_bot(tmp_path, config, args=(), env=_env()) as bot:

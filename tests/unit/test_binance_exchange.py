@@ -207,9 +207,9 @@ class FakeBinance:
                     {"asset": "USDT", "free": "1000.00", "locked": "0"},
                 ]
             }
-        if path == "/fapi/v2/balance":
+        if path == "/fapi/v3/balance":
             return [{"asset": "USDT", "balance": "1234.5", "crossWalletBalance": "1234.5"}]
-        if path == "/fapi/v2/positionRisk":
+        if path == "/fapi/v3/positionRisk":  # v3 rows: no leverage, margin figures instead
             return [
                 {
                     "symbol": "BTCUSDT",
@@ -217,7 +217,8 @@ class FakeBinance:
                     "entryPrice": "49000.0",
                     "markPrice": "50000.0",
                     "unRealizedProfit": "10.0",
-                    "leverage": "5",
+                    "notional": "500.0",
+                    "positionInitialMargin": "100.0",
                 },
                 {
                     "symbol": "ETHUSDT",
@@ -225,7 +226,8 @@ class FakeBinance:
                     "entryPrice": "0.0",
                     "markPrice": "3000",
                     "unRealizedProfit": "0",
-                    "leverage": "20",
+                    "notional": "0",
+                    "positionInitialMargin": "0",
                 },
             ]
         if path == "/fapi/v1/income":

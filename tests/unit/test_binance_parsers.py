@@ -708,3 +708,132 @@ def _dummy_spot() -> Instrument:
         price_filter=PriceFilter(D("0.01"), D("1000000"), D("0.01")),
         lot_size=LotSizeFilter(D("0.00001"), D("9000"), D("0.00001")),
     )
+
+
+# The v3 account routes have no captured payload in binance-fixtures: these are the
+# "Position Information V3", "Futures Account Balance V3" and "Account Information V3"
+# response examples of binance-spec/usdm-futures-docs/private_rest_api.md, transcribed
+# without their comments (the docs' examples are not valid JSON with them).
+_V3_POSITION_RISK = [
+    {
+        "symbol": "ADAUSDT",
+        "positionSide": "BOTH",
+        "positionAmt": "30",
+        "entryPrice": "0.385",
+        "breakEvenPrice": "0.385077",
+        "markPrice": "0.41047590",
+        "unRealizedProfit": "0.76427700",
+        "liquidationPrice": "0",
+        "isolatedMargin": "0",
+        "notional": "12.31427700",
+        "marginAsset": "USDT",
+        "isolatedWallet": "0",
+        "initialMargin": "0.61571385",
+        "maintMargin": "0.08004280",
+        "positionInitialMargin": "0.61571385",
+        "openOrderInitialMargin": "0",
+        "adl": 2,
+        "bidNotional": "0",
+        "askNotional": "0",
+        "updateTime": 1720736417660,
+    }
+]
+_V3_BALANCE = [
+    {
+        "accountAlias": "SgsR",
+        "asset": "USDT",
+        "balance": "122607.35137903",
+        "crossWalletBalance": "23.72469206",
+        "crossUnPnl": "0.00000000",
+        "availableBalance": "23.72469206",
+        "maxWithdrawAmount": "23.72469206",
+        "marginAvailable": True,
+        "updateTime": 1617939110373,
+    }
+]
+_V3_ACCOUNT = {
+    "totalInitialMargin": "0.00000000",
+    "totalMaintMargin": "0.00000000",
+    "totalWalletBalance": "103.12345678",
+    "totalUnrealizedProfit": "0.00000000",
+    "totalMarginBalance": "103.12345678",
+    "totalPositionInitialMargin": "0.00000000",
+    "totalOpenOrderInitialMargin": "0.00000000",
+    "totalCrossWalletBalance": "103.12345678",
+    "totalCrossUnPnl": "0.00000000",
+    "availableBalance": "103.12345678",
+    "maxWithdrawAmount": "103.12345678",
+    "assets": [
+        {
+            "asset": "USDT",
+            "walletBalance": "23.72469206",
+            "unrealizedProfit": "0.00000000",
+            "marginBalance": "23.72469206",
+            "maintMargin": "0.00000000",
+            "initialMargin": "0.00000000",
+            "positionInitialMargin": "0.00000000",
+            "openOrderInitialMargin": "0.00000000",
+            "crossWalletBalance": "23.72469206",
+            "crossUnPnl": "0.00000000",
+            "availableBalance": "23.72469206",
+            "maxWithdrawAmount": "23.72469206",
+            "updateTime": 1625474304765,
+        },
+        {
+            "asset": "USDC",
+            "walletBalance": "103.12345678",
+            "unrealizedProfit": "0.00000000",
+            "marginBalance": "103.12345678",
+            "maintMargin": "0.00000000",
+            "initialMargin": "0.00000000",
+            "positionInitialMargin": "0.00000000",
+            "openOrderInitialMargin": "0.00000000",
+            "crossWalletBalance": "103.12345678",
+            "crossUnPnl": "0.00000000",
+            "availableBalance": "126.72469206",
+            "maxWithdrawAmount": "103.12345678",
+            "updateTime": 1625474304765,
+        },
+    ],
+    "positions": [
+        {
+            "symbol": "BTCUSDT",
+            "positionSide": "BOTH",
+            "positionAmt": "1.000",
+            "unrealizedProfit": "0.00000000",
+            "isolatedMargin": "0.00000000",
+            "notional": "0",
+            "isolatedWallet": "0",
+            "initialMargin": "0",
+            "maintMargin": "0",
+            "updateTime": 0,
+        }
+    ],
+}
+
+
+def test_futures_position_risk_v3_spec_example() -> None:
+    """v3 has no leverage field: notional / position initial margin (12.31 / 0.6157 = 20)."""
+    assert parse_position_risk(_V3_POSITION_RISK) == [
+        PositionSnapshot(
+            symbol="ADAUSDT",
+            quantity=D("30"),
+            entry_price=D("0.385"),
+            mark_price=D("0.41047590"),
+            unrealized_pnl=D("0.76427700"),
+            leverage=20,
+        )
+    ]
+    flat = {**_V3_POSITION_RISK[0], "positionAmt": "0"}
+    assert parse_position_risk([flat]) == []  # a symbol listed for its open orders only
+
+
+def test_futures_balance_v3_spec_example() -> None:
+    assert parse_futures_balances(_V3_BALANCE) == {"USDT": (D("122607.35137903"), D(0))}
+
+
+def test_futures_account_v3_spec_example() -> None:
+    assert parse_futures_account_balances(_V3_ACCOUNT) == {
+        "USDT": (D("23.72469206"), D(0)),
+        "USDC": (D("103.12345678"), D(0)),
+    }

@@ -26,6 +26,7 @@ def _status(state: EmulatorState) -> dict[str, object]:
         "serverTime": state.server_time_ms(),
         "simTime": state.now_ms(),
         "candlesFed": state.candles_fed,
+        "historyStart": state.history_start_ms,
         "exhausted": state.exhausted,
         "speed": state.speed,
         "faults": state.pending_faults(),

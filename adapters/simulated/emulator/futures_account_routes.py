@@ -1,12 +1,18 @@
 """USD-M futures account handlers and their routes.
 
-Income, balances, positions and account setup (leverage, position mode, margin type).
+Income, balances, positions (the current v3 routes and the older v2 ones) and account
+setup (leverage, position mode, margin type).
 """
 
 from __future__ import annotations
 
 from adapters.simulated.emulator import payloads as pl
 from adapters.simulated.emulator.endpoint import FUTURES, Call, Endpoint, _signed
+from adapters.simulated.emulator.futures_v3_payloads import (
+    futures_account_v3,
+    futures_balance_v3,
+    position_risk_v3,
+)
 from adapters.simulated.emulator.state import Venue
 from adapters.simulated.emulator.venue_orders import _DAY_MS, _limit, _window
 from adapters.simulated.emulator.wire import (
@@ -79,6 +85,18 @@ def _futures_balance(call: Call) -> object:
 
 def _futures_position_risk(call: Call) -> object:
     return [pl.position_risk(venue) for venue in call.venues()]
+
+
+def _futures_account_v3(call: Call) -> object:
+    return futures_account_v3(call.state.venues_of(FUTURES))
+
+
+def _futures_balance_v3(call: Call) -> object:
+    return futures_balance_v3(call.state.venues_of(FUTURES))
+
+
+def _futures_position_risk_v3(call: Call) -> object:
+    return position_risk_v3(call.venues())
 
 
 def _futures_leverage(call: Call) -> object:
@@ -166,6 +184,33 @@ def futures_account_endpoints() -> list[Endpoint]:
             "/fapi/v2/positionRisk",
             FUTURES,
             _futures_position_risk,
+            5,
+            signed=True,
+            params=_signed("symbol"),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v3/account",
+            FUTURES,
+            _futures_account_v3,
+            5,
+            signed=True,
+            params=_signed(),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v3/balance",
+            FUTURES,
+            _futures_balance_v3,
+            5,
+            signed=True,
+            params=_signed(),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v3/positionRisk",
+            FUTURES,
+            _futures_position_risk_v3,
             5,
             signed=True,
             params=_signed("symbol"),

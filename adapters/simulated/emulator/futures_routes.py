@@ -19,6 +19,7 @@ from adapters.simulated.emulator.endpoint import (
     Endpoint,
     _signed,
 )
+from adapters.simulated.emulator.funding_history import settlements
 from adapters.simulated.emulator.market_data_routes import (
     _exchange_info,
     _futures_klines_weight,
@@ -211,30 +212,44 @@ def _premium_index(call: Call) -> object:
 
 
 def _funding_rate(call: Call) -> object:
-    """``GET /fapi/v1/fundingRate``: the settlements this account took part in.
+    """``GET /fapi/v1/fundingRate``: every settlement of the symbol so far, as on Binance.
 
-    Binance lists every settlement of the symbol; the emulator knows the rate and mark
-    price of the ones it applied to a position, which are the ones an income row can
-    refer to (what the adapter looks up).
+    Settlements of the served history (the past before the replay start and the replayed
+    candles) at the schedule's rate, plus those the account took part in; the income rows
+    the adapter matches refer to the latter. Nothing after the current time is listed.
     """
     params = call.params
     start = opt_int(params, "startTime")
     end = opt_int(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise ApiError(-1023, "Start time is greater than end time.")
     limit = _limit(params, 100, 1000)
+    state = call.state
     rows: list[dict[str, object]] = []
     for venue in call.venues():
-        for time, rate, mark in venue.funding_rates:
-            if (start is None or time >= start) and (end is None or time <= end):
-                rows.append(
-                    {
-                        "symbol": venue.symbol,
-                        "fundingTime": time,
-                        "fundingRate": format(rate, "f"),
-                        "markPrice": format(mark, "f"),
-                    }
-                )
+        for time, rate, mark in settlements(
+            state.history, state.settings.funding, start, end, venue.funding_rates
+        ):
+            rows.append(
+                {
+                    "symbol": venue.symbol,
+                    "fundingTime": time,
+                    "fundingRate": format(rate, "f"),
+                    "markPrice": format(mark, "f"),
+                }
+            )
     rows.sort(key=lambda r: int(str(r["fundingTime"])))
-    return rows[:limit] if start is not None or end is None else rows[-limit:]
+    return rows[:limit] if start is not None else rows[-limit:]
+
+
+def _mark_price_klines(call: Call) -> object:
+    """``GET /fapi/v1/markPriceKlines``: the emulator's mark price is the last close.
+
+    So mark-price klines are the klines' prices, with Binance's zero volume fields.
+    """
+    rows = _klines(call)
+    assert isinstance(rows, list)
+    return [[*row[:5], "0", row[6], "0", row[8], "0", "0", "0"] for row in rows]
 
 
 def futures_endpoints() -> list[Endpoint]:
@@ -247,6 +262,9 @@ def futures_endpoints() -> list[Endpoint]:
         Endpoint("GET", "/fapi/v1/exchangeInfo", FUTURES, _exchange_info),
         Endpoint("GET", "/fapi/v1/klines", FUTURES, _klines, _futures_klines_weight),
         Endpoint("GET", "/fapi/v1/fundingRate", FUTURES, _funding_rate),
+        Endpoint(
+            "GET", "/fapi/v1/markPriceKlines", FUTURES, _mark_price_klines, _futures_klines_weight
+        ),
         Endpoint(
             "GET",
             "/fapi/v1/premiumIndex",

@@ -103,6 +103,7 @@ def klines(
     hi = len(history) if end is None else bisect_right(history, end, key=_open_time)
     if start is not None:
         lo = bisect_left(history, _bucket(start, interval)[0], key=_open_time)
+        hi = min(hi, lo + (limit + 1) * minutes)  # enough 1m candles for ``limit`` klines
     else:
         lo = max(0, hi - (limit + 1) * minutes)
     bars: list[Candle] = []

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiohttp import web
@@ -28,6 +29,14 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 def _check_loopback(host: str) -> None:
     if host not in LOOPBACK_HOSTS:
         raise ValueError(f"the emulator only listens on loopback, not {host!r}")
+
+
+class NothingToReplay(ValueError):
+    """The data holds no candle after the replay start."""
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _url(host: str, port: int) -> str:
@@ -101,6 +110,8 @@ def run_emulator(
     wall_clock_auth: bool = False,
     host: str = "127.0.0.1",
     print_fn: Callable[[str], None] = print,
+    history_minutes: int = 0,
+    replay_start_ms: int | None = None,
 ) -> None:
     """Build an :class:`EmulatorState` and serve it until interrupted (the CLI entry point).
 
@@ -123,6 +134,11 @@ def run_emulator(
         wall_clock_auth: Check request timestamps against the wall clock (long sessions).
         host: Loopback address to bind.
         print_fn: Where the banner goes.
+        history_minutes: Minutes of ``candles`` before the replay start served as the past.
+        replay_start_ms: Replay start (default: the first candle + ``history_minutes``).
+
+    Raises:
+        NothingToReplay: The data ends before the replay start.
     """
     state = EmulatorState(
         instruments,
@@ -135,7 +151,20 @@ def run_emulator(
         spot_limits=spot_limits,
         futures_limits=futures_limits,
         wall_clock_auth=wall_clock_auth,
+        history_minutes=history_minutes,
+        replay_start_ms=replay_start_ms,
     )
+    if state.exhausted and (history_minutes or replay_start_ms is not None):
+        raise NothingToReplay(
+            f"{data_path or 'the data'}: no candle left to replay after "
+            f"{_utc(state.now_ms())} (history of {history_minutes} minutes before the replay "
+            "start): pass a smaller --history-minutes or an earlier --replay-start"
+        )
     source = f" replaying {data_path}" if data_path else ""
+    if state.history:
+        source += (
+            f" from {_utc(state.now_ms())}, with {len(state.history)} minutes of history "
+            f"from {_utc(state.history[0].open_time)}"
+        )
     pace = f" at {speed:g} candles/s" if speed > 0 else " (advance with POST /_emulator/advance)"
     serve(state, host, port, print_fn, banner=source + pace)

@@ -426,7 +426,8 @@ class EmulatorState:
         settings: Simulated-exchange settings (fees, fill model, leverage, funding).
         speed: Candles per real second for the background replay; 0 replays only on
             :meth:`advance` (tests and the ``/_emulator/advance`` control endpoint).
-        start_time_ms: Initial exchange clock; default the first candle's open time.
+        start_time_ms: Initial exchange clock; default the replay start (the first candle's
+            open time, or the close of the last history candle + 1 ms).
         spot_limits: Spot rate limits (Binance defaults when None).
         futures_limits: Futures rate limits (Binance defaults when None).
         wall_clock_auth: Check ``timestamp`` (and serve ``/time``) against the real wall
@@ -435,6 +436,14 @@ class EmulatorState:
         real_ms: Real-time clock in ms (tests pass a fake one).
         history: Closed candles kept for ``/klines``.
         stream_timings: WebSocket ping / pong / listenKey timings (Binance's by default).
+        history_minutes: How much of ``candles`` is served as the past before the replay
+            starts: the candles opening in the ``history_minutes`` before the replay start
+            are closed history at start-up (``/klines``, ``/fundingRate``, the mark price),
+            as on Binance, where a client starting up sees the past. 0: the replay starts
+            at the first candle with no past.
+        replay_start_ms: Where the replay starts; default the first candle's open time +
+            ``history_minutes`` (so the history comes from the same data). Candles opening
+            before ``replay_start_ms - history_minutes`` are skipped.
     """
 
     def __init__(
@@ -454,9 +463,13 @@ class EmulatorState:
         real_ms: Callable[[], float] = _wall_ms,
         history: int = 50_000,
         stream_timings: StreamTimings | None = None,
+        history_minutes: int = 0,
+        replay_start_ms: int | None = None,
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0, got {speed}")
+        if history_minutes < 0:
+            raise ValueError(f"history_minutes must be >= 0, got {history_minutes}")
         self.api_key = api_key
         self.api_secret = api_secret
         self.speed = speed
@@ -467,8 +480,11 @@ class EmulatorState:
         self._peeked: Candle | None = None
         self._exhausted = False
         self._history: list[Candle] = []
-        self._history_size = history
+        self._history_size = max(history, history_minutes)
         self.candles_fed = 0
+        self._preload(history_minutes, replay_start_ms)
+        if self._history and start_time_ms is None:
+            start_time_ms = self._history[-1].close_time + 1
         if start_time_ms is None:
             first = self._peek()
             start_time_ms = first.open_time if first is not None else int(real_ms())
@@ -494,6 +510,8 @@ class EmulatorState:
             if not initial:
                 initial = {inst.quote_asset: DEFAULT_QUOTE_BALANCE}
             exchange = SimulatedExchange(inst, initial, self.settings, start_time_ms)
+            if self._history:  # the mark price and funding clock stand at the replay start
+                exchange.on_candle(self._history[-1])
             self.venues[key] = Venue(inst, exchange, self.settings.leverage)
         self.stream_timings = stream_timings or StreamTimings()
         #: Called with every venue's execution events as they happen (user-data streams).
@@ -571,6 +589,25 @@ class EmulatorState:
             except StopIteration:
                 self._exhausted = True
         return self._peeked
+
+    def _preload(self, minutes: int, replay_start_ms: int | None) -> None:
+        """Take the candles before the replay start off the replay, as closed history."""
+        if minutes <= 0 and replay_start_ms is None:
+            return
+        first = self._peek()
+        if first is None:
+            return
+        start = first.open_time + minutes * 60_000 if replay_start_ms is None else replay_start_ms
+        earliest = start - minutes * 60_000
+        while (candle := self._peek()) is not None and candle.open_time < start:
+            self._peeked = None
+            if candle.open_time >= earliest:
+                self._history.append(candle)
+
+    @property
+    def history_start_ms(self) -> int | None:
+        """Open time of the oldest candle served as history (None before any candle)."""
+        return self._history[0].open_time if self._history else None
 
     @property
     def exhausted(self) -> bool:
