@@ -28,13 +28,16 @@ D = Decimal
 MINUTE = 60_000
 #: Tags of reduce-only closing orders (the brake's flatten and leverage reduction).
 CLOSING_TAGS = frozenset({"flatten", "leverage"})
+QUOTE = D("1500")
+BELOW = D("0.999")
+START = D("40000")
 
 
 class Accumulator:
     """Buys a fixed quote amount below every close; one take-profit for the position."""
 
     def __init__(
-        self, symbol: str = "BTCUSDT", quote: Decimal = D("1500"), below: Decimal = D("0.999")
+        self, symbol: str = "BTCUSDT", quote: Decimal = QUOTE, below: Decimal = BELOW
     ) -> None:
         self.symbol = symbol
         self.quote = quote
@@ -84,7 +87,7 @@ class Accumulator:
 
 
 def candles_from_returns(
-    returns_bp: Iterable[int], start: Decimal = D("40000"), open_time: int = 1_700_000_040_000
+    returns_bp: Iterable[int], start: Decimal = START, open_time: int = 1_700_000_040_000
 ) -> list[Candle]:
     """1m candles whose closes move by the given basis points, one candle each."""
     out: list[Candle] = []

@@ -26,7 +26,7 @@ from domain.commands import CancelOrder, ModifyOrder, PlaceOrder
 from domain.drawdown_brake import BrakeLevel, BrakeSettings
 from domain.enums import MarketType, OrderType, Side, TimeInForce
 from domain.leverage_guard import LeverageGuard
-from tests.support.brake_rig import Accumulator, audit, candles_from_returns
+from tests.support.brake_rig import BELOW, QUOTE, Accumulator, audit, candles_from_returns
 
 D = Decimal
 SETTINGS = BrakeSettings(hold_ms=10**12)  # -5 / -10 / -15 %, recovery by 2 % only
@@ -35,8 +35,8 @@ SETTINGS = BrakeSettings(hold_ms=10**12)  # -5 / -10 / -15 %, recovery by 2 % on
 def _cycle(
     settings: BrakeSettings | None = SETTINGS,
     guard: LeverageGuard | None = None,
-    quote: Decimal = D("1500"),
-    below: Decimal = D("0.999"),
+    quote: Decimal = QUOTE,
+    below: Decimal = BELOW,
 ) -> tuple[DecisionCycle, Accumulator, SimulatedExchange, RecordingSink, BrakeGate]:
     instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
     venue = SimulatedExchange(instrument, {"USDT": D("10000")}, SimulationSettings(leverage=20))
@@ -90,7 +90,7 @@ def test_a_crash_steps_through_every_level_and_halts_flat() -> None:
 
 def test_reduce_only_cancels_resting_entries_but_keeps_the_take_profit() -> None:
     brakes = BrakeSettings(halted_at=D("0.5"), hold_ms=10**12)
-    cycle, _, venue, sink, gate = _cycle(settings=brakes, quote=D("4000"), below=D("0.985"))
+    cycle, _, _, sink, gate = _cycle(settings=brakes, quote=D("4000"), below=D("0.985"))
     for candle in candles_from_returns([-40] * 200):
         cycle.on_candle(candle)
         if gate.level is BrakeLevel.REDUCE_ONLY:
