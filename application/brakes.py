@@ -261,6 +261,8 @@ class BrakeGate:
             stats.deepest = level
         fields = transition.to_dict()
         del fields["at_ms"]
+        # "level" is the log line's own severity field: the brake's is "brake_level".
+        fields["brake_level"] = fields.pop("level")
         nxt = self.brake.next_level_equity() if self.brake is not None else None
         self._sink.emit(
             "brake.transition",

@@ -130,7 +130,7 @@ def audit(records: Iterable[tuple[str, int, dict[str, Any]]], start: str = "NORM
     for event, timestamp, fields in records:
         if event == "brake.transition":
             assert fields["previous"] == level, (fields, level)
-            level = fields["level"]
+            level = fields["brake_level"]
             result.levels.append(level)
         elif event == "risk.leverage_cap":
             over_cap = bool(fields["over_cap"])
