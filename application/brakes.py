@@ -56,7 +56,8 @@ class BrakeStats:
         halts: Times the brake cancelled everything and flattened.
         leverage_breaches: Times effective leverage rose above the cap.
         leverage_reductions: Orders sent to bring leverage back under the cap.
-        max_leverage: Highest effective leverage observed.
+        max_leverage: Highest effective leverage observed above the cap (0: never above;
+            under the cap it is not computed, to keep every candle cheap).
         deepest: The deepest level reached.
     """
 
@@ -94,7 +95,11 @@ class BrakeStats:
             "halts": self.halts,
             "leverage_breaches": self.leverage_breaches,
             "leverage_reductions": self.leverage_reductions,
-            "max_leverage": str(self.max_leverage.quantize(Decimal("0.0001"))),
+            "max_leverage": str(
+                self.max_leverage.quantize(Decimal("0.0001"))
+                if self.max_leverage.is_finite()
+                else self.max_leverage
+            ),
         }
 
 
@@ -126,13 +131,16 @@ class BrakeGate:
         "_sink",
         "brake",
         "flattened",
+        "gating",
         "guard",
+        "halted",
         "instrument",
         "leverage",
         "listeners",
         "over_cap",
         "reduce_only_over_leverage",
         "reduce_quantity",
+        "restricted",
         "stats",
     )
 
@@ -156,11 +164,18 @@ class BrakeGate:
         #: The HALTED actions (cancel everything, flatten) are done for this halt.
         self.flattened = False
         self.over_cap = False
+        #: Effective leverage at the last check above (or back under) the cap.
         self.leverage = ZERO
         #: Base quantity to close to get back under the cap (0: nothing to reduce).
         self.reduce_quantity = ZERO
         self._entries = True
         self._multiplier = ONE
+        #: HALTED: nothing is decided until an operator resumes.
+        self.halted = False
+        #: No new entries: reduce-only, halted or above the leverage cap.
+        self.restricted = False
+        #: Commands are filtered at all (False at NORMAL under the cap: the fast path).
+        self.gating = False
 
     # ------------------------------------------------------------------ state
     @property
@@ -169,57 +184,51 @@ class BrakeGate:
         brake = self.brake
         return brake.level if brake is not None else BrakeLevel.NORMAL
 
-    @property
-    def halted(self) -> bool:
-        """HALTED: nothing is decided until an operator resumes."""
-        brake = self.brake
-        return brake is not None and brake.level is BrakeLevel.HALTED
-
-    @property
-    def gating(self) -> bool:
-        """Whether commands are filtered at all (False at NORMAL, under the cap)."""
-        return not self._entries or self._multiplier != ONE
-
-    @property
-    def restricted(self) -> bool:
-        """No new entries: reduce-only, halted or above the leverage cap."""
-        return not self._entries
-
     # ------------------------------------------------------------------ inputs
     def observe(
         self, equity: Decimal, position: Decimal, price: Decimal, at_ms: int
     ) -> BrakeTransition | None:
         """One observation (equity including unrealized PnL); the change of level, if any."""
-        transition = None
         brake = self.brake
-        if brake is not None:
-            transition = brake.observe(equity, at_ms)
-            if transition is not None:
-                self._record(transition)
+        transition = brake.observe(equity, at_ms) if brake is not None else None
         guard = self.guard
-        if guard is not None:
-            was = guard.over_cap
-            verdict = guard.check(position, price, equity)
-            self.leverage = leverage = verdict.leverage
-            stats = self.stats
-            if leverage > stats.max_leverage and leverage.is_finite():
-                stats.max_leverage = leverage
-            self.over_cap = over = verdict.over_cap
-            self.reduce_quantity = verdict.reduce_quantity
-            if over is not was:
-                if over:
-                    stats.leverage_breaches += 1
-                self._sink.emit(
-                    "risk.leverage_cap",
-                    at_ms,
-                    over_cap=over,
-                    leverage=str(leverage),
-                    cap=str(guard.cap),
-                    equity=str(equity),
-                )
-        if transition is not None or guard is not None:
-            self._update_actions()
+        # Under the cap (the common case on every candle): one product, one comparison.
+        changed = (
+            guard is not None
+            and (self.over_cap or (bool(position) and abs(position) * price > guard.cap * equity))
+            and self._leverage_changed(guard, equity, position, price, at_ms)
+        )
+        if transition is not None or changed:
+            self._update_actions()  # before the listeners hear of it
+        if transition is not None:
+            self._record(transition)
         return transition
+
+    def _leverage_changed(
+        self, guard: LeverageGuard, equity: Decimal, position: Decimal, price: Decimal, at_ms: int
+    ) -> bool:
+        """Check the cap (above it, or just back under); True when the verdict changed."""
+        stats = self.stats
+        verdict = guard.check(position, price, equity)
+        self.leverage = leverage = verdict.leverage
+        if leverage > stats.max_leverage:
+            stats.max_leverage = leverage
+        self.reduce_quantity = verdict.reduce_quantity
+        over = verdict.over_cap
+        if over is self.over_cap:
+            return False
+        self.over_cap = over
+        if over:
+            stats.leverage_breaches += 1
+        self._sink.emit(
+            "risk.leverage_cap",
+            at_ms,
+            over_cap=over,
+            leverage=str(verdict.leverage),
+            cap=str(guard.cap),
+            equity=str(equity),
+        )
+        return True
 
     def transfer(self, amount: Decimal, at_ms: int) -> None:
         """A deposit (+) or withdrawal (-) found by reconciliation: not a gain, not a loss."""
@@ -249,8 +258,8 @@ class BrakeGate:
             raise RuntimeError("the drawdown brake is off")
         transition = brake.resume(equity, at_ms)
         self.flattened = False
-        self._record(transition)
         self._update_actions()
+        self._record(transition)
         return transition
 
     def _record(self, transition: BrakeTransition) -> None:
@@ -285,6 +294,9 @@ class BrakeGate:
             entries = False
         self._entries = entries
         self._multiplier = multiplier
+        self.halted = brake is not None and brake.level is BrakeLevel.HALTED
+        self.restricted = not entries
+        self.gating = not entries or multiplier != ONE
 
     # ------------------------------------------------------------------ commands
     def filter(
