@@ -19,6 +19,7 @@ from adapters.memory.sinks import RecordingSink
 from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
+from adapters.simulated.ledgers import FuturesLedger
 from adapters.simulated.settings import SimulationSettings
 from application.brakes import BRAKE_RECORD, BrakeGate
 from application.live_engine import EngineIdentity, LiveEngine
@@ -130,4 +131,34 @@ def test_halted_lifts_only_with_an_acknowledged_resume(tmp_path: Path) -> None:
     assert again.gate.level is BrakeLevel.NORMAL and again.gate.brake.peak == equity  # type: ignore[union-attr]
     kinds = [json.loads(p)["trigger"] for _, _, p in again.journal.reports(BRAKE_RECORD)]
     assert kinds[-1] == "OPERATOR"
+    again.kill()
+
+
+def test_a_deposit_found_by_reconciliation_is_not_a_gain(tmp_path: Path) -> None:
+    exchange = SimulatedExchange(INSTRUMENT, CASH, SimulationSettings(leverage=20))
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    sink = RecordingSink()
+    bot = Bot(url, exchange, sink)
+    bot.engine.start(reference_price=CANDLES[0].open)
+    index = 0
+    while bot.gate.level is not BrakeLevel.REDUCED:
+        bot.engine.on_candle(CANDLES[index])
+        index += 1
+    brake = bot.gate.brake
+    assert brake is not None
+    drawdown, peak = brake.drawdown, brake.peak
+    bot.kill()
+    assert isinstance(exchange.ledger, FuturesLedger)
+    exchange.ledger.wallet += D("5000")  # the user deposits while the bot is down
+
+    sink_after = RecordingSink()
+    again = Bot(url, exchange, sink_after)
+    again.engine.start(accept_exchange_state=True, reference_price=CANDLES[index - 1].close)
+    moved = again.gate.brake
+    assert moved is not None
+    (transfer,) = sink_after.named("brake.transfer")
+    assert D(transfer["amount"]) == D("5000")
+    assert moved.peak > peak  # the peak moved with the deposit ...
+    assert abs(moved.drawdown - drawdown) < D("0.001")  # ... so the drawdown did not
+    assert again.gate.level is BrakeLevel.REDUCED  # not lifted by the deposit
     again.kill()
