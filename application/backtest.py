@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
+from application.brakes import BrakeGate
 from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
@@ -56,6 +57,8 @@ class BacktestReport:
     last_price: Decimal | None
     max_drawdown: Decimal
     max_drawdown_amount: Decimal
+    #: What the drawdown brakes and the leverage guard did (None: brakes off).
+    brakes: dict[str, object] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with Decimals as strings (exact in JSON)."""
@@ -75,6 +78,7 @@ class BacktestRunner:
             as in a live run.
         market: The market facts handed to the strategy (default windows when not given).
         recorder: Records candles, fills, requests and decisions for the run's metrics.
+        brakes: The drawdown brake and leverage guard, applied in the cycle as live.
     """
 
     def __init__(
@@ -87,11 +91,19 @@ class BacktestRunner:
         signals: SignalTracker | None = None,
         market: MarketFacts | None = None,
         recorder: RunRecorder | None = None,
+        brakes: BrakeGate | None = None,
     ) -> None:
         self._recorder = recorder
         self._execution = execution
+        self.brakes = brakes
         self.cycle = DecisionCycle(
-            execution, strategy, replay=venue, signals=signals, market=market, observer=recorder
+            execution,
+            strategy,
+            replay=venue,
+            signals=signals,
+            market=market,
+            observer=recorder,
+            brakes=brakes,
         )
         self._progress = progress
         self._progress_every = progress_every
@@ -172,4 +184,16 @@ class BacktestRunner:
             last_price=price,
             max_drawdown=drawdown.max_drawdown,
             max_drawdown_amount=drawdown.max_drawdown_amount,
+            brakes=self._brake_summary(),
         )
+
+    def _brake_summary(self) -> dict[str, object] | None:
+        gate = self.brakes
+        if gate is None:
+            return None
+        summary = gate.stats.to_dict()
+        summary["level"] = str(gate.level)
+        brake = gate.brake
+        if brake is not None:
+            summary["peak"] = str(brake.peak)
+        return summary

@@ -15,6 +15,15 @@ steps are, in this order:
 5. **execute**: send the prepared requests; their answers are exchange events again and
    go back to step 1, one at a time, until nothing is left.
 
+**Brakes** (:mod:`application.brakes`), when given, sit in the same steps for every mode:
+equity including unrealized PnL is observed after the candle's events are applied (before
+the strategy is asked) and after every fill and funding payment; every batch of commands
+passes the brake's gate before pre-trade risk (entries scaled or dropped, exits always
+through); while reduce-only, resting entries are cancelled (and, if configured, leverage
+above the cap is reduced at market); on HALTED the cycle cancels everything and flattens
+(the trading session's flatten in a live run, the same closing order in a backtest) and
+stops asking the strategy until an operator resumes.
+
 The cycle is synchronous and knows nothing of crashes. A process that can die wraps every
 step (apply + decide + journal) in its own scope — the trading session opens a
 transaction there and checkpoints the strategy — and sends only after the scope has
@@ -26,15 +35,18 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from decimal import Decimal
 from typing import Protocol
 
+from application.brakes import BrakeGate
 from application.execution import ExecutionService, PreparedRequest
+from application.flatten_orders import closing_order
 from application.ports.exchange import ReplayVenue
 from application.signals import SignalTracker
 from application.trading_context import CycleContext
 from domain.candles import Candle
-from domain.commands import Command
-from domain.events import ExecutionEvent
+from domain.commands import CancelAllOrders, Command
+from domain.events import ExecutionEvent, FundingPaid, OrderFilled
 from domain.market_facts import MarketFacts
 from domain.orders import Order
 from domain.signals.decision import DecisionRecord
@@ -90,10 +102,17 @@ class DecisionCycle:
             need no transaction, and the steps then skip the scope call entirely).
         observer: Sees every event, command batch, decision and candle (None: nothing
             watches, and the steps skip the calls).
+        brakes: The drawdown brake and leverage guard (None: no brakes).
+        halt: What HALTED does (the trading session's flatten); None: cancel everything
+            and send the closing order through this cycle.
     """
 
     __slots__ = (
+        "_brakes",
         "_execution",
+        "_halt",
+        "_halting",
+        "_keep_base",
         "_observer",
         "_remember",
         "_replay",
@@ -116,8 +135,15 @@ class DecisionCycle:
         market: MarketFacts | None = None,
         scope: StepScope | None = None,
         observer: CycleObserver | None = None,
+        brakes: BrakeGate | None = None,
+        halt: Callable[[], object] | None = None,
     ) -> None:
         self._execution = execution
+        self._brakes = brakes
+        self._halt = halt
+        self._halting = False
+        #: Spot: the base held at the start is not the bot's to sell when halting.
+        self._keep_base = execution.account.base_balance
         self._observer = observer
         self._strategy = strategy
         self._replay = replay
@@ -131,6 +157,11 @@ class DecisionCycle:
         #: Whether the strategy is asked (False while paused, stopping or flattened);
         #: events are applied either way.
         self.deciding = True
+
+    @property
+    def brakes(self) -> BrakeGate | None:
+        """The brakes (None when off)."""
+        return self._brakes
 
     @property
     def decision(self) -> DecisionRecord | None:
@@ -161,6 +192,10 @@ class DecisionCycle:
                 decision = self.context.decision = signals.on_candle(candle)
                 if decision is not None and self._observer is not None:
                     self._observer.on_decision(decision)
+        gate = self._brakes
+        if gate is not None:
+            self._brake_step(gate, candle.close, candle.close_time)
+            decide = decide and not gate.halted
         if decide and self.deciding:
             if self._scoped:
                 with self._scope(candle.open_time):
@@ -190,6 +225,9 @@ class DecisionCycle:
             if prepared:
                 for answer in execution.send_raw(prepared):
                     queue.extend(answer)
+        gate = self._brakes
+        if gate is not None and gate.halted and not gate.flattened:
+            self._halt_now(gate)
 
     def on_applied(self, applied: Iterable[tuple[ExecutionEvent, Order | None]]) -> None:
         """Events something else already applied (a reconciliation): answer them in one step."""
@@ -197,6 +235,9 @@ class DecisionCycle:
             prepared = self._answer(applied)
         if prepared:
             self._send(prepared)
+        gate = self._brakes
+        if gate is not None and gate.halted and not gate.flattened:
+            self._halt_now(gate)
 
     def command(self, commands: Sequence[Command]) -> None:
         """An operator's commands (cancel everything, close the position): checked, sent."""
@@ -213,6 +254,13 @@ class DecisionCycle:
             return None
         if self._observer is not None:
             self._observer.on_event(*applied)
+        gate = self._brakes
+        if gate is not None:
+            kind = type(event)
+            if kind is OrderFilled or kind is FundingPaid:
+                self._observe(gate, _event_time(event))
+            if gate.halted:
+                return None
         if not self.deciding:
             return None
         commands = self._strategy.on_execution(applied[0], applied[1], self.context)
@@ -226,6 +274,13 @@ class DecisionCycle:
             applied = list(applied)
             for event, order in applied:
                 observer.on_event(event, order)
+        gate = self._brakes
+        if gate is not None:
+            applied = list(applied)
+            if applied:
+                self._observe(gate, max(_event_time(event) for event, _ in applied))
+            if gate.halted:
+                return []
         if not self.deciding:
             return []
         prepared: list[PreparedRequest] = []
@@ -240,6 +295,14 @@ class DecisionCycle:
     def _prepare(self, commands: Sequence[Command]) -> list[PreparedRequest]:
         if not commands:
             return []
+        gate = self._brakes
+        if gate is not None and gate.gating:
+            execution = self._execution
+            commands = gate.filter(
+                commands, execution.account.position.quantity, execution.open_orders
+            )
+            if not commands:
+                return []
         if self._observer is not None:
             self._observer.on_commands(commands)
         return self._execution.prepare(commands)
@@ -248,3 +311,65 @@ class DecisionCycle:
         answers = self._execution.send_raw(prepared)
         if answers:
             self.on_events(event for answer in answers for event in answer)
+
+    # ------------------------------------------------------------------ brakes
+    def _observe(self, gate: BrakeGate, at_ms: int) -> None:
+        """Equity including unrealized PnL at the latest mark, into the brakes."""
+        execution = self._execution
+        price = execution.mark_price
+        if price is None:
+            return
+        account = execution.account
+        gate.observe(account.equity(price), account.position.quantity, price, at_ms)
+
+    def _brake_step(self, gate: BrakeGate, price: Decimal, at_ms: int) -> None:
+        """Observe the candle's equity, then do what the level asks before deciding."""
+        account = self._execution.account
+        gate.observe(account.equity(price), account.position.quantity, price, at_ms)
+        if gate.halted:
+            if not gate.flattened:
+                self._halt_now(gate)
+            return
+        if not gate.restricted:
+            return
+        open_orders = self._execution.open_orders
+        position = account.position.quantity
+        commands: list[Command] = list(gate.entry_cancels(position, open_orders))
+        gate.stats.cancelled_entries += len(commands)
+        if gate.over_cap:
+            reduce = gate.reduction(position, open_orders.values())
+            if reduce is not None:
+                commands.append(reduce)
+        if commands:
+            self.command(commands)
+
+    def _halt_now(self, gate: BrakeGate) -> None:
+        """HALTED: cancel everything and flatten, once per halt (not re-entered)."""
+        if self._halting:
+            return
+        self._halting = True
+        try:
+            if self._halt is not None:
+                self._halt()
+            else:
+                execution = self._execution
+                instrument = execution.instrument
+                account = execution.account
+                commands: list[Command] = [CancelAllOrders(instrument.symbol)]
+                close = closing_order(
+                    instrument, account.position.quantity, account.base_balance, self._keep_base
+                )
+                if close is not None:
+                    commands.append(close)
+                self.command(commands)
+            gate.flattened = True
+            gate.stats.halts += 1
+        finally:
+            self._halting = False
+
+
+def _event_time(event: ExecutionEvent) -> int:
+    """When a fill or funding payment happened (ms)."""
+    if type(event) is OrderFilled:
+        return event.fill.timestamp
+    return int(getattr(event, "timestamp", 0))

@@ -25,6 +25,7 @@ from decimal import Decimal
 from application.ports.clock import Clock
 from application.ports.control import (
     BotState,
+    BrakeView,
     CommandResult,
     ConvictionView,
     EngineIdentity,
@@ -39,6 +40,7 @@ from application.reconciliation import ReconciliationFailed, ReconciliationRepor
 from application.session import TradingSession
 from application.signals import SignalTracker
 from domain.candles import Candle
+from domain.drawdown_brake import BrakeLevel
 from domain.events import ExecutionEvent
 from domain.performance import DrawdownTracker
 from domain.risk import worst_case_exposure
@@ -273,13 +275,47 @@ class LiveEngine:
             return CommandResult(self.state, False, f"not running ({self.state})")
         return self._set_state(BotState.PAUSED, "pause")
 
-    def resume(self) -> CommandResult:
-        """PAUSED -> RUNNING."""
+    def resume(self, acknowledge_halt: bool = False) -> CommandResult:
+        """PAUSED -> RUNNING; acknowledged, also lift the drawdown brake's HALTED.
+
+        A HALTED brake is lifted only with ``acknowledge_halt``: the operator confirms they
+        have looked at the loss. The brake's peak is reset to the equity now (logged and
+        journaled as an OPERATOR transition) and the strategy builds a fresh book.
+        """
+        brakes = self.session.brakes
+        halted = brakes is not None and brakes.halted
+        lifted = ""
+        if halted and not acknowledge_halt:
+            return CommandResult(
+                self.state,
+                False,
+                "HALTED by the drawdown brake: resume with --ack to lift it "
+                "(the peak is reset to the equity now)",
+            )
+        if halted:
+            mark = self._mark()
+            equity = self.session.execution.account.equity(mark) if mark else ZERO
+            transition = self.session.resume_brake(equity)
+            self.session.reset_strategy()
+            if self._drawdown is not None:
+                self._drawdown = DrawdownTracker(equity)
+            lifted = f"drawdown brake lifted, peak reset to {transition.peak}"
+        if self.state is BotState.PAUSED:
+            result = self._set_state(BotState.RUNNING, "resume")
+            return CommandResult(result.state, True, "; ".join(filter(None, ["resume", lifted])))
+        if lifted:
+            return CommandResult(self.state, True, lifted)
+        if acknowledge_halt and self.state is BotState.RUNNING:
+            return CommandResult(self.state, False, "not halted: nothing to acknowledge")
         if self.state is BotState.RUNNING:
             return CommandResult(self.state, False, "already running")
-        if self.state is not BotState.PAUSED:
-            return CommandResult(self.state, False, f"not paused ({self.state})")
-        return self._set_state(BotState.RUNNING, "resume")
+        return CommandResult(self.state, False, f"not paused ({self.state})")
+
+    def _mark(self) -> Decimal:
+        last = self.last_candle
+        if last is not None:
+            return last.close
+        return self.session.execution.mark_price or ZERO
 
     def flatten(self) -> FlattenReport:
         """Cancel every open order of ours, close the position, confirm with the exchange.
@@ -339,7 +375,10 @@ class LiveEngine:
         balances: list[tuple[str, Decimal]] = [(execution.instrument.quote_asset, account.cash)]
         if not account.is_futures:
             balances.append((execution.instrument.base_asset, account.base_balance))
-        level = "KILL_SWITCH" if self._kill_switch else "NORMAL"
+        brakes = session.brakes
+        level = "KILL_SWITCH" if self._kill_switch else str(brakes.level if brakes else "NORMAL")
+        if level == "NORMAL" and brakes is not None and brakes.over_cap:
+            level = "LEVERAGE_CAP"
         return StatusView(
             state=self.state,
             identity=self.identity,
@@ -370,4 +409,29 @@ class LiveEngine:
             ),
             conviction=self.conviction,
             started_at_ms=self.started_at_ms,
+            brake=self._brake_view(),
+        )
+
+    def _brake_view(self) -> BrakeView | None:
+        brakes = self.session.brakes
+        if brakes is None or brakes.brake is None:
+            return None
+        brake = brakes.brake
+        level = brake.level
+        nxt = brake.next_level_equity()
+        deeper = "" if nxt is None else str(list(BrakeLevel)[level.rank + 1])
+        distance = None
+        if nxt is not None:
+            threshold = brake.settings.threshold(BrakeLevel(deeper))
+            distance = max(threshold - brake.drawdown, ZERO)
+        return BrakeView(
+            level=str(level),
+            peak=brake.peak,
+            equity=brake.equity,
+            drawdown=brake.drawdown,
+            next_level=deeper,
+            next_level_equity=nxt,
+            distance=distance,
+            leverage_over_cap=brakes.over_cap,
+            transitions=sum(brakes.stats.transitions.values()),
         )

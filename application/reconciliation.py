@@ -26,8 +26,9 @@ from application.account_state import checkpoint_marks, save_checkpoint
 from application.execution import ExecutionService
 from application.ports.clock import Clock
 from application.ports.event_sink import EventSink
-from application.ports.exchange import ExchangePort, OrderSnapshot
+from application.ports.exchange import AccountSnapshot, ExchangePort, OrderSnapshot
 from application.ports.repository import OrderRepository
+from domain.account import AccountProjection
 from domain.client_ids import ClientOrderIdSequence
 from domain.events import (
     ExecutionEvent,
@@ -40,6 +41,7 @@ from domain.events import (
     OrderRejected,
     RejectReason,
 )
+from domain.instruments import Instrument
 from domain.orders import Order, OrderStatus
 
 ZERO = Decimal(0)
@@ -146,6 +148,9 @@ class Reconciler:
         self._sink = sink
         self._clock = clock
         self._unknown = unknown_orders
+        #: Value (quote, at the mark) of the balance change the accepted exchange state
+        #: brought that no fill, fee or funding explains: a deposit (+) or withdrawal (-).
+        self.transfer = ZERO
 
     def run(
         self, accept_exchange_state: bool = False
@@ -412,6 +417,17 @@ class Reconciler:
         account = self._exchange.account()
         projection = self._execution.account
         instrument = self._execution.instrument
+        mark = self._execution.mark_price or ZERO
+        cash_before, base_before = projection.cash, projection.base_balance
+        self._adopt_balances(account, projection, instrument)
+        base_change = projection.base_balance - base_before
+        self.transfer = (
+            projection.cash - cash_before + (ZERO if projection.is_futures else base_change * mark)
+        )
+
+    def _adopt_balances(
+        self, account: AccountSnapshot, projection: AccountProjection, instrument: Instrument
+    ) -> None:
         if projection.is_futures:
             projection.cash = account.balances.get(instrument.quote_asset, (ZERO, ZERO))[0]
             # A venue may leave a flat position out (Binance's v3 account lists only symbols

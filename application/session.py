@@ -17,6 +17,14 @@ die needs:
 
 Both are the cycle's step scope (:meth:`TradingSession._step`): the cycle applies and
 decides inside it and sends only after it has committed.
+
+* **Brakes**: the drawdown brake's state (level, peak) is journaled with every strategy
+  checkpoint, and every change of level is also appended as a ``brake`` record and
+  checkpointed at once, so a kill -9 at any level restarts in the same level from the same
+  peak. HALTED flattens through :meth:`TradingSession.flatten`, exactly as an operator's
+  flatten; only an operator's :meth:`TradingSession.resume_brake` lifts it. A balance
+  change that reconciliation adopts and no fill, fee or funding explains is a transfer:
+  the brake's peak moves with it.
 """
 
 from __future__ import annotations
@@ -27,8 +35,10 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from application.account_state import account_from_start, rebuild_account, save_checkpoint
+from application.brakes import BRAKE_RECORD, BrakeGate
 from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
+from application.flatten_orders import closing_order
 from application.ports.clock import Clock
 from application.ports.control import FlattenReport
 from application.ports.event_sink import EventSink
@@ -46,9 +56,8 @@ from application.signals import SignalTracker
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence, parse_sequence
-from domain.commands import CancelAllOrders, Command, PlaceOrder
-from domain.enums import OrderType, Side
-from domain.errors import FilterViolation
+from domain.commands import CancelAllOrders, Command
+from domain.drawdown_brake import BrakeTransition
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 from domain.market_facts import MarketFacts
@@ -84,6 +93,7 @@ class TradingSession:
             before the strategy sees it); None for a real exchange.
         signals: The signal decided on every candle, before the strategy is asked.
         market: The market facts handed to the strategy (default windows when not given).
+        brakes: The drawdown brake and leverage guard (None: no brakes).
     """
 
     def __init__(
@@ -101,8 +111,10 @@ class TradingSession:
         replay: ReplayVenue | None = None,
         signals: SignalTracker | None = None,
         market: MarketFacts | None = None,
+        brakes: BrakeGate | None = None,
     ) -> None:
         self._exchange = exchange
+        self.brakes = brakes
         self._instrument = instrument
         self._repo = repository
         self._strategy = strategy
@@ -188,6 +200,8 @@ class TradingSession:
             signals=self.signals,
             market=self._market,
             scope=self._step,
+            brakes=self.brakes,
+            halt=self._brake_halt,
         )
         self._cycle.deciding = self._deciding
         state = repo.load_state(_STRATEGY_KEY)
@@ -195,6 +209,10 @@ class TradingSession:
             saved = json.loads(state)
             self._strategy.restore(saved["strategy"])
             self.last_decided_candle = saved["last_candle"]
+            if self.brakes is not None:
+                self.brakes.restore(saved.get("brake"))
+        if self.brakes is not None and self._journal_brake not in self.brakes.listeners:
+            self.brakes.listeners.append(self._journal_brake)
         return self.resync(accept_exchange_state, NEVER_SENT_AT_START)
 
     def resync(
@@ -224,6 +242,11 @@ class TradingSession:
             never_sent,
         )
         report, applied = reconciler.run(accept_exchange_state)
+        if reconciler.transfer and self.brakes is not None:
+            # Adopted balances no fill, fee or funding explains: a deposit or withdrawal.
+            with repo.transaction():
+                self.brakes.transfer(reconciler.transfer, self._clock.now_ms())
+                self._checkpoint()
         self.cycle.on_applied(applied)
         return report
 
@@ -297,21 +320,59 @@ class TradingSession:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
-        self._repo.save_state(
-            _STRATEGY_KEY,
-            json.dumps(
-                {"strategy": self._strategy.snapshot(), "last_candle": self.last_decided_candle}
-            ),
-        )
+        state: dict[str, object] = {
+            "strategy": self._strategy.snapshot(),
+            "last_candle": self.last_decided_candle,
+        }
+        brakes = self.brakes
+        if brakes is not None:
+            state["brake"] = brakes.snapshot()
+        self._repo.save_state(_STRATEGY_KEY, json.dumps(state))
 
-    def flatten(self, keep_base: Decimal | None = None) -> FlattenReport:
+    # ------------------------------------------------------------------ brakes
+    def _journal_brake(self, transition: BrakeTransition) -> None:
+        """A change of level: a journal record and the checkpoint, durable at once."""
+        brakes = self.brakes
+        assert brakes is not None
+        record = {**transition.to_dict(), "state": brakes.snapshot()}
+        with self._repo.transaction():
+            self._repo.save_report(BRAKE_RECORD, transition.at_ms, json.dumps(record))
+            self._checkpoint()
+
+    def _brake_halt(self) -> None:
+        """HALTED: cancel everything and flatten, as an operator's flatten does.
+
+        The strategy is not paused here: HALTED itself keeps it from being asked, and an
+        operator's resume of the brake lets it decide again (on a fresh book).
+        """
+        self.flatten(stop_deciding=False)
+
+    def resume_brake(self, equity: Decimal) -> BrakeTransition:
+        """The operator lifts HALTED: the peak is reset to ``equity`` (logged, journaled).
+
+        Raises:
+            InvalidBrakeTransition: The brake is not HALTED.
+            RuntimeError: There are no brakes.
+        """
+        if self.brakes is None:
+            raise RuntimeError("the drawdown brake is off")
+        return self.brakes.resume(equity, self._clock.now_ms())
+
+    def flatten(
+        self, keep_base: Decimal | None = None, stop_deciding: bool = True
+    ) -> FlattenReport:
         """Cancel every open order of ours and close the position, then ask the exchange.
 
         Futures: a reduce-only MARKET order for the whole position. Spot: a MARKET sell of
         the base the bot holds beyond ``keep_base``: by default the holding journaled at the
         very first start, which is the user's, not the bot's (the holding at this process's
         start also counts what earlier processes bought). Each step goes through the
-        journal like any decision.
+        journal like any decision. The drawdown brake's HALTED flattens through here too.
+
+        Args:
+            keep_base: Spot base never sold (None: the holding at the very first start).
+            stop_deciding: Stop asking the strategy (an operator's flatten); the brake
+                passes False, its HALTED level already keeps the strategy out.
 
         Returns:
             What was done and whether the exchange confirms the account is flat.
@@ -319,7 +380,8 @@ class TradingSession:
         execution = self.execution
         inst = self._instrument
         keep_base = self._starting_base if keep_base is None else keep_base
-        self.set_deciding(False)  # the strategy is not asked again: it would re-open the book
+        if stop_deciding:
+            self.set_deciding(False)  # not asked again: it would re-open the book
         canceled = len(execution.open_orders)
         self._command([CancelAllOrders(inst.symbol)])
         # Fills can still be on their way (the user-data stream) when the book is cancelled:
@@ -329,8 +391,6 @@ class TradingSession:
         except ReconciliationFailed as exc:
             self._sink.emit("flatten.mismatch", self._clock.now_ms(), detail=str(exc))
         account = execution.account
-        closing: Decimal = ZERO
-        order: PlaceOrder | None = None
         venue_position = ZERO
         if inst.is_futures:
             # The exchange's position is the truth a reduce-only close must match.
@@ -338,20 +398,8 @@ class TradingSession:
             venue_position = sum(
                 (p.quantity for p in snapshot.positions if p.symbol == inst.symbol), ZERO
             )
-        if inst.is_futures and venue_position:
-            quantity = venue_position
-            side = Side.SELL if quantity > ZERO else Side.BUY
-            closing = abs(quantity)
-            order = PlaceOrder(
-                inst.symbol, side, OrderType.MARKET, closing, reduce_only=True, tag="flatten"
-            )
-        elif not inst.is_futures and account.base_balance > keep_base:
-            try:
-                closing = inst.round_quantity(account.base_balance - keep_base, OrderType.MARKET)
-            except FilterViolation:
-                closing = ZERO  # dust below one lot cannot be sold
-            if closing:
-                order = PlaceOrder(inst.symbol, Side.SELL, OrderType.MARKET, closing, tag="flatten")
+        order = closing_order(inst, venue_position, account.base_balance, keep_base)
+        closing = order.quantity if order is not None else ZERO
         if order is not None:
             self._command([order])
         snapshot = self._exchange.account()

@@ -12,13 +12,15 @@ Each case runs in a fresh subprocess so its peak RSS is its own. Two timings per
   nautilus_trader's figures are usually quoted: data is loaded before ``run()``).
 
 The run recorder (what ``gridbot backtest`` computes its metrics from) is wired as in
-``gridbot backtest``; ``--no-recorder`` leaves it out to measure what it costs. The metrics
+``gridbot backtest``; ``--no-recorder`` leaves it out to measure what it costs. So are the
+default drawdown brakes and leverage guard (``--no-brakes``: without them, to measure what
+observing equity on every candle and fill costs). The metrics
 themselves are computed after the timed loop (``metrics_seconds``).
 
 Usage::
 
     .venv/bin/python benchmarks/backtest_throughput.py [--data DIR] [--cases a,b,...] [--json]
-        [--no-recorder]
+        [--no-recorder] [--no-brakes]
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ CASES: dict[str, tuple[list[str], int | None]] = {
 }
 
 
-def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str, object]:
+def run_case(
+    data: Path, name: str, mode: str, record: bool = True, brakes: bool = True
+) -> dict[str, object]:
     """Run one case in this process and return its figures."""
     from adapters.market_data.kline_csv import KlineCsvReader
     from adapters.memory.repository import InMemoryOrderRepository
@@ -67,7 +71,8 @@ def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str,
     from application.backtest import BacktestRunner
     from application.execution import ExecutionService
     from application.run_record import RunRecorder
-    from bootstrap.containers import BACKTEST_RETENTION
+    from bootstrap.config import load_config
+    from bootstrap.containers import BACKTEST_RETENTION, brake_gate
     from bootstrap.instruments import builtin_instrument
     from domain.account import AccountProjection
     from domain.client_ids import ClientOrderIdSequence
@@ -94,13 +99,14 @@ def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str,
     )
     exchange = SimulatedExchange(instrument, {"USDT": cash}, settings)
     account = AccountProjection(instrument, cash)
+    sink = CountingSink()
     execution = ExecutionService(
         exchange,
         instrument,
         account,
         ClientOrderIdSequence("bench"),
         InMemoryOrderRepository(BACKTEST_RETENTION, BACKTEST_RETENTION),
-        CountingSink(),
+        sink,
         exchange,
     )
     params = StaticGridParams(
@@ -111,7 +117,8 @@ def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str,
     )
     strategy = StaticGrid(instrument.symbol, params)
     recorder = RunRecorder(instrument, exchange, cash) if record else None
-    runner = BacktestRunner(exchange, strategy, execution, recorder=recorder)
+    gate = brake_gate(load_config(None), instrument, sink) if brakes else None
+    runner = BacktestRunner(exchange, strategy, execution, recorder=recorder, brakes=gate)
     started = time.perf_counter()
     report = runner.run(source)
     seconds = time.perf_counter() - started
@@ -133,6 +140,7 @@ def run_case(data: Path, name: str, mode: str, record: bool = True) -> dict[str,
         "seconds": round(seconds, 3),
         "load_seconds": round(load_seconds, 3),
         "recorder": record,
+        "brakes": brakes,
         "metrics_seconds": round(metrics_seconds, 3),
         "bars_per_second": round(report.candles / seconds),
         "peak_rss_mb": round(peak_mb, 1),
@@ -149,11 +157,13 @@ def main() -> int:
     parser.add_argument("--modes", default="stream,preload")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-recorder", action="store_true", help="run without the recorder")
+    parser.add_argument("--no-brakes", action="store_true", help="run without the brakes")
     parser.add_argument("--child", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     data = Path(args.data)
     if args.child:
-        print(json.dumps(run_case(data, *args.child, record=not args.no_recorder)))
+        result = run_case(data, *args.child, record=not args.no_recorder, brakes=not args.no_brakes)
+        print(json.dumps(result))
         return 0
     if not (data / "klines").is_dir():
         print(f"data directory {data} not found (use --data or GRIDBOT_TEST_DATA)", file=sys.stderr)
@@ -163,7 +173,8 @@ def main() -> int:
         for mode in args.modes.split(","):
             out = subprocess.run(
                 [sys.executable, __file__, "--data", str(data), "--child", name, mode]
-                + (["--no-recorder"] if args.no_recorder else []),
+                + (["--no-recorder"] if args.no_recorder else [])
+                + (["--no-brakes"] if args.no_brakes else []),
                 capture_output=True,
                 text=True,
                 check=True,

@@ -222,6 +222,19 @@ def _skipped(skipped: dict[str, int]) -> str:
     return f"{sum(skipped.values()):,} ({detail})"
 
 
+def _brakes(brakes: dict[str, Any] | None) -> str:
+    """What the drawdown brakes and the leverage guard did, on one line."""
+    if brakes is None:
+        return "off"
+    entered = ", ".join(f"{level} x{n}" for level, n in brakes["transitions"].items())
+    return (
+        f"deepest {brakes['deepest']}, now {brakes['level']} (entered: {entered or 'none'}); "
+        f"entries scaled {brakes['scaled_entries']:,}, blocked {brakes['blocked_entries']:,}, "
+        f"cancelled {brakes['cancelled_entries']:,}; halts {brakes['halts']}; leverage above "
+        f"the cap {brakes['leverage_breaches']}x (reductions {brakes['leverage_reductions']})"
+    )
+
+
 def _counters(counters: dict[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in counters.items())
 
@@ -258,6 +271,7 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
             f"({_money(report.max_drawdown_amount)})",
         ),
         ("max leverage", str(extra["max_leverage"])),
+        ("brakes", _brakes(report.brakes)),
         ("grid re-centres", f"{extra['recenters']:,}"),
         ("skipped levels", _skipped(extra["skipped_levels"])),
         *(

@@ -37,6 +37,7 @@ from bootstrap.config_sections import (
     GRPC_ADDRESS_ENV,
     AdaptiveGridConfig,
     BacktestConfig,
+    BrakesConfig,
     ControlConfig,
     CredentialsConfig,
     ExchangeConfig,
@@ -56,6 +57,7 @@ from bootstrap.config_sections import (
     read_account,
     read_backtest,
     read_bot,
+    read_brakes,
     read_control,
     read_credentials,
     read_exchange,
@@ -79,6 +81,7 @@ __all__ = [
     "AdaptiveGridConfig",
     "AppConfig",
     "BacktestConfig",
+    "BrakesConfig",
     "ConfigError",
     "ControlConfig",
     "CredentialsConfig",
@@ -134,6 +137,7 @@ class AppConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    brakes: BrakesConfig = field(default_factory=BrakesConfig)
     reconciliation: ReconciliationConfig = field(default_factory=ReconciliationConfig)
     shutdown: ShutdownConfig = field(default_factory=ShutdownConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -206,6 +210,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     storage = read_storage(root, environ)
     credentials = read_credentials(root)
     risk = read_risk(root)
+    brakes = read_brakes(root)
     reconciliation = read_reconciliation(root)
     shutdown = read_shutdown(root)
     logging = read_logging(root)
@@ -227,6 +232,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         storage=storage,
         credentials=credentials,
         risk=risk,
+        brakes=brakes,
         reconciliation=reconciliation,
         shutdown=shutdown,
         logging=logging,

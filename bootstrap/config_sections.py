@@ -233,6 +233,29 @@ class RiskConfig:
     max_open_orders: int | None = 50
     price_band: Decimal | None = Decimal("0.05")
     kill_switch: bool = False
+    #: Above ``max_leverage`` after the fact (losses), no new entries until back under it.
+    reduce_only_over_leverage: bool = True
+    #: Also close the excess at market, back to ``max_leverage x (1 - leverage_margin)``.
+    reduce_over_leverage: bool = False
+    leverage_margin: Decimal = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class BrakesConfig:
+    """``brakes`` section: the drawdown brakes (see :mod:`domain.drawdown_brake`).
+
+    Drawdown is on equity including unrealized PnL, from a journaled peak: ``reduced_at``
+    halves (``reduced_size``) new entries, ``reduce_only_at`` stops them, ``halted_at``
+    cancels everything, flattens and halts until an operator resumes.
+    """
+
+    enabled: bool = True
+    reduced_at: Decimal = Decimal("0.05")
+    reduce_only_at: Decimal = Decimal("0.10")
+    halted_at: Decimal = Decimal("0.15")
+    reduced_size: Decimal = Decimal("0.5")
+    recover_by: Decimal = Decimal("0.02")
+    hold_minutes: int = 240
 
 
 @dataclass(frozen=True)
@@ -601,9 +624,44 @@ def read_risk(root: ConfigReader) -> RiskConfig:
             nullable=True,
         ),
         kill_switch=section.boolean("kill_switch", False),
+        reduce_only_over_leverage=section.boolean("reduce_only_over_leverage", True),
+        reduce_over_leverage=section.boolean("reduce_over_leverage", False),
+        leverage_margin=section.required_decimal(
+            "leverage_margin", Decimal("0.1"), minimum=Decimal(0), maximum=Decimal("0.9")
+        ),
     )
     section.finish()
     return risk
+
+
+def read_brakes(root: ConfigReader) -> BrakesConfig:
+    """``brakes`` section; the thresholds must rise strictly and stay below 1."""
+    section = root.section("brakes")
+    fraction: dict[str, object] = {
+        "minimum": Decimal(0),
+        "maximum": Decimal(1),
+        "exclusive_min": True,
+    }
+    brakes = BrakesConfig(
+        enabled=section.boolean("enabled", True),
+        reduced_at=section.required_decimal("reduced_at", Decimal("0.05"), **fraction),
+        reduce_only_at=section.required_decimal("reduce_only_at", Decimal("0.10"), **fraction),
+        halted_at=section.required_decimal("halted_at", Decimal("0.15"), **fraction),
+        reduced_size=section.required_decimal("reduced_size", Decimal("0.5"), **fraction),
+        recover_by=section.required_decimal(
+            "recover_by", Decimal("0.02"), minimum=Decimal(0), maximum=Decimal(1)
+        ),
+        hold_minutes=section.integer("hold_minutes", 240, 0, 525_600),
+    )
+    if not brakes.reduced_at < brakes.reduce_only_at < brakes.halted_at < 1:
+        section.fail(
+            f"{section.path}.halted_at",
+            "thresholds must satisfy reduced_at < reduce_only_at < halted_at < 1",
+        )
+    if brakes.recover_by >= brakes.reduced_at:
+        section.fail(f"{section.path}.recover_by", "must be below reduced_at")
+    section.finish()
+    return brakes
 
 
 def read_reconciliation(root: ConfigReader) -> ReconciliationConfig:

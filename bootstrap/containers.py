@@ -33,6 +33,7 @@ from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.backtest import BacktestRunner
+from application.brakes import BrakeGate
 from application.execution import ExecutionService
 from application.live_engine import EngineIdentity, LiveEngine
 from application.peeked_candles import PeekedCandles
@@ -53,12 +54,14 @@ from domain.account import AccountProjection
 from domain.baselines.buy_and_hold import BuyAndHold
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
+from domain.drawdown_brake import BrakeSettings
 from domain.grid.adaptive_grid import AdaptiveGrid
 from domain.grid.adaptive_params import AdaptiveGridParams
 from domain.grid.neutral_grid import NeutralGrid, NeutralGridParams
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.grid.volatility_grid import VolatilityGrid, VolatilityGridParams
 from domain.instruments import Instrument
+from domain.leverage_guard import LeverageGuard
 from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.risk import PreTradeRisk, RiskLimits
 from domain.strategy import Strategy
@@ -117,6 +120,28 @@ def pre_trade_risk(config: AppConfig, instrument: Instrument) -> PreTradeRisk:
         kill_switch=risk.kill_switch,
     )
     return PreTradeRisk(limits, instrument)
+
+
+def brake_gate(config: AppConfig, instrument: Instrument, sink: EventSink) -> BrakeGate | None:
+    """The drawdown brakes and the after-the-fact leverage guard (``brakes``, ``risk``)."""
+    brakes = config.brakes
+    risk = config.risk
+    settings = None
+    if brakes.enabled:
+        settings = BrakeSettings(
+            reduced_at=brakes.reduced_at,
+            reduce_only_at=brakes.reduce_only_at,
+            halted_at=brakes.halted_at,
+            reduced_size=brakes.reduced_size,
+            recover_by=brakes.recover_by,
+            hold_ms=brakes.hold_minutes * 60_000,
+        )
+    guard = None
+    if risk.reduce_only_over_leverage or risk.reduce_over_leverage:
+        guard = LeverageGuard(risk.max_leverage, risk.reduce_over_leverage, risk.leverage_margin)
+    if settings is None and guard is None:
+        return None
+    return BrakeGate(instrument, sink, settings, guard, risk.reduce_only_over_leverage)
 
 
 def static_grid(config: AppConfig) -> StaticGrid:
@@ -414,6 +439,7 @@ class BacktestContainer(containers.DeclarativeContainer):
     strategy = decision.strategy
     signals = providers.Singleton(backtest_signals, config, sink)
     recorder = providers.Singleton(run_recorder, instrument, exchange, account, candles)
+    brakes = providers.Singleton(brake_gate, config, instrument, sink)
     runner = providers.Singleton(
         BacktestRunner,
         venue=exchange,
@@ -423,6 +449,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         signals=signals,
         market=providers.Singleton(market_facts, config),
         recorder=recorder,
+        brakes=brakes,
     )
 
 
@@ -482,6 +509,7 @@ class LiveContainer(containers.DeclarativeContainer):
         providers.Factory(UnknownOrderPolicy, config.provided.reconciliation.unknown_orders),
         decision.risk,
         market=providers.Singleton(warmed_market_facts, config, history),
+        brakes=providers.Singleton(brake_gate, config, venue.provided.instrument, sink),
     )
     engine = providers.Singleton(
         LiveEngine,

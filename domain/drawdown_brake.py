@@ -183,6 +183,10 @@ class DrawdownBrake:
         self.peak = initial_equity
         self.equity = initial_equity
         self._below_since: int | None = None  # first time below the current threshold
+        # Equity at which NORMAL turns REDUCED, for the peak it was computed from: most
+        # observations (every candle of a backtest) stay above it and need no division.
+        self._floor = ZERO
+        self._floor_peak: Decimal | None = None
 
     # ------------------------------------------------------------------ figures
     @property
@@ -217,6 +221,13 @@ class DrawdownBrake:
         self.equity = equity
         if equity > self.peak and self.level is not BrakeLevel.HALTED:
             self.peak = equity
+        if self.level is BrakeLevel.NORMAL:
+            peak = self.peak
+            if peak != self._floor_peak:
+                self._floor = peak * (ONE - self.settings.reduced_at)
+                self._floor_peak = peak
+            if equity > self._floor:  # drawdown < reduced_at: still NORMAL
+                return None
         drawdown = self.drawdown
         reached = self.settings.level_for(drawdown)
         if reached.rank > self.level.rank:

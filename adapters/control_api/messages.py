@@ -105,6 +105,21 @@ def status_message(view: StatusView, telemetry_seq: int) -> pb.Status:
             blocked_orders=risk.blocked_orders,
         )
     )
+    brake = view.brake
+    if brake is not None:
+        message.brake.CopyFrom(
+            pb.Brake(
+                level=brake.level,
+                peak_equity=str(brake.peak),
+                equity=str(brake.equity),
+                drawdown=str(brake.drawdown),
+                next_level=brake.next_level,
+                next_level_equity=_text(brake.next_level_equity),
+                distance_to_next=_text(brake.distance),
+                leverage_over_cap=brake.leverage_over_cap,
+                transitions=brake.transitions,
+            )
+        )
     conviction = view.conviction
     if conviction is not None:
         message.conviction.CopyFrom(

@@ -77,8 +77,10 @@ class ControlServicer(pb_grpc.ControlServiceServicer):
     async def Resume(
         self, request: pb.ResumeRequest, context: aio.ServicerContext
     ) -> pb.CommandReply:
-        """Lift a pause."""
+        """Lift a pause; ``acknowledge_halt`` also lifts the drawdown brake's HALTED."""
         try:
+            if request.acknowledge_halt:
+                return command_reply(await self._plane.resume(acknowledge_halt=True))
             return command_reply(await self._plane.resume())
         except (ControlUnavailable, ExchangeUnavailable) as exc:
             await _unavailable(context, exc)

@@ -7,7 +7,8 @@ Commands:
     start               begin trading (from STANDBY, or FLATTENED: the grid is built anew)
     stop                graceful stop; the bot exits (``--flatten`` / ``--no-flatten``
                         override the configured ``shutdown.flatten_on_exit``)
-    pause, resume       stop / resume taking new decisions (open orders stay)
+    pause, resume       stop / resume taking new decisions (open orders stay);
+                        resume --ack also lifts the drawdown brake's HALTED
     flatten             cancel every open order and close the position (asks first unless
                         ``--yes``; refuses without ``--yes`` when stdin is not a terminal)
     status              state, position, PnL, risk, conviction, open orders, balances
@@ -237,7 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit keeping orders and position (default: the bot's shutdown.flatten_on_exit)",
     )
     command("pause", "stop taking new decisions; open orders stay, fills are recorded")
-    command("resume", "lift a pause")
+    resume = command("resume", "lift a pause (--ack: also lift the drawdown brake's HALTED)")
+    resume.add_argument(
+        "--ack",
+        action="store_true",
+        help="acknowledge the drawdown brake's halt: lift HALTED, resetting its peak to "
+        "the equity now (logged); without it a halted bot stays halted",
+    )
     flatten = command("flatten", "cancel every open order and close the position")
     flatten.add_argument(
         "-y", "--yes", action="store_true", help="do not ask (needed when stdin is no terminal)"

@@ -106,9 +106,21 @@ def cmd_pause(ctx: Context, args: argparse.Namespace) -> int:
     return _state_reply(ctx, "pause", reply)
 
 
+#: How the bot answers a resume that a HALTED drawdown brake refuses.
+HALTED_REPLY = "HALTED"
+
+
 def cmd_resume(ctx: Context, args: argparse.Namespace) -> int:
-    """``gridctl resume``: lift a pause."""
-    reply = ctx.stub.Resume(pb.ResumeRequest(), metadata=ctx.metadata, timeout=ctx.timeout)
+    """``gridctl resume``: lift a pause; ``--ack`` also lifts the drawdown brake's HALTED.
+
+    Without ``--ack`` a halted bot stays halted and the command fails (exit 3), even
+    though the bot's state may read RUNNING: the brake, not the state, keeps it out.
+    """
+    request = pb.ResumeRequest(acknowledge_halt=bool(args.ack))
+    reply = ctx.stub.Resume(request, metadata=ctx.metadata, timeout=ctx.timeout)
+    if not reply.changed and reply.message.startswith(HALTED_REPLY):
+        ctx.show(message_dict(reply), render_command_reply(reply))
+        raise Refused(f"resume refused: {reply.message}")
     return _state_reply(ctx, "resume", reply)
 
 

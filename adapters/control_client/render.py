@@ -63,6 +63,22 @@ def _percent(fraction: str) -> str:
     return f"{(value * 100).quantize(Decimal('0.01'))} %"
 
 
+def _brake_line(brake: pb.Brake) -> str:
+    """Level, peak and how far the next level is."""
+    drawdown = _percent(brake.drawdown)
+    line = f"{brake.level or '-'}; peak {brake.peak_equity or '-'}, drawdown {drawdown}"
+    if brake.next_level:
+        line += (
+            f"; {brake.next_level} in {_percent(brake.distance_to_next)} more "
+            f"(at equity {brake.next_level_equity or '-'})"
+        )
+    else:
+        line += "; flattened: `gridctl resume --ack` lifts it"
+    if brake.leverage_over_cap:
+        line += "; leverage ABOVE the cap (reduce-only)"
+    return line
+
+
 def _position_line(position: pb.Position) -> str:
     quantity = _decimal(position.quantity)
     if quantity is not None and quantity == 0:
@@ -140,6 +156,8 @@ def render_status(status: pb.Status) -> str:
         ),
         ("kill switch", "ENGAGED" if risk.kill_switch else "off"),
     ]
+    if status.HasField("brake"):
+        summary.append(("brake", _brake_line(status.brake)))
     conviction = status.conviction
     if conviction.available:
         summary.append(

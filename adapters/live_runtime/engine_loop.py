@@ -195,9 +195,9 @@ class EngineGateway:
         """No new decisions."""
         return await self._call(self._engine.pause)
 
-    async def resume(self) -> CommandResult:
-        """Lift a pause."""
-        return await self._call(self._engine.resume)
+    async def resume(self, acknowledge_halt: bool = False) -> CommandResult:
+        """Lift a pause (and, acknowledged, the drawdown brake's HALTED)."""
+        return await self._call(lambda: self._engine.resume(acknowledge_halt))
 
     async def flatten(self) -> tuple[BotState, FlattenReport]:
         """Cancel and close; the state afterwards."""

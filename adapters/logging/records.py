@@ -33,6 +33,8 @@ WARNING_MARKERS = (
     "mismatch",
     "unknown_order",
     "retry",
+    "brake.",
+    "leverage_cap",
 )
 #: High-volume events, DEBUG so that the default INFO log stays readable: market data
 #: (``candle``, ``tick``, ``book``), the per-candle ``pnl`` mark (telemetry carries it; the

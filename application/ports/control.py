@@ -76,6 +76,33 @@ class RiskView:
 
 
 @dataclass(frozen=True, slots=True)
+class BrakeView:
+    """Where the drawdown brake and the leverage guard stand.
+
+    Attributes:
+        level: NORMAL, REDUCED, REDUCE_ONLY or HALTED.
+        peak: The journaled peak equity the drawdown is measured from.
+        equity: The last equity observed (unrealized PnL included).
+        drawdown: (peak - equity) / peak.
+        next_level: The next deeper level ("" when HALTED).
+        next_level_equity: Equity at which it starts (None when HALTED).
+        distance: Drawdown still to go before the next level (None when HALTED).
+        leverage_over_cap: Effective leverage is above the cap (no new entries).
+        transitions: Changes of level since this process started.
+    """
+
+    level: str
+    peak: Decimal
+    equity: Decimal
+    drawdown: Decimal
+    next_level: str
+    next_level_equity: Decimal | None
+    distance: Decimal | None
+    leverage_over_cap: bool
+    transitions: int
+
+
+@dataclass(frozen=True, slots=True)
 class ConvictionView:
     """The latest ensemble output, when a signal model runs."""
 
@@ -104,6 +131,8 @@ class StatusView:
     risk: RiskView
     conviction: ConvictionView | None
     started_at_ms: int
+    #: The drawdown brake (None when the brakes are off).
+    brake: BrakeView | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,7 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("equity", "pnl"),
     ("order", "order"),
     ("risk", "risk"),
+    ("brake", "risk"),
     ("kill_switch", "risk"),
     ("state", "state"),
     ("flatten", "state"),
@@ -195,8 +225,8 @@ class ControlPlane(Protocol):
         """No new decisions until resumed."""
         ...
 
-    async def resume(self) -> CommandResult:
-        """Lift a pause."""
+    async def resume(self, acknowledge_halt: bool = False) -> CommandResult:
+        """Lift a pause; with ``acknowledge_halt``, also lift the drawdown brake's HALTED."""
         ...
 
     async def flatten(self) -> tuple[BotState, FlattenReport]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,12 +30,15 @@ from adapters.persistence.factory import open_journal
 from adapters.persistence.repository import SqlJournal
 from adapters.simulated.emulator.server import start_emulator
 from adapters.simulated.emulator.state import EmulatorState
+from application.brakes import BrakeGate
 from application.live_engine import EngineIdentity, LiveEngine
 from application.session import TradingSession
 from bootstrap.instruments import builtin_instrument
 from domain.candles import Candle
 from domain.enums import MarketType
 from domain.grid.static_grid import StaticGrid, StaticGridParams
+from domain.instruments import Instrument
+from domain.strategy import Strategy
 
 D = Decimal
 KEY, SECRET = "rig-key", "rig-secret"
@@ -77,16 +80,35 @@ class BinanceRig:
     journals: list[SqlJournal] = field(default_factory=list)
     _next: int = 1
 
-    def engine(self) -> LiveEngine:
-        """A fresh engine (new strategy object) on the journal, as after a restart; started."""
+    def engine(
+        self,
+        strategy: Strategy | None = None,
+        brakes: Callable[[Instrument, RecordingSink], BrakeGate] | None = None,
+        reference_price: Decimal | None = None,
+    ) -> LiveEngine:
+        """A fresh engine (new strategy object) on the journal, as after a restart; started.
+
+        Args:
+            strategy: The strategy (default: a small static grid).
+            brakes: Builds the brakes for the instrument and sink (default: none).
+            reference_price: The last known price (default: the first candle's close).
+        """
         journal = open_journal(sqlite_url(self.data_dir))
         self.journals.append(journal)
         instrument = self.exchange.instrument(SYMBOL)
-        grid = StaticGrid(SYMBOL, StaticGridParams(5, D("0.001"), D("200"), D("0.01")))
+        grid = strategy or StaticGrid(SYMBOL, StaticGridParams(5, D("0.001"), D("200"), D("0.01")))
         balances = {"USDT": D("10000")}
         clock = self.state  # its now_ms is the exchange's clock
         session = TradingSession(
-            self.exchange, instrument, journal, grid, PREFIX, self.sink, clock, balances
+            self.exchange,
+            instrument,
+            journal,
+            grid,
+            PREFIX,
+            self.sink,
+            clock,
+            balances,
+            brakes=brakes(instrument, self.sink) if brakes is not None else None,
         )
         engine = LiveEngine(
             session,
@@ -94,7 +116,7 @@ class BinanceRig:
             clock,
             EngineIdentity("rig", "binance", "USDM_FUTURES", SYMBOL),
         )
-        engine.start(reference_price=self.candles[0].close)
+        engine.start(reference_price=reference_price or self.candles[0].close)
         return engine
 
     def candle(self) -> Candle:

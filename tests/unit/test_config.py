@@ -19,6 +19,7 @@ from bootstrap.config import (
     AdaptiveGridConfig,
     AppConfig,
     BacktestConfig,
+    BrakesConfig,
     ConfigError,
     ControlConfig,
     CredentialsConfig,
@@ -115,7 +116,16 @@ def test_example_config_sets_every_key_of_its_sections() -> None:
         return set(section) - {"_comment"}
 
     assert isinstance(document["_comment"], str) and document["_comment"]
-    assert keys(document) == {"bot", "market", "account", "simulation", "strategy", "backtest"}
+    assert keys(document) == {
+        "bot",
+        "market",
+        "account",
+        "simulation",
+        "brakes",
+        "strategy",
+        "backtest",
+    }
+    assert keys(document["brakes"]) == _fields(BrakesConfig)
     assert keys(document["bot"]) == {"client_order_id_prefix"}
     assert keys(document["market"]) == {"type", "symbol"}
     assert keys(document["account"]) == {"initial_balances"}
@@ -740,6 +750,7 @@ _SECTION_CLASSES: dict[str, type] = {
     "storage": StorageConfig,
     "credentials": CredentialsConfig,
     "risk": RiskConfig,
+    "brakes": BrakesConfig,
     "reconciliation": ReconciliationConfig,
     "shutdown": ShutdownConfig,
     "logging": LoggingConfig,
@@ -923,3 +934,30 @@ def test_market_facts_windows_are_read_and_checked(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_config(_write(tmp_path, {"market_facts": {"atr_windows": value}}))
+
+
+@pytest.mark.parametrize(
+    ("brakes", "message"),
+    [
+        ({"reduced_at": 0}, "$.brakes.reduced_at: must be > 0"),
+        ({"halted_at": 1.5}, "$.brakes.halted_at: must be <= 1"),
+        ({"reduce_only_at": 0.2}, "$.brakes.halted_at: thresholds must satisfy"),
+        ({"recover_by": 0.05}, "$.brakes.recover_by: must be below reduced_at"),
+        ({"hold_minutes": -1}, "$.brakes.hold_minutes: must be between 0 and 525600"),
+        ({"reduced_size": 0}, "$.brakes.reduced_size: must be > 0"),
+    ],
+)
+def test_brakes_bounds(tmp_path: Path, brakes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(_write(tmp_path, {"brakes": brakes}))
+
+
+def test_brakes_and_leverage_guard_defaults() -> None:
+    config = load_config(None)
+    assert config.brakes.enabled
+    assert (config.brakes.reduced_at, config.brakes.reduce_only_at, config.brakes.halted_at) == (
+        Decimal("0.05"),
+        Decimal("0.10"),
+        Decimal("0.15"),
+    )
+    assert config.risk.reduce_only_over_leverage and not config.risk.reduce_over_leverage

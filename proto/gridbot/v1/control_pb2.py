@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/gridbot/v1/control.proto\x12\ngridbot.v1\"\x0e\n\x0cStartRequest\"/\n\x0bStopRequest\x12\x14\n\x07\x66latten\x18\x01 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_flatten\"\x0e\n\x0cPauseRequest\"\x0f\n\rResumeRequest\"\x10\n\x0e\x46lattenRequest\"\x12\n\x10GetStatusRequest\"\x12\n\x10GetConfigRequest\"?\n\x0c\x43ommandReply\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x85\x01\n\x0c\x46lattenReply\x12\r\n\x05state\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61nceled\x18\x02 \x01(\r\x12\x17\n\x0f\x63losed_quantity\x18\x03 \x01(\t\x12\x19\n\x11\x65xchange_position\x18\x04 \x01(\t\x12\x0c\n\x04\x66lat\x18\x05 \x01(\x08\x12\x12\n\nstill_open\x18\x06 \x03(\t\"\x94\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_price\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x0f\n\x07\x66unding\x18\x07 \x01(\t\"\xc2\x01\n\tOpenOrder\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x0c\n\x04side\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\x12\n\nstop_price\x18\x06 \x01(\t\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\x19\n\x11\x65xecuted_quantity\x18\x08 \x01(\t\x12\x13\n\x0breduce_only\x18\t \x01(\x08\x12\x0b\n\x03tag\x18\n \x01(\t\"(\n\x07\x42\x61lance\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\t\"\x81\x01\n\x03Pnl\x12\x10\n\x08realized\x18\x01 \x01(\t\x12\x12\n\nunrealized\x18\x02 \x01(\t\x12\x0c\n\x04\x66\x65\x65s\x18\x03 \x01(\t\x12\x0f\n\x07\x66unding\x18\x04 \x01(\t\x12\x0e\n\x06\x65quity\x18\x05 \x01(\t\x12\x13\n\x0bpeak_equity\x18\x06 \x01(\t\x12\x10\n\x08\x64rawdown\x18\x07 \x01(\t\"j\n\x04Risk\x12\r\n\x05level\x18\x01 \x01(\t\x12\x13\n\x0bkill_switch\x18\x02 \x01(\x08\x12\x10\n\x08leverage\x18\x03 \x01(\t\x12\x14\n\x0cmax_leverage\x18\x04 \x01(\t\x12\x16\n\x0e\x62locked_orders\x18\x05 \x01(\x04\"_\n\nConviction\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x11\n\topen_time\x18\x02 \x01(\x03\x12\x0c\n\x04long\x18\x03 \x01(\x01\x12\r\n\x05short\x18\x04 \x01(\x01\x12\x0e\n\x06regime\x18\x05 \x01(\t\"\xbb\x03\n\x06Status\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x10\n\x08\x65xchange\x18\x03 \x01(\t\x12\x0e\n\x06market\x18\x04 \x01(\t\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x1d\n\x15last_candle_open_time\x18\x06 \x01(\x03\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x19\n\x11\x63\x61ndles_processed\x18\x08 \x01(\x04\x12\'\n\tpositions\x18\t \x03(\x0b\x32\x14.gridbot.v1.Position\x12*\n\x0bopen_orders\x18\n \x03(\x0b\x32\x15.gridbot.v1.OpenOrder\x12%\n\x08\x62\x61lances\x18\x0b \x03(\x0b\x32\x13.gridbot.v1.Balance\x12\x1c\n\x03pnl\x18\x0c \x01(\x0b\x32\x0f.gridbot.v1.Pnl\x12\x1e\n\x04risk\x18\r \x01(\x0b\x32\x10.gridbot.v1.Risk\x12*\n\nconviction\x18\x0e \x01(\x0b\x32\x16.gridbot.v1.Conviction\x12\x15\n\rtelemetry_seq\x18\x0f \x01(\x04\x12\x15\n\rstarted_at_ms\x18\x10 \x01(\x03\":\n\x16StreamTelemetryRequest\x12\x11\n\tafter_seq\x18\x01 \x01(\x04\x12\r\n\x05kinds\x18\x02 \x03(\t\"p\n\x0eTelemetryEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05\x65vent\x18\x04 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x05 \x01(\t\x12\x0e\n\x06run_id\x18\x06 \x01(\t\"\"\n\x0b\x43onfigReply\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\t2\x9d\x04\n\x0e\x43ontrolService\x12;\n\x05Start\x12\x18.gridbot.v1.StartRequest\x1a\x18.gridbot.v1.CommandReply\x12\x39\n\x04Stop\x12\x17.gridbot.v1.StopRequest\x1a\x18.gridbot.v1.CommandReply\x12;\n\x05Pause\x12\x18.gridbot.v1.PauseRequest\x1a\x18.gridbot.v1.CommandReply\x12=\n\x06Resume\x12\x19.gridbot.v1.ResumeRequest\x1a\x18.gridbot.v1.CommandReply\x12?\n\x07\x46latten\x12\x1a.gridbot.v1.FlattenRequest\x1a\x18.gridbot.v1.FlattenReply\x12=\n\tGetStatus\x12\x1c.gridbot.v1.GetStatusRequest\x1a\x12.gridbot.v1.Status\x12S\n\x0fStreamTelemetry\x12\".gridbot.v1.StreamTelemetryRequest\x1a\x1a.gridbot.v1.TelemetryEvent0\x01\x12\x42\n\tGetConfig\x12\x1c.gridbot.v1.GetConfigRequest\x1a\x17.gridbot.v1.ConfigReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eproto/gridbot/v1/control.proto\x12\ngridbot.v1\"\x0e\n\x0cStartRequest\"/\n\x0bStopRequest\x12\x14\n\x07\x66latten\x18\x01 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_flatten\"\x0e\n\x0cPauseRequest\")\n\rResumeRequest\x12\x18\n\x10\x61\x63knowledge_halt\x18\x01 \x01(\x08\"\x10\n\x0e\x46lattenRequest\"\x12\n\x10GetStatusRequest\"\x12\n\x10GetConfigRequest\"?\n\x0c\x43ommandReply\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x85\x01\n\x0c\x46lattenReply\x12\r\n\x05state\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61nceled\x18\x02 \x01(\r\x12\x17\n\x0f\x63losed_quantity\x18\x03 \x01(\t\x12\x19\n\x11\x65xchange_position\x18\x04 \x01(\t\x12\x0c\n\x04\x66lat\x18\x05 \x01(\x08\x12\x12\n\nstill_open\x18\x06 \x03(\t\"\x94\x01\n\x08Position\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_price\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\t\x12\x16\n\x0eunrealized_pnl\x18\x05 \x01(\t\x12\x14\n\x0crealized_pnl\x18\x06 \x01(\t\x12\x0f\n\x07\x66unding\x18\x07 \x01(\t\"\xc2\x01\n\tOpenOrder\x12\x17\n\x0f\x63lient_order_id\x18\x01 \x01(\t\x12\x0c\n\x04side\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\x12\n\nstop_price\x18\x06 \x01(\t\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\x19\n\x11\x65xecuted_quantity\x18\x08 \x01(\t\x12\x13\n\x0breduce_only\x18\t \x01(\x08\x12\x0b\n\x03tag\x18\n \x01(\t\"(\n\x07\x42\x61lance\x12\r\n\x05\x61sset\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\t\"\x81\x01\n\x03Pnl\x12\x10\n\x08realized\x18\x01 \x01(\t\x12\x12\n\nunrealized\x18\x02 \x01(\t\x12\x0c\n\x04\x66\x65\x65s\x18\x03 \x01(\t\x12\x0f\n\x07\x66unding\x18\x04 \x01(\t\x12\x0e\n\x06\x65quity\x18\x05 \x01(\t\x12\x13\n\x0bpeak_equity\x18\x06 \x01(\t\x12\x10\n\x08\x64rawdown\x18\x07 \x01(\t\"j\n\x04Risk\x12\r\n\x05level\x18\x01 \x01(\t\x12\x13\n\x0bkill_switch\x18\x02 \x01(\x08\x12\x10\n\x08leverage\x18\x03 \x01(\t\x12\x14\n\x0cmax_leverage\x18\x04 \x01(\t\x12\x16\n\x0e\x62locked_orders\x18\x05 \x01(\x04\"_\n\nConviction\x12\x11\n\tavailable\x18\x01 \x01(\x08\x12\x11\n\topen_time\x18\x02 \x01(\x03\x12\x0c\n\x04long\x18\x03 \x01(\x01\x12\r\n\x05short\x18\x04 \x01(\x01\x12\x0e\n\x06regime\x18\x05 \x01(\t\"\xc6\x01\n\x05\x42rake\x12\r\n\x05level\x18\x01 \x01(\t\x12\x13\n\x0bpeak_equity\x18\x02 \x01(\t\x12\x0e\n\x06\x65quity\x18\x03 \x01(\t\x12\x10\n\x08\x64rawdown\x18\x04 \x01(\t\x12\x12\n\nnext_level\x18\x05 \x01(\t\x12\x19\n\x11next_level_equity\x18\x06 \x01(\t\x12\x18\n\x10\x64istance_to_next\x18\x07 \x01(\t\x12\x19\n\x11leverage_over_cap\x18\x08 \x01(\x08\x12\x13\n\x0btransitions\x18\t \x01(\x04\"\xdd\x03\n\x06Status\x12\r\n\x05state\x18\x01 \x01(\t\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12\x10\n\x08\x65xchange\x18\x03 \x01(\t\x12\x0e\n\x06market\x18\x04 \x01(\t\x12\x0e\n\x06symbol\x18\x05 \x01(\t\x12\x1d\n\x15last_candle_open_time\x18\x06 \x01(\x03\x12\x12\n\nlast_price\x18\x07 \x01(\t\x12\x19\n\x11\x63\x61ndles_processed\x18\x08 \x01(\x04\x12\'\n\tpositions\x18\t \x03(\x0b\x32\x14.gridbot.v1.Position\x12*\n\x0bopen_orders\x18\n \x03(\x0b\x32\x15.gridbot.v1.OpenOrder\x12%\n\x08\x62\x61lances\x18\x0b \x03(\x0b\x32\x13.gridbot.v1.Balance\x12\x1c\n\x03pnl\x18\x0c \x01(\x0b\x32\x0f.gridbot.v1.Pnl\x12\x1e\n\x04risk\x18\r \x01(\x0b\x32\x10.gridbot.v1.Risk\x12*\n\nconviction\x18\x0e \x01(\x0b\x32\x16.gridbot.v1.Conviction\x12\x15\n\rtelemetry_seq\x18\x0f \x01(\x04\x12\x15\n\rstarted_at_ms\x18\x10 \x01(\x03\x12 \n\x05\x62rake\x18( \x01(\x0b\x32\x11.gridbot.v1.Brake\":\n\x16StreamTelemetryRequest\x12\x11\n\tafter_seq\x18\x01 \x01(\x04\x12\r\n\x05kinds\x18\x02 \x03(\t\"p\n\x0eTelemetryEvent\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\r\n\x05\x65vent\x18\x04 \x01(\t\x12\x13\n\x0b\x66ields_json\x18\x05 \x01(\t\x12\x0e\n\x06run_id\x18\x06 \x01(\t\"\"\n\x0b\x43onfigReply\x12\x13\n\x0b\x63onfig_json\x18\x01 \x01(\t2\x9d\x04\n\x0e\x43ontrolService\x12;\n\x05Start\x12\x18.gridbot.v1.StartRequest\x1a\x18.gridbot.v1.CommandReply\x12\x39\n\x04Stop\x12\x17.gridbot.v1.StopRequest\x1a\x18.gridbot.v1.CommandReply\x12;\n\x05Pause\x12\x18.gridbot.v1.PauseRequest\x1a\x18.gridbot.v1.CommandReply\x12=\n\x06Resume\x12\x19.gridbot.v1.ResumeRequest\x1a\x18.gridbot.v1.CommandReply\x12?\n\x07\x46latten\x12\x1a.gridbot.v1.FlattenRequest\x1a\x18.gridbot.v1.FlattenReply\x12=\n\tGetStatus\x12\x1c.gridbot.v1.GetStatusRequest\x1a\x12.gridbot.v1.Status\x12S\n\x0fStreamTelemetry\x12\".gridbot.v1.StreamTelemetryRequest\x1a\x1a.gridbot.v1.TelemetryEvent0\x01\x12\x42\n\tGetConfig\x12\x1c.gridbot.v1.GetConfigRequest\x1a\x17.gridbot.v1.ConfigReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,37 +38,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PAUSEREQUEST']._serialized_start=111
   _globals['_PAUSEREQUEST']._serialized_end=125
   _globals['_RESUMEREQUEST']._serialized_start=127
-  _globals['_RESUMEREQUEST']._serialized_end=142
-  _globals['_FLATTENREQUEST']._serialized_start=144
-  _globals['_FLATTENREQUEST']._serialized_end=160
-  _globals['_GETSTATUSREQUEST']._serialized_start=162
-  _globals['_GETSTATUSREQUEST']._serialized_end=180
-  _globals['_GETCONFIGREQUEST']._serialized_start=182
-  _globals['_GETCONFIGREQUEST']._serialized_end=200
-  _globals['_COMMANDREPLY']._serialized_start=202
-  _globals['_COMMANDREPLY']._serialized_end=265
-  _globals['_FLATTENREPLY']._serialized_start=268
-  _globals['_FLATTENREPLY']._serialized_end=401
-  _globals['_POSITION']._serialized_start=404
-  _globals['_POSITION']._serialized_end=552
-  _globals['_OPENORDER']._serialized_start=555
-  _globals['_OPENORDER']._serialized_end=749
-  _globals['_BALANCE']._serialized_start=751
-  _globals['_BALANCE']._serialized_end=791
-  _globals['_PNL']._serialized_start=794
-  _globals['_PNL']._serialized_end=923
-  _globals['_RISK']._serialized_start=925
-  _globals['_RISK']._serialized_end=1031
-  _globals['_CONVICTION']._serialized_start=1033
-  _globals['_CONVICTION']._serialized_end=1128
-  _globals['_STATUS']._serialized_start=1131
-  _globals['_STATUS']._serialized_end=1574
-  _globals['_STREAMTELEMETRYREQUEST']._serialized_start=1576
-  _globals['_STREAMTELEMETRYREQUEST']._serialized_end=1634
-  _globals['_TELEMETRYEVENT']._serialized_start=1636
-  _globals['_TELEMETRYEVENT']._serialized_end=1748
-  _globals['_CONFIGREPLY']._serialized_start=1750
-  _globals['_CONFIGREPLY']._serialized_end=1784
-  _globals['_CONTROLSERVICE']._serialized_start=1787
-  _globals['_CONTROLSERVICE']._serialized_end=2328
+  _globals['_RESUMEREQUEST']._serialized_end=168
+  _globals['_FLATTENREQUEST']._serialized_start=170
+  _globals['_FLATTENREQUEST']._serialized_end=186
+  _globals['_GETSTATUSREQUEST']._serialized_start=188
+  _globals['_GETSTATUSREQUEST']._serialized_end=206
+  _globals['_GETCONFIGREQUEST']._serialized_start=208
+  _globals['_GETCONFIGREQUEST']._serialized_end=226
+  _globals['_COMMANDREPLY']._serialized_start=228
+  _globals['_COMMANDREPLY']._serialized_end=291
+  _globals['_FLATTENREPLY']._serialized_start=294
+  _globals['_FLATTENREPLY']._serialized_end=427
+  _globals['_POSITION']._serialized_start=430
+  _globals['_POSITION']._serialized_end=578
+  _globals['_OPENORDER']._serialized_start=581
+  _globals['_OPENORDER']._serialized_end=775
+  _globals['_BALANCE']._serialized_start=777
+  _globals['_BALANCE']._serialized_end=817
+  _globals['_PNL']._serialized_start=820
+  _globals['_PNL']._serialized_end=949
+  _globals['_RISK']._serialized_start=951
+  _globals['_RISK']._serialized_end=1057
+  _globals['_CONVICTION']._serialized_start=1059
+  _globals['_CONVICTION']._serialized_end=1154
+  _globals['_BRAKE']._serialized_start=1157
+  _globals['_BRAKE']._serialized_end=1355
+  _globals['_STATUS']._serialized_start=1358
+  _globals['_STATUS']._serialized_end=1835
+  _globals['_STREAMTELEMETRYREQUEST']._serialized_start=1837
+  _globals['_STREAMTELEMETRYREQUEST']._serialized_end=1895
+  _globals['_TELEMETRYEVENT']._serialized_start=1897
+  _globals['_TELEMETRYEVENT']._serialized_end=2009
+  _globals['_CONFIGREPLY']._serialized_start=2011
+  _globals['_CONFIGREPLY']._serialized_end=2045
+  _globals['_CONTROLSERVICE']._serialized_start=2048
+  _globals['_CONTROLSERVICE']._serialized_end=2589
 # @@protoc_insertion_point(module_scope)

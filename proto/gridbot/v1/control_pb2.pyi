@@ -21,8 +21,10 @@ class PauseRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ResumeRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("acknowledge_halt",)
+    ACKNOWLEDGE_HALT_FIELD_NUMBER: _ClassVar[int]
+    acknowledge_halt: bool
+    def __init__(self, acknowledge_halt: _Optional[bool] = ...) -> None: ...
 
 class FlattenRequest(_message.Message):
     __slots__ = ()
@@ -158,8 +160,30 @@ class Conviction(_message.Message):
     regime: str
     def __init__(self, available: _Optional[bool] = ..., open_time: _Optional[int] = ..., long: _Optional[float] = ..., short: _Optional[float] = ..., regime: _Optional[str] = ...) -> None: ...
 
+class Brake(_message.Message):
+    __slots__ = ("level", "peak_equity", "equity", "drawdown", "next_level", "next_level_equity", "distance_to_next", "leverage_over_cap", "transitions")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    PEAK_EQUITY_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    DRAWDOWN_FIELD_NUMBER: _ClassVar[int]
+    NEXT_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    NEXT_LEVEL_EQUITY_FIELD_NUMBER: _ClassVar[int]
+    DISTANCE_TO_NEXT_FIELD_NUMBER: _ClassVar[int]
+    LEVERAGE_OVER_CAP_FIELD_NUMBER: _ClassVar[int]
+    TRANSITIONS_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    peak_equity: str
+    equity: str
+    drawdown: str
+    next_level: str
+    next_level_equity: str
+    distance_to_next: str
+    leverage_over_cap: bool
+    transitions: int
+    def __init__(self, level: _Optional[str] = ..., peak_equity: _Optional[str] = ..., equity: _Optional[str] = ..., drawdown: _Optional[str] = ..., next_level: _Optional[str] = ..., next_level_equity: _Optional[str] = ..., distance_to_next: _Optional[str] = ..., leverage_over_cap: _Optional[bool] = ..., transitions: _Optional[int] = ...) -> None: ...
+
 class Status(_message.Message):
-    __slots__ = ("state", "run_id", "exchange", "market", "symbol", "last_candle_open_time", "last_price", "candles_processed", "positions", "open_orders", "balances", "pnl", "risk", "conviction", "telemetry_seq", "started_at_ms")
+    __slots__ = ("state", "run_id", "exchange", "market", "symbol", "last_candle_open_time", "last_price", "candles_processed", "positions", "open_orders", "balances", "pnl", "risk", "conviction", "telemetry_seq", "started_at_ms", "brake")
     STATE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +200,7 @@ class Status(_message.Message):
     CONVICTION_FIELD_NUMBER: _ClassVar[int]
     TELEMETRY_SEQ_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    BRAKE_FIELD_NUMBER: _ClassVar[int]
     state: str
     run_id: str
     exchange: str
@@ -192,7 +217,8 @@ class Status(_message.Message):
     conviction: Conviction
     telemetry_seq: int
     started_at_ms: int
-    def __init__(self, state: _Optional[str] = ..., run_id: _Optional[str] = ..., exchange: _Optional[str] = ..., market: _Optional[str] = ..., symbol: _Optional[str] = ..., last_candle_open_time: _Optional[int] = ..., last_price: _Optional[str] = ..., candles_processed: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., open_orders: _Optional[_Iterable[_Union[OpenOrder, _Mapping]]] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., pnl: _Optional[_Union[Pnl, _Mapping]] = ..., risk: _Optional[_Union[Risk, _Mapping]] = ..., conviction: _Optional[_Union[Conviction, _Mapping]] = ..., telemetry_seq: _Optional[int] = ..., started_at_ms: _Optional[int] = ...) -> None: ...
+    brake: Brake
+    def __init__(self, state: _Optional[str] = ..., run_id: _Optional[str] = ..., exchange: _Optional[str] = ..., market: _Optional[str] = ..., symbol: _Optional[str] = ..., last_candle_open_time: _Optional[int] = ..., last_price: _Optional[str] = ..., candles_processed: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., open_orders: _Optional[_Iterable[_Union[OpenOrder, _Mapping]]] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., pnl: _Optional[_Union[Pnl, _Mapping]] = ..., risk: _Optional[_Union[Risk, _Mapping]] = ..., conviction: _Optional[_Union[Conviction, _Mapping]] = ..., telemetry_seq: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., brake: _Optional[_Union[Brake, _Mapping]] = ...) -> None: ...
 
 class StreamTelemetryRequest(_message.Message):
     __slots__ = ("after_seq", "kinds")
