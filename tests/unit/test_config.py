@@ -19,6 +19,7 @@ from bootstrap.config import (
     AdaptiveGridConfig,
     AppConfig,
     BacktestConfig,
+    CalendarConfig,
     ConfigError,
     ControlConfig,
     CredentialsConfig,
@@ -733,6 +734,7 @@ def _sections() -> dict[str, tuple[dict[str, Any], set[str]]]:
 #: AppConfig fields that are not a section of the same name in the file.
 _TOP_LEVEL_FIELDS = {"source", "client_order_id_prefix", "market", "symbol", "initial_balances"}
 _SECTION_CLASSES: dict[str, type] = {
+    "calendar": CalendarConfig,
     "simulation": SimulationConfig,
     "strategy": StrategyConfig,
     "backtest": BacktestConfig,
