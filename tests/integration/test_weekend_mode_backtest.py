@@ -22,14 +22,17 @@ from bootstrap.containers import BacktestContainer, PeekedCandles
 from domain.calendar import CmeSchedule, SessionState
 from domain.candles import Candle
 from domain.commands import Command, PlaceOrder
+from domain.enums import Side
 from domain.grid.adaptive_grid import AdaptiveGrid
 
 END = int(datetime(2023, 7, 10, 12, tzinfo=UTC).timestamp() * 1000)
 SCHEDULE = CmeSchedule()
 CLOSED = (SessionState.WEEKEND, SessionState.HOLIDAY)
+TILTS: dict[int, Tilts] = {}
 
 Recorded = list[tuple[int, tuple[Command, ...]]]
 Geometry = dict[int, tuple[Decimal, Decimal, Decimal]]  # open time -> close, centre, step
+Tilts = list[tuple[Decimal, int, int]]  # gap feature, planned buy entries, sell entries
 
 
 def _candles(shared_data: Path) -> list[Candle]:
@@ -54,6 +57,7 @@ def _run(
     assert isinstance(grid, AdaptiveGrid)
     recorded: Recorded = []
     geometry: Geometry = {}
+    tilts: Tilts = []
     decide = grid.on_candle
 
     def recording(candle: Candle, context: Any) -> Sequence[Command]:
@@ -62,10 +66,20 @@ def _run(
         if grid.geometry is not None:
             g = grid.geometry
             geometry[candle.open_time] = (candle.close, g.centre, g.step)
+        if grid.overlay is not None and grid.last_plan is not None:
+            entries = [o.side for o in grid.last_plan.orders if o.tag.startswith("grid:")]
+            tilts.append(
+                (
+                    grid.overlay.gap_feature(candle.close),
+                    entries.count(Side.BUY),
+                    entries.count(Side.SELL),
+                )
+            )
         return commands
 
     grid.on_candle = recording  # type: ignore[method-assign]
     container.runner().run(container.candles())
+    TILTS[id(grid)] = tilts
     return recorded, grid, geometry
 
 
@@ -83,6 +97,7 @@ def runs(shared_data: Path) -> dict[str, tuple[Recorded, AdaptiveGrid, Geometry]
         "off": _run(candles, {"weekend_mode": "off", "gap_bias": 0}),
         "wider": _run(candles, {"weekend_mode": "wider"}),
         "no_entries": _run(candles, {"weekend_mode": "no_entries"}),
+        "gap": _run(candles, {"gap_bias": 1}),
     }
 
 
@@ -145,3 +160,15 @@ def test_wider_grid_during_the_weekend(runs: dict[str, Any]) -> None:
         if isinstance(c, PlaceOrder) and c.tag.startswith("grid:")
     ]
     assert weekend_places  # the wider grid still trades
+
+
+def test_gap_bias_plans_entries_towards_the_fill(runs: dict[str, Any]) -> None:
+    tilts = TILTS[id(runs["gap"][1])]
+    above = [(b, s) for f, b, s in tilts if f > 0]
+    below = [(b, s) for f, b, s in tilts if f < 0]
+    assert len(above) + len(below) > 100
+    # Full bias: above the CME close every entry is a sell (a fill needs a fall), below a buy.
+    assert all(b == 0 for b, _ in above) and all(s == 0 for _, s in below)
+    assert any(s > 0 for _, s in above) or any(b > 0 for b, _ in below)
+    counters = runs["gap"][1].counters()
+    assert counters["cme_gaps"] == 2 and counters["gap_tilted_candles"] > 0
