@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bootstrap.config_calendar import CalendarConfig, read_calendar
 from bootstrap.config_reader import ConfigError, ConfigReader
 from bootstrap.config_sections import (
     DATA_DIR_ENV,
@@ -82,6 +83,7 @@ __all__ = [
     "AppConfig",
     "BacktestConfig",
     "BrakesConfig",
+    "CalendarConfig",
     "ConfigError",
     "ControlConfig",
     "CredentialsConfig",
@@ -144,6 +146,7 @@ class AppConfig:
     control: ControlConfig = field(default_factory=ControlConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     market_facts: MarketFactsConfig = field(default_factory=MarketFactsConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
 
     @property
     def database_url_resolved(self) -> str:
@@ -217,6 +220,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
     control = read_control(root, environ)
     signals = read_signals(root)
     market_facts = read_market_facts(root)
+    calendar = read_calendar(root)
     root.finish()
     _check_adaptive_windows(source, strategy, market_facts)
     return AppConfig(
@@ -239,6 +243,7 @@ def parse_config(data: Any, source: str, environ: Mapping[str, str] | None = Non
         control=control,
         signals=signals,
         market_facts=market_facts,
+        calendar=calendar,
     )
 
 

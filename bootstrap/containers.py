@@ -52,6 +52,7 @@ from bootstrap.simulation import DataMismatch, candle_source, simulation_setting
 from bootstrap.venues import binance_venue, paper_venue
 from domain.account import AccountProjection
 from domain.baselines.buy_and_hold import BuyAndHold
+from domain.calendar import CmeGridOverlay, CmeSchedule
 from domain.candles import Candle
 from domain.client_ids import ClientOrderIdSequence
 from domain.drawdown_brake import BrakeSettings
@@ -196,7 +197,15 @@ def adaptive_grid(config: AppConfig) -> AdaptiveGrid:
         max_modifications=ad.max_modifications,
         price_band=config.risk.price_band,
     )
-    return AdaptiveGrid(config.symbol, params)
+    calendar = config.calendar  # weekend mode and the CME-gap bias (off by default)
+    overlay = None
+    if calendar.active:
+        overlay = CmeGridOverlay(
+            CmeSchedule(calendar.schedule_settings()),
+            calendar.weekend_settings(),
+            calendar.gap_settings(),
+        )
+    return AdaptiveGrid(config.symbol, params, overlay)
 
 
 def volatility_grid(config: AppConfig) -> VolatilityGrid:

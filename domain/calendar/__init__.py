@@ -1,4 +1,4 @@
-"""The trading calendar: CME Bitcoin futures sessions, exchange holidays and the CME gap.
+"""The trading calendar: CME Bitcoin futures sessions, holidays, the CME gap, weekend mode.
 
 Pure: time comes in as epoch milliseconds, nothing reads a clock.
 """
@@ -10,16 +10,30 @@ from domain.calendar.cme_sessions import (
     SessionState,
 )
 from domain.calendar.gaps import CmeGap, CmeGapTracker
+from domain.calendar.grid_overlay import CmeGridOverlay, GapBiasSettings, GridAdjustment
 from domain.calendar.holidays import HolidayKind, easter_sunday, us_exchange_holidays
+from domain.calendar.weekend_mode import (
+    WeekendAction,
+    WeekendDecision,
+    WeekendMode,
+    WeekendModeSettings,
+)
 
 __all__ = [
     "Closure",
     "CmeGap",
     "CmeGapTracker",
+    "CmeGridOverlay",
     "CmeSchedule",
     "CmeScheduleSettings",
+    "GapBiasSettings",
+    "GridAdjustment",
     "HolidayKind",
     "SessionState",
+    "WeekendAction",
+    "WeekendDecision",
+    "WeekendMode",
+    "WeekendModeSettings",
     "easter_sunday",
     "us_exchange_holidays",
 ]

@@ -12,25 +12,55 @@ The schedule, in US Central time (America/Chicago, so DST is handled by the tz d
   the evening before and closes at 16:00 CT (so Sunday 17:00 to Friday 16:00, with a daily
   16:00–17:00 break). Holidays (:mod:`domain.calendar.holidays`): a closed day has no
   session; an early-halt day's session halts at 12:00 CT, and the market reopens at the
-  usual 17:00 CT for the next trade date. Source: CME Group, "Bitcoin futures contract
-  specs" (cmegroup.com/markets/cryptocurrencies/bitcoin/bitcoin.contractSpecs.html:
-  "Sunday - Friday 5:00 p.m. - 4:00 p.m. CT with a 60-minute break each day beginning at
-  4:00 p.m. CT") and CME Globex holiday calendars (cmegroup.com/trading-hours.html).
-* **From the switch** — CME Group announced on 2026-02-19 ("CME Group to Launch 24/7
-  Cryptocurrency Futures and Options Trading on May 29", cmegroup.com media room) that its
-  cryptocurrency futures and options trade continuously on CME Globex from Friday
-  2026-05-29 16:00 CT, pending regulatory review, with "at least a two-hour weekly
-  maintenance period over the weekend"; weekend and holiday trades carry the next business
-  day's trade date. The announcement names neither the weekday nor the hour of the
-  maintenance period, so both are configuration; the default (Saturday 16:00 CT for two
-  hours) is an assumption to replace once CME publishes the window. CME's site cannot be
-  reached from the machine this was written on: the facts above were checked against
-  several independent reports quoting the press release, all agreeing on date, hour,
-  pending review and the two-hour minimum.
+  usual 17:00 CT for the next trade date.
+* **From the switch** — continuous trading except a weekly maintenance window.
 
-The switch instant and the window are configuration (:class:`CmeScheduleSettings`), with
-those defaults, so an older backtest keeps the old sessions and a user can follow CME if
-the review moves the date.
+Sources, and what was and was not verified (checked 2026-12-05 with a search of stored
+public pages; cmegroup.com itself cannot be reached from the machine this was written on):
+
+* The weekday hours: CME's Bitcoin futures contract specs
+  (https://www.cmegroup.com/markets/cryptocurrencies/bitcoin/bitcoin.contractSpecs.html,
+  "Sunday - Friday 5:00 p.m. - 4:00 p.m. CT with a 60-minute break each day beginning at
+  4:00 p.m. CT"), as encoded by pandas_market_calendars' ``CME Globex Crypto`` calendar
+  (github.com/rsheftel/pandas_market_calendars, calendars/cme_globex_crypto.py) and
+  restated by every trading-hours page found. Verified (secondary copies of CME's page).
+* The 24/7 switch: CME Group press release of 2026-02-19, "CME Group to Launch 24/7
+  Cryptocurrency Futures and Options Trading on May 29" (PR Newswire 2026-02-19 13:45,
+  indexed at https://reportify.ai/news/1221981170527637504; quoted in full by
+  https://bitbo.io/news/cme-247-crypto-futures and
+  https://crypto-economy.com/cme-to-flip-the-switch-on-crypto-futures): continuous trading
+  on CME Globex "beginning Friday, May 29 at 4:00 p.m. CT", pending regulatory review,
+  "with at least a two-hour weekly maintenance period over the weekend"; weekend and
+  holiday trades carry the next business day's trade date. It follows CME's release of
+  2025-10-02 ("CME Group to Offer Around-the-Clock Trading for Cryptocurrency Futures and
+  Options", then for "early 2026"; https://reportify.ai/news/1171251771272859648). The
+  launch on 2026-05-29 is confirmed after the fact by Elwood Technologies (2026-07-02,
+  https://www.elwood.io/insights/weekend-gap-closed-elwood-is-ready-as-cme-groups-cryptocurrency-futures-and-options-move-to-24-7-trading).
+  One summary (thedailyscout.com, citing cmegroup.com) says 4:02 p.m. CT; the release
+  and all other copies say 4:00 p.m., which is kept. Verified: date, hour, pending review,
+  the two-hour minimum. Not found: CME's own notice of the exact switch minute.
+* The maintenance window's day and hour: CME's releases name neither. The only source
+  found is Elwood's post above: "a two-hour maintenance window each Saturday morning
+  between 2:00 am to 4:00 am CT". That is the default here (Saturday 02:00 CT, 120
+  minutes), **not verified against a CME notice**, and configuration
+  (:class:`CmeScheduleSettings`, ``calendar.maintenance_*`` in the config). The earlier
+  default, Saturday 16:00 CT, was a guess and is replaced.
+* Holidays: CME's holiday calendar (https://www.cmegroup.com/tools-information/holiday-calendar.html)
+  moved to per-date trading-hours pages from 2023 and its crypto rows could not be read.
+  The copies found disagree for crypto since 2022: forexlive (2024-11-28, relaying CME)
+  lists crypto halting at 12:00 CT on Thanksgiving 2024, while a broker's copy of CME's
+  2026 schedule (https://edgeclear.com/exchange-holiday-hours/) lists crypto on
+  Martin Luther King Jr. Day 2026 as a regular 16:00 close, and pandas_market_calendars
+  has crypto early halts at 12:00 only before 2022, 10:15 CT closes on Good Friday from
+  2023, and 12:15 / 12:45 CT closes on Christmas Eve and the Friday after Thanksgiving.
+  The rules here (12:00 CT early halts on the federal holidays; New Year's Day, Good
+  Friday and Christmas closed; no Christmas Eve or Black Friday early close) are
+  therefore **not verified for 2022 on**: ``early_halts=False`` drops the early halts,
+  and ``extra_closed`` / ``not_holidays`` adjust single dates.
+
+The switch instant, the window and the holiday choices are configuration
+(:class:`CmeScheduleSettings`), with those defaults, so an older backtest keeps the old
+sessions and a user can follow CME if a date moves.
 """
 
 from __future__ import annotations
@@ -72,14 +102,17 @@ class CmeScheduleSettings:
         maintenance_minutes: Its length (CME announced at least two hours).
         extra_closed: Additional CT dates with no session (an exceptional CME closure).
         not_holidays: CT dates to treat as regular days although a rule names them.
+        early_halts: Whether the 12:00 CT early halts on federal holidays apply (sources
+            disagree for crypto from 2022, see the module docstring).
     """
 
     continuous_from_ms: int | None = 1_780_088_400_000  # 2026-05-29 16:00 CT (21:00 UTC)
-    maintenance_weekday: int = 5
-    maintenance_start: time = time(16, 0)
+    maintenance_weekday: int = 5  # Saturday (reported by Elwood, not by a CME notice)
+    maintenance_start: time = time(2, 0)
     maintenance_minutes: int = 120
     extra_closed: frozenset[date] = frozenset()
     not_holidays: frozenset[date] = frozenset()
+    early_halts: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.maintenance_weekday <= 6:
@@ -165,7 +198,10 @@ class CmeSchedule:
             if rules is None:
                 rules = self._holiday_years[year] = us_exchange_holidays(year)
             if day in rules:
-                return rules[day]
+                kind = rules[day]
+                if kind is HolidayKind.EARLY_HALT and not self.settings.early_halts:
+                    return None
+                return kind
         return None
 
     # ------------------------------------------------------------------ computation

@@ -73,12 +73,15 @@ class CmeGapTracker:
         self._last_time: int | None = None
         self._closed_at: tuple[int, int, Decimal | None] | None = None
         self.gaps: list[CmeGap] = []
-        self._open: CmeGap | None = None
+        # Indices into ``gaps`` of the gaps still followed (unfilled, inside their window):
+        # a holiday halt can record a gap before the weekend's has settled.
+        self._following: list[int] = []
 
     @property
     def open_gap(self) -> CmeGap | None:
         """The latest gap while it is unfilled and within its fill window."""
-        return self._open
+        following = self._following
+        return self.gaps[following[-1]] if following else None
 
     def open_gap_relative(self, close: Decimal) -> Decimal:
         """Signed distance from ``close`` back to the open gap's close price, as a fraction.
@@ -86,7 +89,7 @@ class CmeGapTracker:
         Positive: the price sits above where CME closed (a fill would need it to fall).
         Zero when no gap is open.
         """
-        gap = self._open
+        gap = self.open_gap
         if gap is None or not gap.close_price:
             return ZERO
         return (close - gap.close_price) / gap.close_price
@@ -112,8 +115,8 @@ class CmeGapTracker:
                 self._closed_at = None
                 if price is not None and open_time - end <= self._max_gap:
                     recorded = CmeGap(start, end, price, open_)
+                    self._following.append(len(self.gaps))
                     self.gaps.append(recorded)
-                    self._open = recorded
         self._follow(open_time, high, low)
         self._last_close = close
         self._last_time = open_time
@@ -142,18 +145,26 @@ class CmeGapTracker:
         return closure.start_ms, closure.end_ms, self._price_at(closure)
 
     def _follow(self, open_time: int, high: Decimal, low: Decimal) -> None:
-        gap = self._open
-        if gap is None:
+        following = self._following
+        if not following:
             return
-        if open_time >= gap.reopen_ms + self._window:
-            self._open = None
-            return
-        if low <= gap.close_price <= high:
-            filled = replace(gap, filled_ms=open_time)
-            self.gaps[-1] = filled
-            self._open = None
+        gaps = self.gaps
+        still: list[int] = []
+        for index in following:
+            gap = gaps[index]
+            if open_time >= gap.reopen_ms + self._window:
+                continue  # expired unfilled
+            if low <= gap.close_price <= high:
+                gaps[index] = replace(gap, filled_ms=open_time)
+                continue
+            still.append(index)
+        self._following = still
 
     def fill_rate(self) -> tuple[int, int]:
-        """(filled, recorded) over the gaps whose fill window has run out or that filled."""
-        settled = [g for g in self.gaps if g.filled_ms is not None or g is not self._open]
+        """(filled, settled): settled gaps are those that filled or whose window ran out.
+
+        A gap still followed (the data ended inside its window) is counted in neither.
+        """
+        following = set(self._following)
+        settled = [g for i, g in enumerate(self.gaps) if i not in following]
         return sum(1 for g in settled if g.filled_ms is not None), len(settled)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from domain.calendar.grid_overlay import CmeGridOverlay, GridAdjustment
 from domain.candles import Candle
 from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
 from domain.enums import OrderType, Side, TimeInForce
@@ -58,6 +59,8 @@ from domain.orders import Order
 from domain.strategy import TradingContext
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
+_BOTH_SIDES = frozenset({Side.BUY, Side.SELL})
 _COUNTERS = (
     "plans",
     "warmup_candles",
@@ -91,7 +94,9 @@ class AdaptiveGrid:
             close crossing a level, equity moving the exposure cap).
     """
 
-    def __init__(self, symbol: str, params: AdaptiveGridParams) -> None:
+    def __init__(
+        self, symbol: str, params: AdaptiveGridParams, overlay: CmeGridOverlay | None = None
+    ) -> None:
         self.symbol = symbol
         self.params = params
         self.geometry: GridGeometry | None = None
@@ -121,6 +126,12 @@ class AdaptiveGrid:
         self._diffed_version = -1
         self._idle = False
         self._expected_open = -1
+        # Calendar hook (weekend mode, CME-gap bias): domain/calendar/grid_overlay.py.
+        self.overlay = overlay
+        self._regime: int | None = None
+        if overlay is not None:
+            tilt = min(ONE, params.asymmetry + overlay.gap_settings.bias)
+            self._depth = params.levels + int((tilt * params.levels).to_integral_value())
 
     # ------------------------------------------------------------------ reporting
     def counters(self) -> dict[str, int]:
@@ -133,6 +144,8 @@ class AdaptiveGrid:
         out["recenters"] = self.recenters
         out["skipped_levels"] = sum(self.skipped_levels.values())
         out["open_legs"] = len(self.legs)
+        if self.overlay is not None:  # calendar hook
+            out.update(self.overlay.counters())
         return out
 
     # ------------------------------------------------------------------ candles
@@ -142,6 +155,7 @@ class AdaptiveGrid:
         close = candle.close
         self._last_close = close
         self._reprices.clear()
+        adj = self.overlay.on_candle(candle) if self.overlay is not None else None  # calendar
         market = context.market
         atr = market.atr(p.atr_window)
         vol = market.volatility(p.volatility_window) if p.volatility_multiple else ZERO
@@ -157,15 +171,23 @@ class AdaptiveGrid:
         record = context.decision
         conviction = record.long_conviction - record.short_conviction if record else 0.0
         blocked = self._gates.update(conviction)
+        if adj is not None and adj.block_entries:  # calendar hook: weekend mode, no entries
+            blocked = _BOTH_SIDES
+        regime = adj.regime if adj is not None else None
         geometry = self.geometry
-        if geometry is None or abs(close - geometry.centre) > p.recenter_steps * (
-            geometry.step_price
+        if (
+            geometry is None
+            or regime != self._regime
+            or abs(close - geometry.centre) > p.recenter_steps * geometry.step_price
         ):
             if equity <= ZERO:
                 return self._diff((), close, candle.close_time, context)
             if geometry is not None:
                 self.recenters += 1
             geometry = self._recentre(close, atr, vol, equity, instrument)
+            if adj is not None:  # calendar hook: weekend mode, wider or smaller
+                geometry = self._scaled(geometry, adj)
+            self._regime = regime
         ladder = self._ladder
         if ladder is None or ladder.geometry is not geometry:
             ladder = self._ladder = Ladder(geometry, self._depth, instrument)
@@ -174,6 +196,8 @@ class AdaptiveGrid:
             reach = p.proximity_atr * atr
             pulled = dict.fromkeys(self._gates.pulled, reach)
         counts = level_counts(p.levels, p.asymmetry, conviction)
+        if adj is not None and adj.gap_tilt:  # calendar hook: gap-fill bias
+            counts = level_counts(p.levels, ONE, float(p.asymmetry) * conviction + adj.gap_tilt)
         resting: frozenset[str] = frozenset()
         if p.price_band is not None:  # the band's hysteresis depends on what rests
             resting = frozenset(o.tag for o in context.open_orders.values())
@@ -230,6 +254,16 @@ class AdaptiveGrid:
         step = max(p.fee_floor, min(moving, p.max_step))
         geometry = self.geometry = GridGeometry(close, step, p.level_fraction * equity)
         return geometry
+
+    def _scaled(self, geometry: GridGeometry, adj: GridAdjustment) -> GridGeometry:
+        """The calendar hook's weekend-mode factors applied to a fresh geometry."""
+        if adj.step_factor == ONE and adj.size_factor == ONE:
+            return geometry
+        scaled = GridGeometry(
+            geometry.centre, geometry.step * adj.step_factor, geometry.level_quote * adj.size_factor
+        )
+        self.geometry = scaled
+        return scaled
 
     def _take_profits(self, instrument: Instrument) -> dict[str, PlannedOrder | str]:
         tps = self._tps

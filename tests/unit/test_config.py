@@ -20,6 +20,7 @@ from bootstrap.config import (
     AppConfig,
     BacktestConfig,
     BrakesConfig,
+    CalendarConfig,
     ConfigError,
     ControlConfig,
     CredentialsConfig,
@@ -743,6 +744,7 @@ def _sections() -> dict[str, tuple[dict[str, Any], set[str]]]:
 #: AppConfig fields that are not a section of the same name in the file.
 _TOP_LEVEL_FIELDS = {"source", "client_order_id_prefix", "market", "symbol", "initial_balances"}
 _SECTION_CLASSES: dict[str, type] = {
+    "calendar": CalendarConfig,
     "simulation": SimulationConfig,
     "strategy": StrategyConfig,
     "backtest": BacktestConfig,

@@ -115,14 +115,17 @@ def test_holiday_rules() -> None:
     [
         ("2026-05-29 20:59", SessionState.OPEN),  # the last weekday session
         ("2026-05-29 21:00", SessionState.OPEN),  # 16:00 CDT: continuous from here on
-        ("2026-05-30 12:00", SessionState.OPEN),  # a Saturday, now open
-        ("2026-05-30 20:59", SessionState.OPEN),
-        ("2026-05-30 21:00", SessionState.MAINTENANCE),  # Saturday 16:00 CDT, two hours
-        ("2026-05-30 22:59", SessionState.MAINTENANCE),
-        ("2026-05-30 23:00", SessionState.OPEN),
+        ("2026-05-30 06:59", SessionState.OPEN),  # a Saturday, now open
+        ("2026-05-30 07:00", SessionState.MAINTENANCE),  # Saturday 02:00 CDT, two hours
+        ("2026-05-30 08:59", SessionState.MAINTENANCE),
+        ("2026-05-30 09:00", SessionState.OPEN),
+        ("2026-05-30 21:00", SessionState.OPEN),
         ("2026-06-02 21:30", SessionState.OPEN),  # no daily break any more
         ("2026-07-03 18:00", SessionState.OPEN),  # nor holiday halts
-        ("2026-12-05 22:00", SessionState.MAINTENANCE),  # CST: 16:00 CST = 22:00 UTC
+        ("2026-12-05 07:59", SessionState.OPEN),
+        ("2026-12-05 08:00", SessionState.MAINTENANCE),  # CST: 02:00 CST = 08:00 UTC
+        ("2026-12-05 09:59", SessionState.MAINTENANCE),
+        ("2026-12-05 10:00", SessionState.OPEN),
         ("2026-05-22 22:00", SessionState.WEEKEND),  # before the switch: the old week
     ],
 )
@@ -145,6 +148,13 @@ def test_switch_and_window_are_configuration() -> None:
     assert later.state_at(ms("2026-07-12 20:00")) is SessionState.OPEN
     with pytest.raises(ValueError, match="maintenance_minutes"):
         CmeScheduleSettings(maintenance_minutes=0)
+
+
+def test_early_halts_can_be_switched_off() -> None:
+    regular = CmeSchedule(CmeScheduleSettings(continuous_from_ms=None, early_halts=False))
+    assert OLD.state_at(ms("2025-01-20 19:00")) is SessionState.HOLIDAY  # MLK, 13:00 CST
+    assert regular.state_at(ms("2025-01-20 19:00")) is SessionState.OPEN
+    assert regular.state_at(ms("2025-12-25 12:00")) is SessionState.HOLIDAY  # still closed
 
 
 def test_extra_closures_and_exceptions() -> None:
