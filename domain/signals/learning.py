@@ -249,6 +249,20 @@ def _beats(a: float, b: float) -> bool:
     return not math.isfinite(b) or a > b
 
 
+def choose_source(scores: dict[str, float]) -> str:
+    """Which contender to use, from the held-out scores (module docstring).
+
+    ``"refit"`` if the candidate beats both others; else ``"current"`` if the current
+    weights were measured and the heuristic ones do not beat them; else ``"heuristic"``.
+    """
+    candidate, current, heuristic = scores["candidate"], scores["current"], scores["heuristic"]
+    if _beats(candidate, current) and _beats(candidate, heuristic):
+        return "refit"
+    if math.isfinite(current) and not _beats(heuristic, current):
+        return "current"
+    return "heuristic"
+
+
 def relearn(
     boundary: int,
     open_time: npt.ArrayLike,
@@ -322,14 +336,13 @@ def relearn(
 
     scores = {"candidate": score(candidate), "current": score(current)}
     scores["heuristic"] = scores["current"] if current == heuristic else score(heuristic)
-    if _beats(scores["candidate"], scores["current"]) and _beats(
-        scores["candidate"], scores["heuristic"]
-    ):
-        source, chosen, reason = "refit", candidate, "the refit beat the current and heuristic"
-    elif math.isfinite(scores["current"]) and not _beats(scores["heuristic"], scores["current"]):
-        source, chosen, reason = "current", current, "the refit did not beat the current"
-    else:
-        source, chosen, reason = "heuristic", heuristic, "neither beat the heuristic weights"
+    source = choose_source(scores)
+    chosen = {"refit": candidate, "current": current, "heuristic": heuristic}[source]
+    reason = {
+        "refit": "the refit beat the current and the heuristic weights",
+        "current": "the refit did not beat the current weights, which beat the heuristic",
+        "heuristic": "neither the refit nor the current weights beat the heuristic ones",
+    }[source]
     return WeightUpdate(
         boundary=boundary,
         source=source,
