@@ -5,6 +5,12 @@ paper, live — the same code in each): every decision record goes to the event 
 JSON log at DEBUG, telemetry as ``decision``) and, when a journal is given, into it as a
 ``decision`` report; the weights in use are kept in the journal so a restart continues
 with them instead of refitting.
+
+With ``signals.learning`` on, the tracker owns a
+:class:`~application.signal_learning.WeightLearner`: on the first candle past each weekly
+boundary it re-examines the weights on the rows seen before the boundary (the same code in
+every loop, time taken from the candles), swaps in the chosen weights and calibration, and
+only then decides that candle.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ from collections.abc import Sequence
 
 from application.ports.event_sink import EventSink
 from application.ports.repository import OrderRepository
+from application.ports.signal_journal import SignalWeightJournal
+from application.signal_learning import WeightLearner, latest_learned_state
 from domain.candles import Candle
 from domain.signals.decision import DecisionRecord
 from domain.signals.history import fit_on_history
+from domain.signals.learning import LearningSettings
 from domain.signals.signal_engine import SignalEngine
 from domain.signals.weights import MIN_INDEPENDENT_SAMPLES, SignalWeights, heuristic_weights
 
@@ -27,7 +36,15 @@ WEIGHTS_KEY = "signals.weights"
 class SignalSettings:
     """What the signal needs from the configuration."""
 
-    __slots__ = ("clip", "fit_min_samples", "horizon", "method", "min_samples", "window")
+    __slots__ = (
+        "clip",
+        "fit_min_samples",
+        "horizon",
+        "learning",
+        "method",
+        "min_samples",
+        "window",
+    )
 
     def __init__(
         self,
@@ -37,6 +54,7 @@ class SignalSettings:
         method: str = "spearman",
         fit_min_samples: int = 1000,
         min_samples: int | None = None,
+        learning: LearningSettings | None = None,
     ) -> None:
         self.window = window
         self.clip = clip
@@ -44,6 +62,8 @@ class SignalSettings:
         self.method = method
         self.fit_min_samples = fit_min_samples
         self.min_samples = min_samples
+        #: Weekly re-weighting (None or disabled: the weights stay as chosen at start).
+        self.learning = learning
 
 
 class SignalTracker:
@@ -56,6 +76,9 @@ class SignalTracker:
         full_records: Emit the whole record (features, every system); False emits the
             convictions and regime only — a backtest's counting sink would discard the rest,
             and building it costs more than deciding.
+        learner: The weekly re-weighting (None: the weights never change).
+        weights_source: Where the weights in use came from (for status).
+        weights_since: When they came into use (ms; 0 if unknown).
     """
 
     def __init__(
@@ -64,23 +87,59 @@ class SignalTracker:
         sink: EventSink,
         repository: OrderRepository | None = None,
         full_records: bool = True,
+        learner: WeightLearner | None = None,
+        weights_source: str = "",
+        weights_since: int = 0,
     ) -> None:
         self.engine = engine
         self._sink = sink
         self._repo = repository
         self._full = full_records or repository is not None
+        self.learner = learner
         self.decisions = 0
+        self.weights_source = weights_source
+        self.weights_since = weights_since
 
     @property
     def last(self) -> DecisionRecord | None:
         """The latest decision."""
         return self.engine.last
 
+    def warm_up(self, candles: Sequence[Candle]) -> None:
+        """Feed history without reporting (a start's look-back); the learner keeps its rows."""
+        learner = self.learner
+        for candle in candles:
+            record = self.engine.update(candle)
+            if record is not None and learner is not None:
+                learner.observe(record.open_time, float(candle.close), record.features)
+
+    def _relearn(self, open_time: int) -> None:
+        learner = self.learner
+        assert learner is not None
+        engine = self.engine
+        update, calibration = learner.update(open_time, engine.weights, engine.calibration)
+        engine.reweight(update.weights, calibration)
+        if update.changed:
+            self.weights_source = f"weekly {update.source}"
+            self.weights_since = update.boundary
+            if self._repo is not None:
+                with self._repo.transaction():
+                    self._repo.save_state(WEIGHTS_KEY, json.dumps(update.weights.to_dict()))
+
     def on_candle(self, candle: Candle) -> DecisionRecord | None:
-        """Decide on a closed candle; report and store the record."""
+        """Decide on a closed candle; report and store the record.
+
+        A candle past the next weekly boundary first triggers the update (on the rows
+        before it), so it is decided with the weights the update chose.
+        """
+        learner = self.learner
+        if learner is not None and learner.due(candle.open_time):
+            self._relearn(candle.open_time)
         record = self.engine.update(candle)
         if record is None:
             return None
+        if learner is not None:
+            learner.observe(record.open_time, float(candle.close), record.features)
         self.decisions += 1
         if not self._full:
             self._sink.emit(
@@ -154,15 +213,38 @@ def signal_tracker(
     history: Sequence[Candle] = (),
     full_records: bool = True,
     now_ms: int = 0,
+    weight_journal: SignalWeightJournal | None = None,
 ) -> tuple[SignalTracker, str]:
     """A tracker with chosen weights, warmed up on the tail of ``history``.
 
     ``now_ms`` stamps the ``signals.weights`` record when there is no history to date it
-    by (a live start without history used to log it at 1970-01-01).
+    by (a live start without history used to log it at 1970-01-01). With learning on, the
+    latest update in ``weight_journal`` gives the calibration and the boundary the weekly
+    clock continues from, and the whole history warms the learner's rows (a history of at
+    least ``trailing_weeks + 1`` weeks lets the first update fit on it).
     """
     weights, source = choose_weights(settings, repository, history)
-    engine = SignalEngine(weights, settings.window, settings.clip, settings.min_samples)
-    engine.warm_up(history[-engine.warmup_candles :] if history else ())
+    learning = settings.learning
+    learner: WeightLearner | None = None
+    calibration = None
+    since = history[-1].close_time if history else now_ms
+    if learning is not None and learning.enabled:
+        state = latest_learned_state(weight_journal)
+        if state is not None:
+            calibration = state.calibration
+            source = f"{source}; weekly {state.source} at {state.boundary}"
+            since = state.boundary
+        learner = WeightLearner(
+            learning, sink, weight_journal, None if state is None else state.boundary
+        )
+    engine = SignalEngine(
+        weights, settings.window, settings.clip, settings.min_samples, calibration
+    )
+    tracker = SignalTracker(engine, sink, repository, full_records, learner, source, since)
+    keep = engine.warmup_candles
+    if learner is not None:
+        keep = max(keep, learner.settings.lookback_ms // 60_000)
+    tracker.warm_up(history[-keep:] if history else ())
     sink_fields = {"source": source, "fallback": weights.fallback, "horizon": weights.horizon}
     sink.emit("signals.weights", history[-1].close_time if history else now_ms, **sink_fields)
-    return SignalTracker(engine, sink, repository, full_records), source
+    return tracker, source

@@ -165,6 +165,18 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True)
+class SignalLearningConfig:
+    """``signals.learning``: the weekly walk-forward re-weighting and confidence calibration."""
+
+    enabled: bool = True
+    weekday: int = 0
+    hour: int = 0
+    trailing_weeks: int = 4
+    max_step: Decimal = Decimal("0.25")
+    purge_minutes: int = 60
+
+
+@dataclass(frozen=True)
 class SignalsConfig:
     """``signals`` section: features, the three systems and the ensemble conviction."""
 
@@ -175,6 +187,7 @@ class SignalsConfig:
     method: Literal["spearman", "pearson"] = "spearman"
     fit_min_samples: int = 1000
     history_minutes: int = 10_080
+    learning: SignalLearningConfig = field(default_factory=SignalLearningConfig)
 
 
 @dataclass(frozen=True)
@@ -713,9 +726,33 @@ def read_signals(root: ConfigReader) -> SignalsConfig:
         ),
         fit_min_samples=section.integer("fit_min_samples", 1000, 10, 10_000_000),
         history_minutes=section.integer("history_minutes", 10_080, 0, 525_600),
+        learning=read_signal_learning(section),
     )
+    if signals.learning.purge_minutes < signals.horizon:
+        section.fail(
+            f"{section.path}.learning.purge_minutes",
+            f"must be at least the horizon ({signals.horizon} minutes)",
+        )
     section.finish()
     return signals
+
+
+def read_signal_learning(section: ConfigReader) -> SignalLearningConfig:
+    """``signals.learning`` (read even when learning is off, so typos always fail)."""
+    le = section.section("learning")
+    d = SignalLearningConfig()
+    config = SignalLearningConfig(
+        enabled=le.boolean("enabled", d.enabled),
+        weekday=le.integer("weekday", d.weekday, 0, 6),
+        hour=le.integer("hour", d.hour, 0, 23),
+        trailing_weeks=le.integer("trailing_weeks", d.trailing_weeks, 1, 12),
+        max_step=le.required_decimal(
+            "max_step", d.max_step, minimum=Decimal(0), maximum=Decimal(1), exclusive_min=True
+        ),
+        purge_minutes=le.integer("purge_minutes", d.purge_minutes, 1, 10_080),
+    )
+    le.finish()
+    return config
 
 
 def read_market_facts(root: ConfigReader) -> MarketFactsConfig:

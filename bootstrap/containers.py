@@ -65,6 +65,7 @@ from domain.instruments import Instrument
 from domain.leverage_guard import LeverageGuard
 from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.risk import PreTradeRisk, RiskLimits
+from domain.signals.learning import LearningSettings
 from domain.strategy import Strategy
 
 __all__ = [
@@ -282,12 +283,24 @@ def run_recorder(
 def signal_settings(config: AppConfig) -> SignalSettings:
     """The ``signals`` section as the application's settings."""
     sig = config.signals
+    le = sig.learning
     return SignalSettings(
         window=sig.window,
         clip=float(sig.clip),
         horizon=sig.horizon,
         method=sig.method,
         fit_min_samples=sig.fit_min_samples,
+        learning=LearningSettings(
+            enabled=le.enabled,
+            weekday=le.weekday,
+            hour=le.hour,
+            trailing_weeks=le.trailing_weeks,
+            max_step=float(le.max_step),
+            purge_minutes=le.purge_minutes,
+            horizon=sig.horizon,
+            method=sig.method,
+            fit_min_samples=sig.fit_min_samples,
+        ),
     )
 
 
@@ -331,7 +344,12 @@ def live_signals(
     if not config.signals.enabled:
         return None, ""
     return signal_tracker(
-        signal_settings(config), sink, journal, history, now_ms=venue.clock.now_ms()
+        signal_settings(config),
+        sink,
+        journal,
+        history,
+        now_ms=venue.clock.now_ms(),
+        weight_journal=journal,
     )
 
 

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
+from application.ports.signal_journal import WeightUpdateEntry
 from domain.events import ExecutionEvent, FundingPaid
 from domain.orders import Fill, Order
 
@@ -45,6 +46,7 @@ class InMemoryOrderRepository:
         self._funding: dict[tuple[str, int], FundingPaid] = {}
         self._state: dict[str, str] = {}
         self.reports: list[tuple[str, int, str]] = []
+        self._weight_updates: list[WeightUpdateEntry] = []
         self.events_recorded = 0
 
     def add_order(self, order: Order) -> None:
@@ -132,6 +134,14 @@ class InMemoryOrderRepository:
     def save_report(self, kind: str, timestamp: int, payload: str) -> None:
         """Append a report."""
         self.reports.append((kind, timestamp, payload))
+
+    def add_weight_update(self, entry: WeightUpdateEntry) -> None:
+        """Append one weekly signal-weight update."""
+        self._weight_updates.append(entry)
+
+    def weight_updates(self) -> list[WeightUpdateEntry]:
+        """Every weekly signal-weight update, oldest first."""
+        return list(self._weight_updates)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Nothing to commit in memory: the block's calls are already applied."""

@@ -50,10 +50,12 @@ from adapters.persistence.schema import (
     orders,
     reports,
     runs,
+    signal_weight_updates,
     snapshots,
     strategy_state,
 )
 from adapters.persistence.unit_of_work import SqlUnitOfWork
+from application.ports.signal_journal import WeightUpdateEntry
 from domain.events import ExecutionEvent, FundingPaid
 from domain.orders import Fill, Order, OrderStatus
 
@@ -329,6 +331,32 @@ class SqlJournal:
             query = query.where(reports.c.kind == kind)
         with self._tx() as conn:
             return [(k, ts, payload) for k, ts, payload in conn.execute(query)]
+
+    def add_weight_update(self, entry: WeightUpdateEntry) -> None:
+        """Append one weekly signal-weight update (the signal-weight journal port)."""
+        values = {
+            "boundary": entry.boundary,
+            "source": entry.source,
+            "changed": entry.changed,
+            "weights": entry.weights,
+            "calibration": entry.calibration,
+            "summary": entry.summary,
+            "recorded_at": self._now_ms(),
+        }
+        with self._tx() as conn:
+            conn.execute(signal_weight_updates.insert(), values)
+
+    def weight_updates(self) -> list[WeightUpdateEntry]:
+        """Every weekly signal-weight update, oldest first."""
+        t = signal_weight_updates.c
+        query = select(
+            t.boundary, t.source, t.changed, t.weights, t.calibration, t.summary
+        ).order_by(t.id)
+        with self._tx() as conn:
+            return [
+                WeightUpdateEntry(int(b), str(src), bool(ch), w, cal, summ)
+                for b, src, ch, w, cal, summ in conn.execute(query)
+            ]
 
     def start_run(
         self, started_at: int, prefix: str, symbol: str, market: str, config_source: str

@@ -174,3 +174,18 @@ strategy_state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
+
+# Added by revision 0005 ------------------------------------------------------------------
+
+signal_weight_updates = Table(
+    "signal_weight_updates",
+    metadata,
+    Column("id", SurrogateKey, primary_key=True, autoincrement=True),
+    Column("boundary", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("changed", Boolean, nullable=False),
+    Column("weights", Text, nullable=False),  # JSON of SignalWeights
+    Column("calibration", Text, nullable=True),  # JSON of ConfidenceCalibration
+    Column("summary", Text, nullable=False),  # JSON: before / after, validation scores
+    Column("recorded_at", BigInteger, nullable=False),
+)

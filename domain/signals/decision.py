@@ -59,6 +59,10 @@ class DecisionRecord:
         long_conviction: In [0, 1].
         short_conviction: In [0, 1].
         regime: The dominant regime.
+        calibrated_confidence: The probability that the direction of ``long - short`` is
+            right over the forecast horizon, from the weekly performance calibration of
+            ``|long - short|`` (:mod:`domain.signals.calibration`); None before the first
+            calibration. A strategy may scale its size with it (0.5 is a coin flip).
     """
 
     open_time: int
@@ -70,6 +74,7 @@ class DecisionRecord:
     long_conviction: float
     short_conviction: float
     regime: Regime
+    calibrated_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: floats to 6 significant digits, features as a list.
@@ -78,6 +83,7 @@ class DecisionRecord:
 
             {"open_time": int, "regime": "UP" | "DOWN" | "NEUTRAL",
              "long_conviction": float, "short_conviction": float,
+             "calibrated_confidence": float | None,
              "systems": {"UP": {"score", "confidence", "gate", "weight"}, "DOWN": ..., ...},
              "features": [float | None, ...]}   # FEATURE_NAMES order, None if not finite
         """
@@ -87,6 +93,9 @@ class DecisionRecord:
             "regime": str(self.regime),
             "long_conviction": r(self.long_conviction),
             "short_conviction": r(self.short_conviction),
+            "calibrated_confidence": (
+                None if self.calibrated_confidence is None else r(self.calibrated_confidence)
+            ),
             "systems": {
                 str(regime): {
                     "score": r(self.scores[i]),
@@ -124,6 +133,11 @@ class DecisionRecord:
                 long_conviction=float(data["long_conviction"]),
                 short_conviction=float(data["short_conviction"]),
                 regime=Regime(data["regime"]),
+                calibrated_confidence=(
+                    None
+                    if data.get("calibrated_confidence") is None
+                    else float(data["calibrated_confidence"])
+                ),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a decision record: {exc!r}") from exc

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from domain.candles import Candle
 from domain.features.engine import FeatureEngine
+from domain.signals.calibration import ConfidenceCalibration
 from domain.signals.decision import DecisionRecord
 from domain.signals.signal_model import SignalModel
 from domain.signals.weights import SignalWeights
@@ -25,6 +26,7 @@ class SignalEngine:
         clip: z-score clip.
         min_samples: Samples the normaliser needs before the features count as ready
             (default ``window``).
+        calibration: The confidence calibration (None: records carry none).
     """
 
     __slots__ = ("_features", "_model", "last")
@@ -35,9 +37,10 @@ class SignalEngine:
         window: int = 1440,
         clip: float = 4.0,
         min_samples: int | None = None,
+        calibration: ConfidenceCalibration | None = None,
     ) -> None:
         self._features = FeatureEngine(window, clip, min_samples)
-        self._model = SignalModel(weights)
+        self._model = SignalModel(weights, calibration)
         #: The latest decision record (None before the features are ready).
         self.last: DecisionRecord | None = None
 
@@ -51,9 +54,16 @@ class SignalEngine:
         """Gap-free 1m candles needed before the first record."""
         return self._features.warmup_candles
 
-    def reweight(self, weights: SignalWeights) -> None:
-        """Use new weights from the next candle on (the features keep their state)."""
-        self._model = SignalModel(weights)
+    @property
+    def calibration(self) -> ConfidenceCalibration | None:
+        """The confidence calibration in use (None: none yet)."""
+        return self._model.calibration
+
+    def reweight(
+        self, weights: SignalWeights, calibration: ConfidenceCalibration | None = None
+    ) -> None:
+        """Use new weights (and calibration) from the next candle on; features keep state."""
+        self._model = SignalModel(weights, calibration)
 
     def update(self, candle: Candle) -> DecisionRecord | None:
         """Advance the features by one closed candle and decide, once they are ready."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from domain.signals.calibration import ConfidenceCalibration
 from domain.signals.decision import BatchDecisions, DecisionRecord
 from domain.signals.ensemble import (
     convictions,
@@ -42,12 +43,17 @@ class SignalModel:
     Args:
         weights: Feature and system weights (fitted or heuristic); system weights are
             normalised to sum 1.
+        calibration: The performance calibration of ``|long - short|`` (None: records
+            carry no calibrated confidence).
     """
 
-    __slots__ = ("_system_weights", "_systems", "weights")
+    __slots__ = ("_system_weights", "_systems", "calibration", "weights")
 
-    def __init__(self, weights: SignalWeights) -> None:
+    def __init__(
+        self, weights: SignalWeights, calibration: ConfidenceCalibration | None = None
+    ) -> None:
         self.weights = weights
+        self.calibration = calibration
         self._systems = Systems(weights.feature_weight_vectors())
         self._system_weights = normalise_system_weights(weights.system_weights)
 
@@ -75,6 +81,8 @@ class SignalModel:
         scores, confidences, gates = self._systems.evaluate_triples(normalised)
         w = self._system_weights
         long, short = convictions(scores, confidences, w)
+        calibration = self.calibration
+        net = long - short
         return DecisionRecord(
             open_time,
             tuple(normalised.tolist()),
@@ -85,6 +93,7 @@ class SignalModel:
             long,
             short,
             dominant_regime(confidences, w, gates),
+            None if calibration is None else calibration.apply(net if net >= 0.0 else -net),
         )
 
     def decide_batch(self, open_time: npt.ArrayLike, normalised: npt.ArrayLike) -> BatchDecisions:

@@ -269,6 +269,7 @@ def fit_weights(
     start: int = 0,
     end: int | None = None,
     min_samples: int = MIN_SAMPLES,
+    system_floor: float = SYSTEM_WEIGHT_FLOOR,
 ) -> SignalWeights:
     """Fit feature and system weights on the window ``[start, end)`` (module docstring).
 
@@ -284,6 +285,9 @@ def fit_weights(
             ``t + horizon < end`` are used; nothing at index ``end`` or later is read.
         min_samples: Fewer usable rows than ``max(min_samples, 30 * horizon)`` means the
             full fallback.
+        system_floor: Minimum weight of each system after a successful system-weight fit
+            (default :data:`SYSTEM_WEIGHT_FLOOR`); the weekly re-weighting passes 0 so a
+            system whose evidence says it hurts can lose its voice entirely.
 
     Returns:
         The fitted weights; apply them only to candles from ``end`` on.
@@ -303,6 +307,8 @@ def fit_weights(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if min_samples < 2:
         raise ValueError(f"min_samples must be >= 2, got {min_samples}")
+    if not 0.0 <= system_floor < 1.0 / len(SYSTEMS):
+        raise ValueError(f"system_floor must be in [0, 1/3), got {system_floor}")
     stop = z.shape[0] if end is None else end
     if not 0 <= start <= stop <= z.shape[0]:
         raise ValueError(f"window [{start}, {stop}) is not inside 0..{z.shape[0]}")
@@ -344,7 +350,7 @@ def fit_weights(
     if enough and float(raw_systems.sum()) > 0.0:
         share = raw_systems / float(raw_systems.sum())
         system_weights = _as_triple(
-            SYSTEM_WEIGHT_FLOOR + (1.0 - len(SYSTEMS) * SYSTEM_WEIGHT_FLOOR) * share,
+            system_floor + (1.0 - len(SYSTEMS) * system_floor) * share,
             "system weights",
         )
     else:

@@ -43,7 +43,7 @@ T0 = 1_704_067_200_000
 FIRST = "0001_initial"
 SECOND = "0002_equity_and_strategy_state"
 THIRD = "0003_fill_fee_quote"
-HEAD = "0004_fill_realized_pnl"
+HEAD = "0005_signal_weight_updates"
 ALL_TABLES = {
     "runs",
     "orders",
@@ -54,7 +54,10 @@ ALL_TABLES = {
     "reports",
     "equity_curve",
     "strategy_state",
+    "signal_weight_updates",
 }
+#: The tables of revision 0001.
+RELEASE_ONE_TABLES = ALL_TABLES - {"equity_curve", "strategy_state", "signal_weight_updates"}
 
 
 @contextmanager
@@ -154,14 +157,14 @@ def write_release_one_rows(engine: sa.Engine) -> None:
         )
 
 
-def test_head_is_the_fourth_revision() -> None:
+def test_head_is_the_fifth_revision() -> None:
     assert head_revision() == HEAD
 
 
 def test_a_release_one_database_upgrades_without_loss(url: str, engine: sa.Engine) -> None:
     command.upgrade(alembic_config(url), FIRST)  # the command-line path, no engine passed in
     assert current_revision(engine) == FIRST
-    assert tables(engine) == ALL_TABLES - {"equity_curve", "strategy_state"}
+    assert tables(engine) == RELEASE_ONE_TABLES
     write_release_one_rows(engine)
 
     journal = open_journal(url)
@@ -235,7 +238,7 @@ def test_downgrade_to_release_one_keeps_its_rows(url: str, engine: sa.Engine) ->
     command.downgrade(alembic_config(url), FIRST)
 
     assert current_revision(engine) == FIRST
-    assert tables(engine) == ALL_TABLES - {"equity_curve", "strategy_state"}
+    assert tables(engine) == RELEASE_ONE_TABLES
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM orders").scalar() == 2
         assert conn.exec_driver_sql("SELECT count(*) FROM fills").scalar() == 1
@@ -290,7 +293,7 @@ def test_downgrade_to_release_two_drops_fee_quote_and_keeps_fills(
 
     assert current_revision(engine) == SECOND
     assert "fee_quote" not in fill_columns(engine)
-    assert tables(engine) == ALL_TABLES
+    assert tables(engine) == ALL_TABLES - {"signal_weight_updates"}
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT trade_id, fee FROM fills").all() == [(7, "0.00840000")]
     inspector = sa.inspect(engine)  # SQLite rebuilt the table: its keys and index survive

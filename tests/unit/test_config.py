@@ -31,6 +31,7 @@ from bootstrap.config import (
     ReconciliationConfig,
     RiskConfig,
     ShutdownConfig,
+    SignalLearningConfig,
     SignalsConfig,
     SimulationConfig,
     StorageConfig,
@@ -735,6 +736,7 @@ def _sections() -> dict[str, tuple[dict[str, Any], set[str]]]:
             _fields(GeneratedMarketConfig),
         ),
         "$.strategy.adaptive": (document["strategy"]["adaptive"], _fields(AdaptiveGridConfig)),
+        "$.signals.learning": (document["signals"]["learning"], _fields(SignalLearningConfig)),
     }
     for name, cls in _SECTION_CLASSES.items():
         sections[f"$.{name}"] = (document[name], _fields(cls))

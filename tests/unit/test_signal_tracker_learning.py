@@ -1,0 +1,124 @@
+"""The weekly update inside the signal tracker: on time, without look-ahead, durable."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.market_data.generated import GeneratedMarket
+from adapters.memory.sinks import RecordingSink
+from adapters.persistence.factory import open_journal
+from application.signals import WEIGHTS_KEY, SignalSettings, SignalTracker, signal_tracker
+from domain.candles import Candle
+from domain.signals.learning import WEEK_MS, LearningSettings
+from domain.signals.weights import SignalWeights
+
+D = Decimal
+START = 1_704_067_200_000  # Monday 2024-01-01 00:00 UTC
+LEARNING = LearningSettings(
+    trailing_weeks=1, max_step=0.5, purge_minutes=30, horizon=15, fit_min_samples=500
+)
+SETTINGS = SignalSettings(window=60, clip=4.0, horizon=15, fit_min_samples=500, learning=LEARNING)
+#: Three weeks and two days: updates at the 2nd and 3rd Monday (the first is skipped).
+CANDLES = list(GeneratedMarket(start_open_time=START, minutes=3 * 10_080 + 2880, seed=5))
+SECOND_MONDAY = START + 2 * WEEK_MS
+
+
+def _run(candles: list[Candle]) -> tuple[list[dict[str, object]], SignalTracker]:
+    sink = RecordingSink()
+    tracker, _ = signal_tracker(SETTINGS, sink, None, full_records=False)
+    for candle in candles:
+        tracker.on_candle(candle)
+    return sink.named("signals.update"), tracker
+
+
+def _scaled(candle: Candle, factor: Decimal) -> Candle:
+    return candle._replace(
+        open=candle.open * factor,
+        high=candle.high * factor,
+        low=candle.low * factor,
+        close=candle.close * factor,
+    )
+
+
+def test_updates_happen_at_each_boundary_and_the_first_needs_data() -> None:
+    updates, tracker = _run(CANDLES)
+    assert [u["boundary"] for u in updates] == [
+        START + WEEK_MS,
+        START + 2 * WEEK_MS,
+        START + 3 * WEEK_MS,
+    ]
+    assert updates[0]["source"] == "skipped"
+    assert {u["source"] for u in updates[1:]} <= {"refit", "current", "heuristic"}
+    calibration = updates[1]["calibration"]
+    assert isinstance(calibration, dict) and calibration["samples"] > 0
+    assert tracker.last is not None and tracker.last.calibrated_confidence is not None
+    assert 0.0 <= tracker.last.calibrated_confidence <= 1.0
+
+
+def test_changing_candles_after_a_boundary_leaves_that_update_unchanged() -> None:
+    cut = next(i for i, c in enumerate(CANDLES) if c.open_time >= SECOND_MONDAY)
+    changed = CANDLES[:cut] + [_scaled(c, D("1.07")) for c in CANDLES[cut:]]
+    original, a = _run(CANDLES)
+    altered, b = _run(changed)
+    assert original[:2] == altered[:2]  # the update at the second Monday is the same
+    assert a.learner is not None and b.learner is not None
+    assert a.learner.updates[1].weights == b.learner.updates[1].weights
+
+
+def test_restart_mid_week_continues_with_the_latest_weights(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    mid_week = next(
+        i for i, c in enumerate(CANDLES) if c.open_time >= SECOND_MONDAY + 3 * 86_400_000
+    )
+    journal = open_journal(url)
+    sink = RecordingSink()
+    first, _ = signal_tracker(SETTINGS, sink, journal, weight_journal=journal)
+    for candle in CANDLES[:mid_week]:
+        first.on_candle(candle)
+    before = first.engine.weights, first.engine.calibration
+    entries = journal.weight_updates()
+    assert [e.boundary for e in entries] == [START + WEEK_MS, SECOND_MONDAY]
+    stored = journal.load_state(WEIGHTS_KEY)
+    assert stored is not None and SignalWeights.from_dict(json.loads(stored)) == before[0]
+    journal.engine.dispose()
+
+    journal = open_journal(url)
+    sink = RecordingSink()
+    history = CANDLES[:mid_week]
+    again, source = signal_tracker(SETTINGS, sink, journal, history, weight_journal=journal)
+    assert "weekly" in source
+    assert (again.engine.weights, again.engine.calibration) == before
+    assert again.learner is not None and again.learner.last_boundary == SECOND_MONDAY
+    for candle in CANDLES[mid_week:]:
+        if candle.open_time >= START + 3 * WEEK_MS:
+            break
+        again.on_candle(candle)
+    assert sink.named("signals.update") == []  # nothing until the next boundary
+    assert len(journal.weight_updates()) == 2
+    journal.engine.dispose()
+
+
+def test_learning_off_never_changes_the_weights() -> None:
+    off = SignalSettings(
+        window=60,
+        horizon=15,
+        fit_min_samples=500,
+        learning=LearningSettings(enabled=False, horizon=15, purge_minutes=30),
+    )
+    sink = RecordingSink()
+    tracker, _ = signal_tracker(off, sink, None, full_records=False)
+    start = tracker.engine.weights
+    for candle in CANDLES:
+        tracker.on_candle(candle)
+    assert tracker.learner is None and tracker.engine.weights == start
+    assert sink.named("signals.update") == []
+
+
+@pytest.mark.parametrize("purge", [5, 14])
+def test_purge_shorter_than_the_horizon_is_refused(purge: int) -> None:
+    with pytest.raises(ValueError, match="at least the horizon"):
+        LearningSettings(horizon=15, purge_minutes=purge)
