@@ -31,7 +31,7 @@ gaps the handful of in-sample rows just before a gap are fitted against a return
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,25 +144,35 @@ def _concat(chunks: Sequence[CandleColumns]) -> CandleColumns:
     )
 
 
-def read_history(reader: HistoricalCandles, name: str) -> tuple[CandleColumns, str, int]:
+def read_history(
+    reader: HistoricalCandles, name: str, progress: Callable[[int], None] | None = None
+) -> tuple[CandleColumns, str, int]:
     """The history as columns, its symbol and its number of gaps.
 
     Args:
         reader: The candle source (its candles must ascend).
         name: How error messages name the source (e.g. the paths given).
+        progress: Called with the candles read so far, once per chunk and at the end
+            (reading months of compressed klines is most of a research run's wait).
 
     Raises:
         ValueError: Empty data; the reader's own errors on unreadable data.
     """
     chunks: list[CandleColumns] = []
     buffer = []
+    read = 0
     for candle in reader:
         buffer.append(candle)
         if len(buffer) == _CHUNK:
             chunks.append(candle_columns(buffer))
             buffer = []
+            read += _CHUNK
+            if progress is not None:
+                progress(read)
     if buffer:
         chunks.append(candle_columns(buffer))
+    if progress is not None:
+        progress(read + len(buffer))
     if not chunks:
         raise ValueError(f"{name}: no candles in the data")
     return _concat(chunks), reader.symbol, len(reader.gaps)

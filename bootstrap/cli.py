@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
-from adapters.terminal.progress import TerminalProgress
 from application.backtest import BacktestReport
 from bootstrap.config import ConfigError, load_config
 from bootstrap.market_choice import MARKETS, data_market_warning, market_lines, with_market
+from bootstrap.progress_bars import CandleProgressBars
 from bootstrap.user_errors import (
     CONFIG_ERRORS,
     DATA_ERRORS,
@@ -113,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     sig.add_argument("--split", type=float, default=0.5, help="in-sample fraction (fit)")
     sig.add_argument("--out", default="research-signals", help="output directory")
     sig.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sig.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     # --- end research signals arguments ---
     val = sub.add_parser(
         "validate",
@@ -330,33 +331,21 @@ def run_backtest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if warning:
         err.write(warning + "\n")
         err.flush()
-    bars: list[TerminalProgress] = []
-
-    def progress_for(total: int | None) -> TerminalProgress | None:
-        if args.no_progress or not err.isatty():
-            return None
-        bar = TerminalProgress(total=total, stream=err)
-        bars.append(bar)
-        return bar
-
-    def close_bars() -> None:
-        while bars:
-            bars.pop().close()
-
+    bars = CandleProgressBars(err, enabled=not args.no_progress)
     try:
-        main = run_strategy(config, data, progress_for)
-        close_bars()
+        main = run_strategy(config, data, bars)
+        bars.close()
         if main.report.candles == 0:
             source = _data_label(data) or config.backtest.data
             err.write(f"gridbot: data error: {source}: no candles in the data\n")
             return EXIT_DATA_ERROR
         baselines: list[StrategyRun] = []
         if args.baselines:
-            baselines = run_baselines(config, data, progress_for)
+            baselines = run_baselines(config, data, bars)
     except (*CONFIG_ERRORS, *DATA_ERRORS, ValueError) as exc:
         return user_error(exc, config.source, err)
     finally:
-        close_bars()
+        bars.close()
     report = main.report
     container = main.container
     strategy = container.strategy()

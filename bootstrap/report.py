@@ -19,7 +19,7 @@ configuration error.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -36,7 +36,6 @@ from adapters.persistence.journal_reader import (
 from adapters.reporting.evaluation_files import EvaluationUnreadable, read_evaluation
 from adapters.reporting.html_report import HtmlReportRenderer
 from adapters.simulated.exchange import SimulatedExchange
-from adapters.terminal.progress import TerminalProgress
 from application.ports.report import EquityPoint, ReportData
 from application.report.backtest import ReportRecorder, gather_backtest
 from application.report.evaluation import EvaluationUnusable, gather_evaluation
@@ -44,6 +43,7 @@ from application.report.journal import EmptyJournal, gather_journal
 from bootstrap.config import AppConfig, ConfigError, load_config
 from bootstrap.containers import BacktestContainer, PeekedCandles
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
+from bootstrap.progress_bars import CandleProgressBars
 from bootstrap.strategy_runs import StrategyRun, run_baselines
 from bootstrap.user_errors import (
     CONFIG_ERRORS,
@@ -139,19 +139,6 @@ def report_recorder(
     return ReportRecorder(instrument, clock, account, opening, price)
 
 
-def _progress_for(
-    args: argparse.Namespace, err: TextIO, bars: list[TerminalProgress]
-) -> Callable[[int | None], TerminalProgress | None]:
-    def progress_for(total: int | None) -> TerminalProgress | None:
-        if args.no_progress or not err.isatty():
-            return None
-        bar = TerminalProgress(total=total, stream=err)
-        bars.append(bar)
-        return bar
-
-    return progress_for
-
-
 def _baseline_curve(run: StrategyRun) -> list[EquityPoint]:
     """A baseline's equity per candle (float in the record: it is drawn, not accounted)."""
     times = run.record.times_ms.tolist()
@@ -173,21 +160,18 @@ def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -
         )
     )
     candles = container.candles()
-    bars: list[TerminalProgress] = []
-    progress_for = _progress_for(args, err, bars)
+    bars = CandleProgressBars(err, enabled=not args.no_progress)
     try:
-        progress = progress_for(getattr(candles.source, "minutes", None))
+        progress = bars(candles.source)
         if progress is not None:
             container.progress.override(progress)
         report = container.runner().run(candles, gaps=lambda: candles.source.gaps)
-        while bars:
-            bars.pop().close()
+        bars.close()
         if report.candles == 0:
             raise ValueError(f"{args.data or config.backtest.data}: no candles in the data")
-        baselines = run_baselines(config, args.data, progress_for) if args.baselines else []
+        baselines = run_baselines(config, args.data, bars) if args.baselines else []
     finally:
-        while bars:
-            bars.pop().close()
+        bars.close()
     data = args.data or config.backtest.data or "the built-in generated market"
     source = f"gridbot backtest on {data} (config: {config.source})"
     return gather_backtest(

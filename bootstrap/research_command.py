@@ -28,6 +28,7 @@ from application.signal_research import (
     summary,
 )
 from bootstrap.config import ConfigError, load_config
+from bootstrap.progress_bars import CandleProgressBars
 from bootstrap.user_errors import DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, user_error
 
 #: Errors reported as one "data error" line (a ValueError: an empty file list, unreadable
@@ -64,14 +65,19 @@ def run_research(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_CONFIG_ERROR
     settings = signal_settings(config)
     data = [args.data] if isinstance(args.data, str) else [str(p) for p in args.data]
+    bars = CandleProgressBars(err, enabled=not getattr(args, "no_progress", False))
     try:
-        columns, symbol, gaps = read_history(kline_reader(data, config.symbol), " ".join(data))
+        reader = kline_reader(data, config.symbol)
+        columns, symbol, gaps = read_history(reader, " ".join(data), bars(reader))
+        bars.close()
         result = compute(columns, symbol, gaps, settings, horizons, args.split)
     except HistoryTooShort as exc:
         err.write(f"gridbot: data error: {' '.join(data)}: {exc}\n")
         return EXIT_DATA_ERROR
     except _READ_ERRORS as exc:
         return user_error(exc, config.source, err)
+    finally:
+        bars.close()
     out_dir = Path(args.out)
     doc = summary(
         result,

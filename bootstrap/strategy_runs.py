@@ -67,7 +67,7 @@ class StrategyRun:
 def run_strategy(
     config: AppConfig,
     data: str | Sequence[str] | None,
-    progress_for: Callable[[int | None], Callable[[int], None] | None] | None = None,
+    progress_for: Callable[[object], Callable[[int], None] | None] | None = None,
     candles: HistoricalCandles | None = None,
 ) -> StrategyRun:
     """Backtest the configured strategy over ``data`` and measure it.
@@ -75,8 +75,9 @@ def run_strategy(
     Args:
         config: The configuration (its ``strategy.name`` is what runs).
         data: Kline files or directories; None = ``backtest.data`` or the generated market.
-        progress_for: Given the expected candle count (None: unknown), returns the
-            progress callback for this run, or None for no progress.
+        progress_for: Given the candle source (its ``minutes``, or ``size_bytes`` and
+            ``bytes_read``, measure the whole), returns the progress callback for this run,
+            or None for no progress.
         candles: A candle source to run on instead of ``data`` (e.g. one window of a
             walk-forward evaluation); its symbol must be the configured one.
 
@@ -91,7 +92,7 @@ def run_strategy(
         container.data.override(data)
     source = container.candles()
     if progress_for is not None:
-        progress = progress_for(getattr(source.source, "minutes", None))
+        progress = progress_for(source.source)
         if progress is not None:
             container.progress.override(progress)
     runner = container.runner()
@@ -121,7 +122,7 @@ def baseline_names(config: AppConfig) -> tuple[str, ...]:
 def run_baselines(
     config: AppConfig,
     data: str | Sequence[str] | None,
-    progress_for: Callable[[int | None], Callable[[int], None] | None] | None = None,
+    progress_for: Callable[[object], Callable[[int], None] | None] | None = None,
     candles: Callable[[], HistoricalCandles] | None = None,
 ) -> list[StrategyRun]:
     """Run every baseline of ``config`` over the same data, one after the other.

@@ -11,13 +11,14 @@ precisely instead of feeding a backtest wrong numbers.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import chain
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from application.ports.market_data import CandleGap
 from domain.candles import MINUTE_MS, Candle
@@ -113,6 +114,30 @@ class KlineCsvReader:
             raise ValueError("KlineCsvReader needs at least one kline file")
         self._symbol = symbol if symbol is not None else _infer_symbol(self._files)
         self._gaps: list[CandleGap] = []
+        self._sizes = tuple(path.stat().st_size for path in self._files)
+        self._size_bytes = sum(self._sizes)
+        self._bytes_done = 0  # bytes of the files finished by the current iteration
+        self._raw: BinaryIO | None = None  # the file being read, as stored on disk
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of all the files on disk (compressed, as stored): the progress bar's whole.
+
+        The candle count is unknown until the files are read; their size is known up front.
+        """
+        return self._size_bytes
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of the files on disk consumed so far by the current (or last) iteration.
+
+        Read outside the hot loop (by a progress bar); the open file's position includes what
+        the decompressor has buffered, so it runs at most one buffer ahead of the candles.
+        """
+        raw = self._raw
+        if raw is not None and not raw.closed:
+            return min(self._bytes_done + raw.tell(), self._size_bytes)
+        return self._bytes_done
 
     @property
     def symbol(self) -> str:
@@ -135,6 +160,7 @@ class KlineCsvReader:
         """
         gaps: list[CandleGap] = []
         self._gaps = gaps
+        self._bytes_done = 0
         # Everything used per line is bound to a local: LOAD_FAST is the cheapest lookup.
         decimal = Decimal
         new = tuple.__new__
@@ -146,11 +172,12 @@ class KlineCsvReader:
         minute = MINUTE_MS
         no_prev = _NO_PREV
         prev = no_prev
-        for path in self._files:
+        for path, size in zip(self._files, self._sizes, strict=True):
             name = path.name
             lineno = 0
             try:
-                with _open_text(path) as handle:
+                with path.open("rb") as raw, _open_text(path, raw) as handle:
+                    self._raw = raw
                     first = handle.readline()
                     if not first:
                         continue
@@ -218,6 +245,9 @@ class KlineCsvReader:
                     None,
                     f"truncated or corrupt file after line {lineno} ({exc})",
                 ) from exc
+            finally:
+                self._raw = None
+                self._bytes_done += size
 
 
 def _expand(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -256,19 +286,19 @@ def _infer_symbol(files: Sequence[Path]) -> str:
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _open_text(path: Path) -> TextIO:
-    """Open a kline file for line iteration; ``utf-8-sig`` drops a BOM that would hide a row.
+def _open_text(path: Path, raw: BinaryIO) -> TextIO:
+    """Lines of the kline file open as ``raw``; ``utf-8-sig`` drops a BOM that would hide a row.
 
     Gzip is recognised by its magic bytes, not only by the ``.gz`` suffix: a file mounted
-    or renamed without it (a container's ``/market``) is still read.
+    or renamed without it (a container's ``/market``) is still read. The caller keeps
+    ``raw`` so that its position measures progress in bytes of the file as stored.
     """
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    with path.open("rb") as raw:
+    compressed = path.name.endswith(".gz")
+    if not compressed:
         compressed = raw.read(2) == _GZIP_MAGIC
-    if compressed:
-        return gzip.open(path, "rt", encoding="utf-8-sig")
-    return path.open(encoding="utf-8-sig")
+        raw.seek(0)
+    binary: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
+    return io.TextIOWrapper(binary, encoding="utf-8-sig")
 
 
 def _is_header(line: str) -> bool:

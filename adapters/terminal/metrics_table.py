@@ -1,7 +1,6 @@
 """The metrics of a run, and the comparison of runs, as terminal tables.
 
-Drawn with rich when it is installed (aligned columns, the best value of each metric in
-bold), else as plain aligned text. Either way every figure is the same string.
+Drawn with rich: aligned columns, wrapped to fit, the best value of each metric in bold.
 """
 
 from __future__ import annotations
@@ -10,6 +9,9 @@ import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
 
 from domain.metrics.comparison import COMPARED
 from domain.metrics.summary import RunMetrics
@@ -164,15 +166,6 @@ def comparison_rows(
 def render_metrics(m: RunMetrics, out: TextIO) -> None:
     """Print the metrics table of one run."""
     rows = metric_rows(m)
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # pragma: no cover - rich is a dependency; plain text otherwise
-        width = max(len(k) for k, _ in rows)
-        out.write("metrics\n")
-        for key, value in rows:
-            out.write(f"{key:<{width}}  {value}\n")
-        return
     table = Table(title="metrics", title_justify="left", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value")
@@ -187,17 +180,6 @@ def render_comparison(
     """Print the comparison of runs, the best value of each metric marked with ``*``."""
     rows = comparison_rows(runs, best)
     names = list(runs)
-    try:
-        from rich.console import Console
-        from rich.table import Table
-    except ImportError:  # pragma: no cover
-        header = ["metric", *names, "best"]
-        body = [[label, *(c + ("*" if b else "") for c, b in cells), w] for label, cells, w in rows]
-        widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-        out.write("comparison on the same data, fees and funding (* = best)\n")
-        for row in [header, *body]:
-            out.write("  ".join(v.ljust(widths[i]) for i, v in enumerate(row)) + "\n")
-        return
     table = Table(
         title="comparison on the same data, fees and funding (* = best)", title_justify="left"
     )

@@ -374,3 +374,28 @@ def test_a_gzip_file_without_a_binance_name_or_suffix_is_read(tmp_path: Path) ->
         KlineCsvReader(path)
     (candle,) = list(KlineCsvReader(path, symbol="BTCUSDT"))
     assert str(candle.close) == "42005.0"
+
+
+# --------------------------------------------------------------------------- progress in bytes
+
+
+def test_bytes_read_follows_the_files_as_stored(tmp_path: Path) -> None:
+    """The candle count is unknown up front; the compressed bytes consumed measure progress."""
+    first = write(tmp_path / "BTCUSDT-1m-2025-05.csv.gz", series(T0, 3))
+    second = write(tmp_path / "BTCUSDT-1m-2025-06.csv", series(T0 + 3 * MIN, 2))
+    reader = KlineCsvReader(tmp_path)
+    sizes = (first.stat().st_size, second.stat().st_size)
+    assert reader.size_bytes == sum(sizes)
+    assert reader.bytes_read == 0
+
+    seen = []
+    for candle in reader:
+        seen.append((candle.open_time, reader.bytes_read))
+
+    # Inside the first file: some of it, never more; inside the second: all of the first.
+    assert all(0 < read <= sizes[0] for _, read in seen[:3])
+    assert all(sizes[0] < read <= sum(sizes) for _, read in seen[3:])
+    assert reader.bytes_read == reader.size_bytes
+    # A new iteration starts from zero again.
+    next(iter(reader))
+    assert 0 < reader.bytes_read <= sizes[0]
