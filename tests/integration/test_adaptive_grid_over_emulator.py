@@ -56,7 +56,7 @@ def test_adaptive_grid_modifies_and_replaces_over_the_binance_adapter(
     grid = AdaptiveGrid(SYMBOL, params)
     facts = MarketFacts(MarketFactsSettings(atr_windows=(3,), volatility_windows=(3,)))
     with binance_rig(tmp_path, candles, market, balances) as rig:
-        engine = rig.engine(grid, facts)
+        engine = rig.engine(grid, market_facts=facts)
         fills = []
         for _ in range(len(candles) - 2):
             candle = rig.candle()
