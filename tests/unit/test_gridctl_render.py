@@ -89,6 +89,8 @@ def make_status(**overrides: object) -> pb.Status:
     for key, value in overrides.items():
         if isinstance(value, pb.Conviction):
             status.conviction.CopyFrom(value)
+        elif isinstance(value, pb.Brake):
+            status.brake.CopyFrom(value)
         else:
             setattr(status, key, value)
     return status
@@ -367,3 +369,26 @@ def test_tables() -> None:
         table(["A", "B"], [], [True])
     assert pairs([("a", "1"), ("long", "")]) == ["a     1", "long"]
     assert pairs([]) == []
+
+
+def test_brake_shows_level_peak_and_distance_to_the_next_level() -> None:
+    assert "brake" not in _labels(render_status(make_status()))  # brakes off: no line
+    reduced = pb.Brake(
+        level="REDUCED",
+        peak_equity="10500",
+        equity="9900",
+        drawdown="0.0571",
+        next_level="REDUCE_ONLY",
+        next_level_equity="9450",
+        distance_to_next="0.0429",
+    )
+    labels = _labels(render_status(make_status(brake=reduced)))
+    assert labels["brake"] == (
+        "REDUCED; peak 10500, drawdown 5.71 %; REDUCE_ONLY in 4.29 % more (at equity 9450)"
+    )
+    halted = pb.Brake(level="HALTED", peak_equity="10500", drawdown="0.15", leverage_over_cap=True)
+    labels = _labels(render_status(make_status(brake=halted)))
+    assert labels["brake"] == (
+        "HALTED; peak 10500, drawdown 15.00 %; flattened: `gridctl resume --ack` lifts it; "
+        "leverage ABOVE the cap (reduce-only)"
+    )
