@@ -117,8 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     # --- end research signals arguments ---
     val = sub.add_parser(
         "validate",
-        help="the Phase A validation run: the bot as a process through the Binance adapter "
-        "against the emulator, with faults and kills, checked against the emulator's books",
+        help="test the bot end to end: run it as a process through the Binance adapter "
+        "against the emulator for hours of replayed market time, inject exchange faults and "
+        "kill -9 restarts, then check its journal and log against the emulator's books",
     )
     # --- validate arguments (owned by bootstrap/validation) ---
     val.add_argument("--hours", type=float, default=48.0, help="market hours to cover")

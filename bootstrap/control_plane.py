@@ -7,17 +7,15 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 
 from adapters.control_api.server import ControlServer, TlsFiles, start_control_server
 from adapters.live_runtime.loop_thread import LoopThread
 from application.ports.control import ControlPlane
 from bootstrap.config import AppConfig
+from bootstrap.token_location import token_path
 
 #: Environment variable holding the bearer token (server and gridctl).
 TOKEN_ENV = "GRIDBOT_API_TOKEN"
-#: Token file created in the data directory when no token is configured.
-DEFAULT_TOKEN_FILE = "api-token"
 
 
 class TokenError(ValueError):
@@ -37,8 +35,8 @@ def resolve_token(config: AppConfig, environ: Mapping[str, str] | None = None) -
     token = env.get(TOKEN_ENV, "").strip()
     if token:
         return token, f"${TOKEN_ENV}"
+    path = token_path(config)
     if config.control.token_file is not None:
-        path = Path(config.control.token_file).expanduser()
         try:
             token = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
@@ -46,7 +44,6 @@ def resolve_token(config: AppConfig, environ: Mapping[str, str] | None = None) -
         if not token:
             raise TokenError(f"{path}: the API token file is empty")
         return token, str(path)
-    path = config.storage.data_dir / DEFAULT_TOKEN_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

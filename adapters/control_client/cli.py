@@ -24,7 +24,11 @@ Each global option falls back to an environment variable (the flag wins): ``--ad
 ``--ca-file`` ``GRIDBOT_GRPC_CA_FILE``, ``--cert-file`` / ``--key-file``
 ``GRIDBOT_GRPC_CERT_FILE`` / ``GRIDBOT_GRPC_KEY_FILE``, ``--server-name``
 ``GRIDBOT_GRPC_SERVER_NAME``, ``--timeout`` ``GRIDBOT_GRPC_TIMEOUT`` (default 10 s),
-``--json`` ``GRIDCTL_JSON``. The token is never printed.
+``--json`` ``GRIDCTL_JSON``. The token is never printed. Without an address or a token
+from flags or environment, ``gridctl`` uses what the bot itself would (through the entry
+point ``bootstrap.gridctl``): ``control.address`` and the token file the bot writes on its
+first start (``control.token_file``, else ``<data_dir>/api-token``, ``GRIDBOT_DATA_DIR``
+applied), from the default configuration or the one ``--config`` names.
 
 Exit codes:
     0   ok (or the bot already was in the requested state)
@@ -73,6 +77,7 @@ from adapters.control_client.settings import (
     TLS_ENV,
     TOKEN_ENV,
     TOKEN_FILE_ENV,
+    LocateBot,
     resolve_settings,
 )
 
@@ -153,7 +158,16 @@ def _add_globals(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--token-file",
         metavar="PATH",
         default=default(None),
-        help=f"file holding the token, e.g. <data_dir>/api-token (${TOKEN_FILE_ENV})",
+        help=f"file holding the token (${TOKEN_FILE_ENV}); default: the file the bot writes, "
+        "<data_dir>/api-token (./data/api-token unless configured)",
+    )
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default(None),
+        help="the bot's JSON config: its control.address, control.token_file and "
+        "storage.data_dir say where the bot listens and keeps its token (default: the "
+        "embedded default config, as for gridbot run)",
     )
     group.add_argument(
         "--tls",
@@ -307,15 +321,20 @@ def run(
     stdin: TextIO,
     stdout: TextIO,
     stderr: TextIO,
+    locate: LocateBot | None = None,
 ) -> int:
-    """Parse ``argv``, run the command, and map every outcome to an exit code."""
+    """Parse ``argv``, run the command, and map every outcome to an exit code.
+
+    ``locate`` finds where the bot listens and keeps its token from its configuration
+    (bootstrap supplies it); without it only flags and environment count.
+    """
     secrets = _secrets(argv, environ)
     address = DEFAULT_ADDRESS
     command = ""
     try:
         args = build_parser().parse_args(argv)
         command = args.command
-        settings = resolve_settings(args, environ, need_token=command != "health")
+        settings = resolve_settings(args, environ, need_token=command != "health", locate=locate)
         if settings.token:
             secrets.append(settings.token)
         address = settings.address
@@ -336,11 +355,14 @@ def run(
         return EXIT_OK  # the reader went away (``gridctl watch | head``): nothing to say
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Console-script entry point (``gridctl``)."""
+def main(argv: Sequence[str] | None = None, locate: LocateBot | None = None) -> int:
+    """Entry point; the ``gridctl`` console script is ``bootstrap.gridctl``.
+
+    That one passes ``locate``: where the bot's configuration puts the bot and its token.
+    """
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = run(arguments, os.environ, sys.stdin, sys.stdout, sys.stderr)
+        code = run(arguments, os.environ, sys.stdin, sys.stdout, sys.stderr, locate)
     except BrokenPipeError:
         code = EXIT_OK
     try:

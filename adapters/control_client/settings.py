@@ -1,14 +1,17 @@
-"""Where the bot is and how to prove who we are: flags first, then the environment.
+"""Where the bot is and how to prove who we are: flags, then the environment, then the bot's.
 
 The bot and ``gridctl`` read the same variables (``GRIDBOT_GRPC_ADDRESS``,
 ``GRIDBOT_API_TOKEN``), so one environment configures both sides. A flag given on the
 command line always wins over the environment, because it is the more deliberate choice.
+Last comes what the bot itself would use (its configuration, the default one unless
+``--config`` names another): its ``control.address`` and the token file it writes on its
+first start, so ``gridctl status`` next to a freshly started bot needs no flag at all.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,23 @@ JSON_ENV = "GRIDCTL_JSON"
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class BotLocation:
+    """Where a bot's own configuration says it listens and keeps its token.
+
+    Attributes:
+        address: Its control-plane address (``control.address``, environment applied).
+        token_file: The file it reads its token from, or writes one to on first start.
+    """
+
+    address: str
+    token_file: Path
+
+
+#: Finds the bot's location from the ``--config`` path (None: the default configuration).
+LocateBot = Callable[[str | None], BotLocation]
 
 
 @dataclass(frozen=True)
@@ -92,8 +112,14 @@ def read_token_file(path: str, origin: str) -> str:
     return token
 
 
-def resolve_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
-    """The bearer token: ``--token``, ``--token-file``, then the two environment variables."""
+def resolve_token(
+    args: argparse.Namespace, environ: Mapping[str, str], bot_token_file: Path | None = None
+) -> str | None:
+    """The bearer token: flags, then the environment, then the bot's own token file.
+
+    In order: ``--token``, ``--token-file``, the two environment variables, then the file
+    the bot writes its token to (``bot_token_file``) when it exists.
+    """
     if args.token and args.token.strip():
         return str(args.token).strip()
     if args.token_file:
@@ -104,6 +130,8 @@ def resolve_token(args: argparse.Namespace, environ: Mapping[str, str]) -> str |
     path = environ.get(TOKEN_FILE_ENV, "").strip()
     if path:
         return read_token_file(path, f"${TOKEN_FILE_ENV}")
+    if bot_token_file is not None and bot_token_file.exists():
+        return read_token_file(str(bot_token_file), "the bot's token file")
     return None
 
 
@@ -149,20 +177,42 @@ def resolve_timeout(args: argparse.Namespace, environ: Mapping[str, str]) -> flo
 
 
 def resolve_settings(
-    args: argparse.Namespace, environ: Mapping[str, str], *, need_token: bool
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    *,
+    need_token: bool,
+    locate: LocateBot | None = None,
 ) -> ClientSettings:
-    """Combine flags and environment into the settings of one invocation.
+    """Combine flags, environment and the bot's own configuration into one invocation's.
+
+    Args:
+        args: The parsed flags.
+        environ: The environment.
+        need_token: False for calls that need none (health).
+        locate: Where the bot listens and keeps its token, from ``--config`` (None: only
+            flags and environment count).
 
     Raises:
         UsageError: Inconsistent or unreadable settings, or no token where one is needed.
     """
-    address = _pick(args.address, environ, ADDRESS_ENV) or DEFAULT_ADDRESS
+    config = getattr(args, "config", None)
+    bot = locate(config) if locate is not None else None
+    address = (
+        _pick(args.address, environ, ADDRESS_ENV)
+        or (bot.address if bot is not None else None)
+        or DEFAULT_ADDRESS
+    )
     json_output = bool(args.json) or _flag(environ.get(JSON_ENV, ""), JSON_ENV)
-    token = resolve_token(args, environ)
+    token = resolve_token(args, environ, bot.token_file if bot is not None else None)
     if need_token and token is None:
+        where = (
+            f"the bot writes one to {bot.token_file} on its first start (none there yet)"
+            if bot is not None
+            else "the bot's token is in <data_dir>/api-token unless configured"
+        )
         raise UsageError(
             f"no API token: set {TOKEN_ENV}, pass --token-file (or ${TOKEN_FILE_ENV}), "
-            "or --token; the bot's token is in <data_dir>/api-token unless configured"
+            f"or --token; {where}"
         )
     return ClientSettings(
         address=address,

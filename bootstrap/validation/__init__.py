@@ -1,4 +1,4 @@
-"""``gridbot validate``: the Phase A validation run and its ground-truth check.
+"""``gridbot validate``: the bot tested end to end against the emulator, faults and kills.
 
 The bot runs as a separate process in live mode through the real Binance adapter against the
 emulator (hosted in this process at an accelerated clock) while a seeded schedule injects

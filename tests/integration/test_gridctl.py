@@ -33,9 +33,7 @@ from proto.gridbot.v1 import control_pb2_grpc as pb_grpc
 ROOT = Path(__file__).resolve().parent.parent.parent
 TOKEN = "secret-token-3f9a0c7d51e2"
 _SCRIPT = Path(sys.executable).parent / "gridctl"
-GRIDCTL = (
-    [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "adapters.control_client.cli"]
-)
+GRIDCTL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "bootstrap.gridctl"]
 
 
 def _clean_env() -> dict[str, str]:
@@ -255,6 +253,42 @@ def test_wrong_and_missing_token(bot: Bot) -> None:
 def test_health_needs_no_token(bot: Bot) -> None:
     result = gridctl(bot.address, "health", token=None)
     assert (result.returncode, result.stdout) == (0, "SERVING\n")
+
+
+def test_gridctl_finds_the_token_the_bot_wrote_without_a_flag(tmp_path: Path) -> None:
+    """A first start writes ``./data/api-token``; ``gridctl`` run from the same directory
+    reads it as the bot does, with no token flag or variable (issue 11, item 10)."""
+    env = _clean_env()
+    env.update(PYTHONPATH=str(ROOT), GRIDBOT_GRPC_ADDRESS="127.0.0.1:0")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bootstrap.cli", "run", "--speed", "600"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "stderr.txt").open("w"),
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("control plane: "), (tmp_path / "stderr.txt").read_text()
+        assert process.stdout.readline().startswith("reconciled: ")
+        assert (tmp_path / "data" / "api-token").exists()
+        env["GRIDBOT_GRPC_ADDRESS"] = line.split()[2]
+        result = subprocess.run(
+            [sys.executable, "-m", "bootstrap.gridctl", "--json", "status"],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["state"]
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 def test_an_unreachable_bot_exits_4() -> None:
