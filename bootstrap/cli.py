@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -26,6 +26,7 @@ from bootstrap.user_errors import (
     EXIT_DATA_ERROR,
     user_error,
 )
+from domain.candles import Candle
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -460,6 +461,10 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
         err.write(f"gridbot: config error: --history-minutes must be >= 0, got {history_minutes}\n")
         return EXIT_CONFIG_ERROR
     try:
+        if args.history_minutes is None and args.replay_start is None:
+            history_minutes = _default_history_that_fits(
+                candle_source(config, args.data), history_minutes, err
+            )
         candles = candle_source(config, args.data)
         instruments = [builtin_instrument(market, config.symbol) for market in MarketType]
         balances = {market: dict(config.initial_balances) for market in MarketType}
@@ -480,6 +485,31 @@ def emulator_command(args: argparse.Namespace, err: TextIO) -> int:
     except (*CONFIG_ERRORS, *DATA_ERRORS, NothingToReplay) as exc:
         return user_error(exc, config.source, err)
     return 0
+
+
+def _default_history_that_fits(candles: Iterable[Candle], wanted: int, err: TextIO) -> int:
+    """The config's history length, or half the data when the data is shorter than that.
+
+    An explicit ``--history-minutes`` that leaves nothing to replay is the user's error and
+    is reported; the *default* (a week) is only a wish, so a short file (a few days) still
+    starts, with its first half as the past, and the note says so.
+    """
+    first = last = None
+    for candle in candles:
+        if first is None:
+            first = candle.open_time
+        last = candle.open_time
+    if first is None or last is None:
+        return wanted
+    span = (last - first) // 60_000 + 1
+    if wanted < span:
+        return wanted
+    fitted = span // 2
+    err.write(
+        f"gridbot: the data spans {span} minutes, less than the default history of {wanted}: "
+        f"serving its first {fitted} minutes as history (set --history-minutes to choose)\n"
+    )
+    return fitted
 
 
 def main(argv: Sequence[str] | None = None) -> int:

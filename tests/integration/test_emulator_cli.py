@@ -64,17 +64,50 @@ def test_emulator_history_longer_than_the_data_is_a_data_error(tmp_path: Path) -
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"backtest": {"generated": {"minutes": 100}}}))
     result = subprocess.run(
-        [sys.executable, "-m", "bootstrap.cli", "emulator", "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "bootstrap.cli",
+            "emulator",
+            "--config",
+            str(config),
+            "--history-minutes",
+            "100",
+        ],
         cwd=ROOT,
         env=dict(os.environ, BINANCE_API_KEY="k", BINANCE_API_SECRET="s"),
         capture_output=True,
         text=True,
         timeout=60,
     )
-    # The default history (signals.history_minutes, a week) does not fit in 100 minutes.
+    # An explicit history of 100 minutes leaves nothing of 100 minutes to replay.
     assert result.returncode == 1, result.stderr
     assert "no candle left to replay" in result.stderr and "--history-minutes" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_emulator_default_history_shrinks_to_half_of_short_data(tmp_path: Path) -> None:
+    """The default history (a week) is a wish: a 100-minute file still starts, half as past."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"backtest": {"generated": {"minutes": 100}}}))
+    env = dict(os.environ, BINANCE_API_KEY="k", BINANCE_API_SECRET="s")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bootstrap.cli", "emulator", "--config", str(config), "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert "with 50 minutes of history" in banner, banner
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "serving its first 50 minutes as history" in stderr
 
 
 def test_emulator_without_credentials_is_a_config_error() -> None:
