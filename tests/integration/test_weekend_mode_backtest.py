@@ -93,7 +93,7 @@ def runs(shared_data: Path) -> dict[str, tuple[Recorded, AdaptiveGrid, Geometry]
     candles = _candles(shared_data)
     assert len(candles) > 8000
     return {
-        "none": _run(candles, None),
+        "default": _run(candles, None),
         "off": _run(candles, {"weekend_mode": "off", "gap_bias": 0}),
         "wider": _run(candles, {"weekend_mode": "wider"}),
         "no_entries": _run(candles, {"weekend_mode": "no_entries"}),
@@ -101,14 +101,18 @@ def runs(shared_data: Path) -> dict[str, tuple[Recorded, AdaptiveGrid, Geometry]
     }
 
 
-def test_weekend_mode_off_changes_nothing(runs: dict[str, Any]) -> None:
-    assert runs["off"][0] == runs["none"][0]
-    assert runs["none"][1].overlay is None
+def test_weekend_mode_off_leaves_the_calendar_out(runs: dict[str, Any]) -> None:
+    assert runs["off"][1].overlay is None
+
+
+def test_the_default_is_the_wider_weekend_grid(runs: dict[str, Any]) -> None:
+    assert runs["default"][0] == runs["wider"][0]
+    assert runs["default"][1].overlay is not None
 
 
 @pytest.mark.parametrize("mode", ["wider", "no_entries"])
 def test_plans_differ_only_from_the_first_closure_on(runs: dict[str, Any], mode: str) -> None:
-    base = runs["none"][0]
+    base = runs["off"][0]
     changed, grid, _ = runs[mode]
     assert [t for t, _ in changed] == [t for t, _ in base]
     first_difference = next(t for (t, a), (_, b) in zip(base, changed, strict=True) if a != b)
@@ -150,7 +154,7 @@ def test_wider_grid_during_the_weekend(runs: dict[str, Any]) -> None:
     for t in starts:
         close, centre, _ = geometry[t]
         assert centre == close
-    base_geometry = runs["none"][2]
+    base_geometry = runs["off"][2]
     assert any(base_geometry[t][2] < 2 * floor for t in closed)  # so the factor mattered
     weekend_places = [
         c
