@@ -18,11 +18,16 @@ Rules, in the order they apply:
 * the worst case of each side — the position plus every planned order on that side as if it
   had filled, valued at the highest price involved — stays within ``max_exposure x equity``;
   the first entry that would break it and every level beyond it are skipped;
+* on spot every sell, take-profit or entry, must be covered by the base the account holds
+  (less what the sells before it already claim): a take-profit sell beyond it waits, counted
+  ``TP_INSUFFICIENT_BASE``, until base comes back (the exchange would refuse it on every
+  candle otherwise), and sell entries get only what is left;
 * every order is on the instrument's tick and lot grid and passes its filters.
 
 A level that does not become an order is counted in :attr:`GridPlan.skipped` under its
 reason (a filter name, ``CROSSES_MARKET``, ``ENTRY_FILTER``, ``PROXIMITY``,
-``EXPOSURE_CAP``, ``INSUFFICIENT_BASE``): never dropped silently.
+``EXPOSURE_CAP``, ``INSUFFICIENT_BASE``, ``TP_INSUFFICIENT_BASE``, ``TP_`` and a filter
+name or ``PRICE_BAND`` for a take-profit): never dropped silently.
 """
 
 from __future__ import annotations
@@ -322,7 +327,8 @@ def plan_grid(
         counts: Entry levels per side (see :func:`level_counts`).
         blocked: Sides that may not get new entries (the conviction entry filter).
         pulled: Sides whose entries within the given price distance of the close are pulled.
-        sellable: Spot: base quantity free for sell entries (None on futures).
+        sellable: Spot: the base held, which every planned sell (take-profits first, then
+            entries) must fit in (None on futures).
         band: Orders further than this fraction from the close are left out (pre-trade
             risk's price band would refuse them); None: no band. With hysteresis: a new
             order must be within ``BAND_ENTRY`` of the band, a resting one (its tag in
@@ -376,12 +382,15 @@ def plan_grid(
             if not inside:
                 _skip(skipped, "TP_PRICE_BAND")
                 continue
+        if sellable is not None and tp.side is Side.SELL:
+            if tp.quantity > sellable:  # spot: the exchange would refuse it on every candle
+                _skip(skipped, "TP_INSUFFICIENT_BASE")
+                continue
+            sellable -= tp.quantity
         orders.append(tp)
         worst[tp.side] += tp.quantity
         if tp.price > value_price[tp.side]:
             value_price[tp.side] = tp.price
-        if sellable is not None and tp.side is Side.SELL:
-            sellable -= tp.quantity
     cap = max_exposure * equity
     checks: list[tuple[Decimal, Decimal, bool]] = []
     half_step = ladder.geometry.step_price / TWO

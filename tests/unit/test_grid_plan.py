@@ -375,3 +375,52 @@ def test_price_band_keeps_resting_orders_to_the_edge_but_places_new_ones_inside(
     kept = plan_grid(ladder, *args, band=D("0.05"), resting={"grid:BUY:5", "grid:BUY:4"})
     assert [o.tag for o in fresh.orders] == [f"grid:BUY:{k}" for k in (1, 2, 3, 4)]
     assert [o.tag for o in kept.orders] == [f"grid:BUY:{k}" for k in (1, 2, 3, 4, 5)]
+
+
+def test_spot_take_profit_beyond_the_base_held_waits_and_is_counted() -> None:
+    """Two long legs of 0.02 BTC each, but only 0.03 BTC held (a sell entry sold the rest).
+
+    The nearer leg's take-profit sell fits and rests; the second would sell 0.02 BTC of the
+    0.01 left, which spot refuses on every candle: it waits, counted ``TP_INSUFFICIENT_BASE``,
+    and no sell entry may use the base the first take-profit claims.
+    """
+    geometry = GridGeometry(D(30000), D("0.002"), D(600))
+    legs = [
+        Leg(
+            key, f"grid:BUY:{k}", Side.BUY, tp, D("0.02"), D(0), D("0.02") * entry, D("0.02"), False
+        )
+        for key, k, entry, tp in (
+            ("gb-1", 1, D("29940"), D("30000")),
+            ("gb-2", 2, D("29880"), D("29940")),
+        )
+    ]
+    tps = {leg.key: take_profit_order(leg, SPOT) for leg in legs}
+    plan = plan_grid(
+        Ladder(geometry, 2, SPOT),
+        legs,
+        tps,
+        D("29890"),
+        D("0.03"),
+        D(10000),
+        D(1),
+        {Side.BUY: 0, Side.SELL: 2},
+        sellable=D("0.03"),
+    )
+    sells = [(o.tag, o.quantity) for o in plan.orders if o.side is Side.SELL]
+    assert sells == [("tp:gb-1", D("0.02000"))]
+    assert plan.skipped == {"TP_INSUFFICIENT_BASE": 1, "INSUFFICIENT_BASE": 2}
+    assert sum(q for _, q in sells) <= D("0.03")
+
+    enough = plan_grid(
+        Ladder(geometry, 2, SPOT),
+        legs,
+        tps,
+        D("29890"),
+        D("0.04"),
+        D(10000),
+        D(1),
+        {Side.BUY: 0, Side.SELL: 0},
+        sellable=D("0.04"),
+    )
+    assert {o.tag for o in enough.orders} == {"tp:gb-1", "tp:gb-2"}
+    assert "TP_INSUFFICIENT_BASE" not in enough.skipped
