@@ -61,6 +61,13 @@ from domain.strategy import TradingContext
 ZERO = Decimal(0)
 ONE = Decimal(1)
 _BOTH_SIDES = frozenset({Side.BUY, Side.SELL})
+#: Refusals that only more funds cure: a take-profit refused for one waits instead of being
+#: re-sent on every candle (on futures the legs of both sides net out in one position, so a
+#: take-profit can open beyond it and need margin the account does not have).
+_FUNDS_REFUSALS = frozenset({RejectReason.INSUFFICIENT_MARGIN, RejectReason.INSUFFICIENT_BALANCE})
+#: A take-profit held back by a funds refusal is tried again after this long at the latest
+#: (sooner on any fill or re-centre, which is when margin or base usually comes back).
+TP_RETRY_MS = 60 * 60_000
 _COUNTERS = (
     "plans",
     "warmup_candles",
@@ -74,6 +81,7 @@ _COUNTERS = (
     "take_profit_fills",
     "post_only_reprices",
     "post_only_left_to_plan",
+    "take_profit_refusals",
     "dust_legs",
     "stops",
     "filter_blocks",
@@ -108,6 +116,8 @@ class AdaptiveGrid:
         self._tps: dict[str, PlannedOrder | str] = {}
         self._mods: dict[str, int] = {}
         self._reprices: dict[str, int] = {}
+        #: Legs whose take-profit the exchange refused for funds, with the refusal's time.
+        self._held: dict[str, int] = {}
         self._budget = OrderBudget(params.orders_per_10s, params.orders_per_minute)
         self._gates = ConvictionGates(
             params.entry_filter,
@@ -184,10 +194,14 @@ class AdaptiveGrid:
                 return self._diff((), close, candle.close_time, context)
             if geometry is not None:
                 self.recenters += 1
+            if self._held:
+                self._release_held()
             geometry = self._recentre(close, atr, vol, equity, instrument)
             if adj is not None:  # calendar hook: weekend mode, wider or smaller
                 geometry = self._scaled(geometry, adj)
             self._regime = regime
+        if self._held and candle.close_time - min(self._held.values()) >= TP_RETRY_MS:
+            self._release_held()
         ladder = self._ladder
         if ladder is None or ladder.geometry is not geometry:
             ladder = self._ladder = Ladder(geometry, self._depth, instrument)
@@ -391,6 +405,8 @@ class AdaptiveGrid:
             commands = []
             if event.reason is RejectReason.POST_ONLY_WOULD_TAKE:
                 commands = self._reprice(order, event.timestamp, context)
+            elif event.reason in _FUNDS_REFUSALS and tag.startswith(TP_TAG):
+                self._hold(tag[len(TP_TAG) :], event.reason, event.timestamp)
         elif kind is OrderCanceled or kind is OrderExpired:
             commands = []
         else:
@@ -409,6 +425,8 @@ class AdaptiveGrid:
         tag = order.tag
         instrument = context.instrument
         self._legs_version += 1
+        if self._held:
+            self._release_held()
         if tag.startswith(TP_TAG):
             self._counts["take_profit_fills"] += 1
             leg = self.legs.get(tag[len(TP_TAG) :])
@@ -463,6 +481,31 @@ class AdaptiveGrid:
             self._counts["dust_legs"] += 1
             del self.legs[leg.key]
             self._tps.pop(leg.key, None)
+
+    def _hold(self, key: str, reason: RejectReason, now: int) -> None:
+        """A leg's take-profit was refused for funds: it waits, skipped as ``TP_<reason>``.
+
+        Re-sending it on the next candle would be refused again (before this, the synthetic
+        year sent hundreds of thousands of refused take-profits for a few thousand fills);
+        it is tried again after the next fill or re-centre, or :data:`TP_RETRY_MS` at the
+        latest.
+        """
+        leg = self.legs.get(key)
+        if leg is None:
+            return
+        self._counts["take_profit_refusals"] += 1
+        self._held[key] = now
+        self._tps[key] = reason.value
+        self._legs_version += 1
+
+    def _release_held(self) -> None:
+        """Let every held take-profit be planned again (its order recomputed)."""
+        tps = self._tps
+        for key in self._held:
+            if isinstance(tps.get(key), str):
+                del tps[key]
+        self._held.clear()
+        self._legs_version += 1
 
     def _reprice(self, order: Order, now: int, context: TradingContext) -> list[Command]:
         """A post-only order that would have taken: re-send it further from the market.
@@ -602,6 +645,7 @@ class AdaptiveGrid:
             raise ValueError(f"adaptive grid state is incomplete or malformed: {exc!r}") from exc
         self.legs = legs
         self._tps = {}
+        self._held = {}
         self._mods = mods
         self._counts = counts
         self.skipped_levels = skipped

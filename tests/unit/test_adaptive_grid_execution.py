@@ -315,3 +315,66 @@ def test_a_refused_take_profit_is_repriced_and_the_leg_remembers_the_new_price()
         isinstance(c, CancelOrder | ModifyOrder) and c.client_order_id == resent.client_order_id
         for c in follow
     )
+
+
+def refuse_for_margin(grid: AdaptiveGrid, ctx: Venue, order: Order, at: int) -> list[Command]:
+    """The exchange refuses ``order``'s submission: margin is insufficient (Binance -2019)."""
+    ctx.open_orders.pop(order.client_order_id, None)
+    sent = Order(
+        order.client_order_id,
+        order.symbol,
+        order.side,
+        order.order_type,
+        order.quantity,
+        order.price,
+        order.time_in_force,
+        order.stop_price,
+        order.reduce_only,
+        order.tag,
+    )
+    sent.apply(OrderTrigger.REJECT)
+    event = OrderRejected(
+        sent.client_order_id, RejectReason.INSUFFICIENT_MARGIN, -2019, "Margin is insufficient.", at
+    )
+    commands = list(grid.on_execution(event, sent, ctx))
+    ctx.send(commands)
+    return commands
+
+
+def test_a_take_profit_refused_for_margin_waits_instead_of_being_resent_every_candle() -> None:
+    """Futures legs of both sides net out in one position, so a take-profit can need margin.
+
+    Re-sending it on every candle is refused every time (the synthetic year sent hundreds of
+    thousands of such requests); it waits, counted ``TP_INSUFFICIENT_MARGIN``, and is tried
+    again on the next fill, or an hour later at the latest.
+    """
+    grid, ctx = started()
+    entry = by_tag(ctx, "grid:BUY:1")
+    fill(grid, ctx, entry, 1, 3 * MINUTE_MS)
+    tag = f"tp:{entry.client_order_id}"
+    assert refuse_for_margin(grid, ctx, by_tag(ctx, tag), 3 * MINUTE_MS + 1) == []
+    for minute in range(4, 30):  # price unchanged: nothing would free margin
+        sent = candle(grid, ctx, "49950", minute)
+        assert tag not in {c.tag for c in sent if isinstance(c, PlaceOrder)}, minute
+    assert grid.counters()["take_profit_refusals"] == 1
+    assert grid.skipped_levels.get("TP_INSUFFICIENT_MARGIN", 0) >= 1
+    assert entry.client_order_id in grid.legs  # the leg is kept, only its order waits
+    # Another fill can free margin: the held take-profit goes out on the next candle.
+    fill(grid, ctx, by_tag(ctx, "grid:BUY:2"), 2, 30 * MINUTE_MS)
+    assert tag in {c.tag for c in candle(grid, ctx, "49950", 30) if isinstance(c, PlaceOrder)}
+
+
+def test_a_held_take_profit_is_tried_again_after_an_hour() -> None:
+    grid, ctx = started()
+    entry = by_tag(ctx, "grid:BUY:1")
+    fill(grid, ctx, entry, 1, 3 * MINUTE_MS)
+    tag = f"tp:{entry.client_order_id}"
+    refuse_for_margin(grid, ctx, by_tag(ctx, tag), 3 * MINUTE_MS + 1)
+    placed_at = []
+    for minute in range(4, 130):
+        sent = candle(grid, ctx, "49950", minute)
+        if tag in {c.tag for c in sent if isinstance(c, PlaceOrder)}:
+            placed_at.append(minute)
+            refuse_for_margin(grid, ctx, by_tag(ctx, tag), (minute + 1) * MINUTE_MS - 1)
+    assert placed_at == [63, 123]  # the refusal at 3:00 + one hour, then again
+    assert grid.counters()["take_profit_refusals"] == 3
