@@ -103,7 +103,7 @@ class AdaptiveGridConfig:
 class StrategyConfig:
     """``strategy`` section: the strategy and the parameters of each kind."""
 
-    name: str = "static_grid"
+    name: str = "adaptive_grid"
     levels: int = 10
     spacing: Decimal = Decimal("0.002")
     quote_per_level: Decimal = Decimal("200")
@@ -383,7 +383,7 @@ def read_strategy(root: ConfigReader) -> StrategyConfig:
     """``strategy`` section."""
     st = root.section("strategy")
     strategy = StrategyConfig(
-        name=st.string("name", "static_grid", STRATEGY_NAMES),
+        name=st.string("name", "adaptive_grid", STRATEGY_NAMES),
         levels=st.integer("levels", 10, 1, 100),
         spacing=st.required_decimal(
             "spacing",

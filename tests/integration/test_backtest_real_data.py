@@ -30,7 +30,12 @@ def _futures_config(funding_file: Path) -> dict[str, Any]:
         "market": {"type": "USDM_FUTURES", "symbol": "BTCUSDT"},
         "account": {"initial_balances": {"USDT": "10000"}},
         "simulation": {"leverage": 3, "funding_file": str(funding_file)},
-        "strategy": {"levels": 10, "spacing": "0.002", "quote_per_level": "100"},
+        "strategy": {
+            "name": "static_grid",
+            "levels": 10,
+            "spacing": "0.002",
+            "quote_per_level": "100",
+        },
     }
 
 
@@ -107,7 +112,12 @@ def test_spot_backtest_books_balance(shared_data: Path) -> None:
     config = {
         "market": {"type": "SPOT", "symbol": "BTCUSDT"},
         "account": {"initial_balances": {"USDT": "10000", "BTC": "0.05"}},
-        "strategy": {"levels": 10, "spacing": "0.002", "quote_per_level": "100"},
+        "strategy": {
+            "name": "static_grid",
+            "levels": 10,
+            "spacing": "0.002",
+            "quote_per_level": "100",
+        },
     }
     report, container = _run(config, data)
     assert report.candles == 43_200 and report.fills > 100

@@ -219,11 +219,16 @@ def test_json_carries_metrics_baselines_and_the_best_of_each(tmp_path: Path) -> 
         assert metrics[key] is None or isinstance(metrics[key], (float, str)), key
     assert set(metrics["trades"]) >= {"count", "win_rate", "profit_factor", "median_duration_ms"}
     assert metrics["requests"]["within_limits"] in (True, False)
-    assert set(report["baselines"]) == {"buy_and_hold", "neutral_grid", "volatility_grid"}
+    assert set(report["baselines"]) == {
+        "buy_and_hold",
+        "neutral_grid",
+        "volatility_grid",
+        "static_grid",
+    }
     for run in report["baselines"].values():
         assert run["report"]["candles"] == report["candles"]
         assert run["report"]["initial_equity"] == report["initial_equity"]
-    names = {"static_grid (configured)", *report["baselines"]}
+    names = {"adaptive_grid (configured)", *report["baselines"]}
     assert "total_return" in report["best"] and "max_drawdown" in report["best"]
     for winners in report["best"].values():
         assert set(winners) <= names
@@ -523,7 +528,7 @@ def test_levels_too_small_for_one_lot_are_reported_not_hidden(tmp_path: Path) ->
     config.write_text(
         json.dumps(
             {
-                "strategy": {"quote_per_level": "10"},
+                "strategy": {"name": "static_grid", "quote_per_level": "10"},
                 "backtest": {"generated": {"minutes": 300}},
             }
         )

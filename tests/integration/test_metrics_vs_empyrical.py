@@ -38,7 +38,12 @@ def run(shared_data: Path):  # type: ignore[no-untyped-def]
                 "leverage": 3,
                 "funding_file": str(shared_data / "funding" / "BTCUSDT.csv"),
             },
-            "strategy": {"levels": 10, "spacing": "0.002", "quote_per_level": "300"},
+            "strategy": {
+                "name": "static_grid",
+                "levels": 10,
+                "spacing": "0.002",
+                "quote_per_level": "300",
+            },
             "signals": {"enabled": False},
         },
         "test",

@@ -107,7 +107,7 @@ def _config(url: str, market: str) -> dict[str, Any]:
     return {
         "market": {"type": market, "symbol": "BTCUSDT"},
         "exchange": {"kind": "binance", "base_url": url, "leverage": 3},
-        "strategy": {"levels": 5, "spacing": 0.001, "quote_per_level": 200},
+        "strategy": {"name": "static_grid", "levels": 5, "spacing": 0.001, "quote_per_level": 200},
         "signals": {"history_minutes": HISTORY},
     }
 

@@ -142,17 +142,21 @@ def test_human_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert captured.err == ""
-    # The report's rows, then the metrics and the comparison with the baselines.
-    lines = captured.out.splitlines()[: len(LABELS) + 3]
+    # The report's rows, then the metrics and the comparison with the baselines. The default
+    # strategy (the adaptive grid) reports its counters before the run time.
+    lines = captured.out.splitlines()[: len(LABELS) + 4]
     assert [line.split("  ")[0].strip() for line in lines] == [
         "market",
         "fee model",
         "funding model",
-        *LABELS,
+        *LABELS[:-1],
+        "strategy counters",
+        "run time",
     ]
     assert "Sharpe (daily, √365)" in captured.out and "buy_and_hold" in captured.out
-    # Labels are padded to the longest one ("grid re-centres") plus two spaces.
-    assert all(line[15:17] == "  " for line in lines)
+    assert "static_grid" in captured.out  # the static grid is a baseline now
+    # Labels are padded to the longest one ("strategy counters") plus two spaces.
+    assert all(line[17:19] == "  " for line in lines)
     rows = parse_human(captured.out)
     assert rows["symbol"] == "BTCUSDT (USDM_FUTURES)"
     assert rows["data"] == "built-in generated market"
@@ -160,7 +164,10 @@ def test_human_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert rows["candles"] == "500"
     assert rows["gaps"] == "0 (0 missing candles, not invented)"
     assert rows["initial equity"] == "10,000.00"
-    assert rows["skipped levels"] == "0"
+    # The adaptive grid counts what each plan left out (levels beyond the price band, ...).
+    total, _, detail = rows["skipped levels"].partition(" ")
+    counts = re.findall(r"([A-Z_]+) ([\d,]+)", detail)
+    assert counts and sum(int(n.replace(",", "")) for _, n in counts) == int(total.replace(",", ""))
     assert rows["max drawdown"].endswith(")") and " % (" in rows["max drawdown"]
     assert rows["run time"].endswith(" candles/s)")
 
@@ -179,7 +186,9 @@ def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert report["last_open_time"] == 1_704_067_200_000 + 499 * MINUTE
     assert report["data"] == "built-in generated market"
     assert report["gap_list"] == []
-    assert report["skipped_levels"] == {}
+    assert report["strategy"] == "adaptive_grid"
+    assert set(report["skipped_levels"]) <= {"PRICE_BAND", "CROSSES_MARKET", "EXPOSURE_CAP"}
+    assert report["strategy_counters"]["plans"] > 0
     assert isinstance(report["recenters"], int)
     assert Decimal(report["max_leverage"]) >= 0
     assert report["fills"] == report["maker_fills"] + report["taker_fills"]
@@ -224,7 +233,10 @@ def test_levels_too_big_advise_to_lower_the_budget(
     """Issue 11: a quote_per_level above the exchange's maximum lot advised to *raise* it."""
     config = write_config(
         tmp_path,
-        {"strategy": {"quote_per_level": "1e14"}, "backtest": {"generated": {"minutes": 300}}},
+        {
+            "strategy": {"name": "static_grid", "quote_per_level": "1e14"},
+            "backtest": {"generated": {"minutes": 300}},
+        },
     )
 
     code = main(["backtest", "--config", str(config)])
@@ -238,8 +250,11 @@ def test_levels_too_big_advise_to_lower_the_budget(
 
 
 def test_skipped_levels_warn_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Spot with only USDT cannot place the sell side: a warning, still exit 0."""
-    config = write_config(tmp_path, {"market": {"type": "SPOT", "symbol": "BTCUSDT"}})
+    """Spot with only USDT cannot place the static grid's sell side: a warning, still exit 0."""
+    config = write_config(
+        tmp_path,
+        {"market": {"type": "SPOT", "symbol": "BTCUSDT"}, "strategy": {"name": "static_grid"}},
+    )
 
     code = main(["backtest", "--config", str(config)])
 

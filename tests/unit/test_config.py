@@ -93,7 +93,7 @@ def test_example_config_loads_with_the_documented_values() -> None:
         seed=0,
     )
     assert config.strategy == StrategyConfig(
-        name="static_grid",
+        name="adaptive_grid",
         levels=10,
         spacing=Decimal("0.002"),
         quote_per_level=Decimal("200"),
@@ -144,6 +144,7 @@ def test_embedded_default() -> None:
     assert config.market is MarketType.USDM_FUTURES
     assert config.symbol == "BTCUSDT"
     assert config.initial_balances == {"USDT": Decimal("10000")}
+    assert config.strategy.name == "adaptive_grid"  # issue 14: the static grid is a baseline
     assert config.strategy.levels == 10
     assert config.simulation.leverage == 1
     assert config.backtest.data is None
@@ -926,9 +927,11 @@ def test_a_large_but_sane_balance_is_accepted(tmp_path: Path) -> None:
 
 
 def test_market_facts_windows_are_read_and_checked(tmp_path: Path) -> None:
-    config = load_config(
-        _write(tmp_path, {"market_facts": {"atr_windows": [5], "volatility_windows": [30, 240]}})
-    )
+    document = {
+        "market_facts": {"atr_windows": [5], "volatility_windows": [30, 240]},
+        "strategy": {"adaptive": {"atr_window": 5}},  # the default strategy reads one of them
+    }
+    config = load_config(_write(tmp_path, document))
     assert config.market_facts == MarketFactsConfig(atr_windows=(5,), volatility_windows=(30, 240))
     for value, message in (
         ([], "$.market_facts.atr_windows: must be a non-empty list of integers"),

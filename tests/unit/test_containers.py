@@ -13,7 +13,7 @@ from adapters.simulated.paper_venue import PaperVenue
 from bootstrap.config import AppConfig, parse_config
 from bootstrap.containers import BacktestContainer, LiveContainer
 from bootstrap.secrets import MissingCredentials
-from domain.grid.static_grid import StaticGrid
+from domain.grid.adaptive_grid import AdaptiveGrid
 
 
 def _config(tmp_path: Path, **exchange: Any) -> AppConfig:
@@ -44,7 +44,7 @@ def test_simulated_kind_wires_a_paper_run_around_the_configured_strategy(tmp_pat
         assert venue.reference_price > 0
         engine = container.engine()
         assert engine.session is container.session()
-        assert isinstance(container.decision.strategy(), StaticGrid)
+        assert isinstance(container.decision.strategy(), AdaptiveGrid)  # the default
         assert isinstance(container.inputs(), QueuedInputs)
         assert container.loop().engine is engine
         assert container.signal_setup() == (None, "")

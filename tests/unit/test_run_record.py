@@ -19,7 +19,12 @@ def _run(market: str, balances: dict[str, str], signals: bool = False):  # type:
         {
             "market": {"type": market, "symbol": "BTCUSDT"},
             "account": {"initial_balances": balances},
-            "strategy": {"levels": 5, "spacing": "0.002", "quote_per_level": "200"},
+            "strategy": {
+                "name": "static_grid",
+                "levels": 5,
+                "spacing": "0.002",
+                "quote_per_level": "200",
+            },
             "signals": {"enabled": signals, "window": 120, "fit_min_samples": 100},
             "backtest": {"generated": {"minutes": 4 * 1440, "seed": 3}},
         },
@@ -75,7 +80,12 @@ def test_streamed_trades_equal_the_batch_fifo_of_the_same_fills() -> None:
 
     config = parse_config(
         {
-            "strategy": {"levels": 5, "spacing": "0.002", "quote_per_level": "200"},
+            "strategy": {
+                "name": "static_grid",
+                "levels": 5,
+                "spacing": "0.002",
+                "quote_per_level": "200",
+            },
             "signals": {"enabled": False},
             "backtest": {"generated": {"minutes": 2 * 1440, "seed": 9}},
         },
