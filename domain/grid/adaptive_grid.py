@@ -82,6 +82,7 @@ _COUNTERS = (
     "post_only_reprices",
     "post_only_left_to_plan",
     "take_profit_refusals",
+    "entry_refusals",
     "dust_legs",
     "stops",
     "filter_blocks",
@@ -116,8 +117,10 @@ class AdaptiveGrid:
         self._tps: dict[str, PlannedOrder | str] = {}
         self._mods: dict[str, int] = {}
         self._reprices: dict[str, int] = {}
-        #: Legs whose take-profit the exchange refused for funds, with the refusal's time.
+        #: Legs whose take-profit, and entry levels (tags) the exchange refused for funds,
+        #: with the refusal's time: they wait for a fill, a re-centre or TP_RETRY_MS.
         self._held: dict[str, int] = {}
+        self._held_entries: dict[str, int] = {}
         self._budget = OrderBudget(params.orders_per_10s, params.orders_per_minute)
         self._gates = ConvictionGates(
             params.entry_filter,
@@ -194,13 +197,15 @@ class AdaptiveGrid:
                 return self._diff((), close, candle.close_time, context)
             if geometry is not None:
                 self.recenters += 1
-            if self._held:
+            if self._held or self._held_entries:
                 self._release_held()
             geometry = self._recentre(close, atr, vol, equity, instrument)
             if adj is not None:  # calendar hook: weekend mode, wider or smaller
                 geometry = self._scaled(geometry, adj)
             self._regime = regime
-        if self._held and candle.close_time - min(self._held.values()) >= TP_RETRY_MS:
+        if (self._held or self._held_entries) and candle.close_time - min(
+            (*self._held.values(), *self._held_entries.values())
+        ) >= TP_RETRY_MS:
             self._release_held()
         ladder = self._ladder
         if ladder is None or ladder.geometry is not geometry:
@@ -255,7 +260,11 @@ class AdaptiveGrid:
             and len(context.open_orders) == self._expected_open
         ):
             return ()  # same plan, same orders: nothing to do
-        commands = self._diff(plan.orders, close, candle.close_time, context)
+        planned = plan.orders
+        if self._held_entries:
+            held = self._held_entries
+            planned = tuple(o for o in planned if o.tag not in held)
+        commands = self._diff(planned, close, candle.close_time, context)
         self._diffed_version = self._orders_version
         self._expected_open = len(context.open_orders)
         return commands
@@ -407,6 +416,8 @@ class AdaptiveGrid:
                 commands = self._reprice(order, event.timestamp, context)
             elif event.reason in _FUNDS_REFUSALS and tag.startswith(TP_TAG):
                 self._hold(tag[len(TP_TAG) :], event.reason, event.timestamp)
+            elif event.reason in _FUNDS_REFUSALS and tag.startswith(ENTRY_TAG):
+                self._hold_entry(tag, event.reason, event.timestamp)
         elif kind is OrderCanceled or kind is OrderExpired:
             commands = []
         else:
@@ -425,7 +436,7 @@ class AdaptiveGrid:
         tag = order.tag
         instrument = context.instrument
         self._legs_version += 1
-        if self._held:
+        if self._held or self._held_entries:
             self._release_held()
         if tag.startswith(TP_TAG):
             self._counts["take_profit_fills"] += 1
@@ -498,13 +509,27 @@ class AdaptiveGrid:
         self._tps[key] = reason.value
         self._legs_version += 1
 
+    def _hold_entry(self, tag: str, reason: RejectReason, now: int) -> None:
+        """An entry level refused for funds waits like a take-profit, counted once a refusal.
+
+        This happens when ``max_exposure`` allows more than the account's leverage does: the
+        plan's cap passes the level, the exchange's margin check does not.
+        """
+        self._counts["entry_refusals"] += 1
+        skipped = self.skipped_levels
+        name = f"ENTRY_{reason.value}"
+        skipped[name] = skipped.get(name, 0) + 1
+        self._held_entries[tag] = now
+        self._legs_version += 1
+
     def _release_held(self) -> None:
-        """Let every held take-profit be planned again (its order recomputed)."""
+        """Let every held take-profit and entry be planned again (its order recomputed)."""
         tps = self._tps
         for key in self._held:
             if isinstance(tps.get(key), str):
                 del tps[key]
         self._held.clear()
+        self._held_entries.clear()
         self._legs_version += 1
 
     def _reprice(self, order: Order, now: int, context: TradingContext) -> list[Command]:
@@ -646,6 +671,7 @@ class AdaptiveGrid:
         self.legs = legs
         self._tps = {}
         self._held = {}
+        self._held_entries = {}
         self._mods = mods
         self._counts = counts
         self.skipped_levels = skipped
