@@ -6,6 +6,14 @@ take-profit one level away after each fill, maker 0.02 % / taker 0.05 % — the 
 StaticGrid strategy, ExecutionService and SimulatedExchange, the same objects
 ``gridbot backtest`` wires.
 
+``--strategy adaptive`` runs the adaptive grid instead (``strategy.name`` ``adaptive_grid``,
+every ``strategy.adaptive`` key at its default: 10 levels a side, step = max(3 x round-trip
+maker fee, 4 x ATR(60)), 5 % of equity a level, post-only, managed by diff) with the market
+facts it reads (ATR) updated on every candle, as ``gridbot backtest`` wires it; the same
+account, fees, exchange, recorder and brakes. ``--strategy static,adaptive`` runs both, side
+by side. The ``futures-*`` cases are the USD-M futures BTCUSDT files (every month in the data,
+110.8 days with gaps); the ``realistic-*`` ones are spot BTCUSDT klines traded as futures.
+
 Each case runs in a fresh subprocess so its peak RSS is its own. Two timings per case:
 * ``stream``  — klines decoded from the .csv.gz inside the timed loop (what a user waits for);
 * ``preload`` — klines decoded into memory first, only the pipeline timed (how
@@ -20,7 +28,7 @@ themselves are computed after the timed loop (``metrics_seconds``).
 Usage::
 
     .venv/bin/python benchmarks/backtest_throughput.py [--data DIR] [--cases a,b,...] [--json]
-        [--no-recorder] [--no-brakes]
+        [--no-recorder] [--no-brakes] [--strategy static,adaptive]
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -53,14 +62,29 @@ CASES: dict[str, tuple[list[str], int | None]] = {
         [f"klines/spot/BTCUSDT/BTCUSDT-1m-2025-0{m}.csv.gz" for m in (5, 6, 7, 8)],
         None,
     ),
+    "futures-all": (
+        [
+            f"klines/futures-um/BTCUSDT/BTCUSDT-1m-{month}.csv.gz"
+            for month in ("2023-07", "2023-08", "2025-01", "2025-02", "2025-05", "2025-06")
+        ],
+        None,
+    ),
     "churn-week": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], WEEK),
     "churn-month": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], MONTH),
     "churn-year": (["synthetic/BTCUSDT-synthetic-1m-525600-seed42.csv.gz"], None),
 }
 
 
+STRATEGIES = ("static", "adaptive")
+
+
 def run_case(
-    data: Path, name: str, mode: str, record: bool = True, brakes: bool = True
+    data: Path,
+    name: str,
+    mode: str,
+    record: bool = True,
+    brakes: bool = True,
+    strategy_name: str = "static",
 ) -> dict[str, object]:
     """Run one case in this process and return its figures."""
     from adapters.market_data.kline_csv import KlineCsvReader
@@ -72,13 +96,14 @@ def run_case(
     from application.execution import ExecutionService
     from application.run_record import RunRecorder
     from bootstrap.config import load_config
-    from bootstrap.containers import BACKTEST_RETENTION, brake_gate
+    from bootstrap.containers import BACKTEST_RETENTION, adaptive_grid, brake_gate, market_facts
     from bootstrap.instruments import builtin_instrument
     from domain.account import AccountProjection
     from domain.client_ids import ClientOrderIdSequence
     from domain.enums import MarketType
     from domain.grid.static_grid import StaticGrid, StaticGridParams
     from domain.metrics.summary import measure_run
+    from domain.strategy import Strategy
 
     files, limit = CASES[name]
     reader = KlineCsvReader([data / f for f in files])
@@ -115,10 +140,19 @@ def run_case(
         quote_per_level=Decimal("1000"),
         recenter_threshold=Decimal("0.01"),
     )
-    strategy = StaticGrid(instrument.symbol, params)
+    config = load_config(None)
+    facts = None
+    if strategy_name == "adaptive":
+        config = replace(config, strategy=replace(config.strategy, name="adaptive_grid"))
+        strategy: Strategy = adaptive_grid(config)
+        facts = market_facts(config)
+    else:
+        strategy = StaticGrid(instrument.symbol, params)
     recorder = RunRecorder(instrument, exchange, cash) if record else None
-    gate = brake_gate(load_config(None), instrument, sink) if brakes else None
-    runner = BacktestRunner(exchange, strategy, execution, recorder=recorder, brakes=gate)
+    gate = brake_gate(config, instrument, sink) if brakes else None
+    runner = BacktestRunner(
+        exchange, strategy, execution, market=facts, recorder=recorder, brakes=gate
+    )
     started = time.perf_counter()
     report = runner.run(source)
     seconds = time.perf_counter() - started
@@ -130,13 +164,14 @@ def run_case(
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "case": name,
+        "strategy": strategy_name,
         "mode": mode,
         "bars": report.candles,
         "orders": report.orders,
         "fills": report.fills,
         "cancels": report.cancels,
         "rejects": report.rejects,
-        "recenters": strategy.recenters,
+        "recenters": getattr(strategy, "recenters", 0),
         "seconds": round(seconds, 3),
         "load_seconds": round(load_seconds, 3),
         "recorder": record,
@@ -158,38 +193,59 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-recorder", action="store_true", help="run without the recorder")
     parser.add_argument("--no-brakes", action="store_true", help="run without the brakes")
-    parser.add_argument("--child", nargs=2, metavar=("CASE", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--strategy",
+        default="static",
+        help="static, adaptive or both (static,adaptive): which grid runs each case",
+    )
+    parser.add_argument(
+        "--child", nargs=3, metavar=("CASE", "MODE", "STRATEGY"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     data = Path(args.data)
     if args.child:
-        result = run_case(data, *args.child, record=not args.no_recorder, brakes=not args.no_brakes)
+        case, mode, strategy = args.child
+        result = run_case(
+            data, case, mode, not args.no_recorder, not args.no_brakes, strategy_name=strategy
+        )
         print(json.dumps(result))
         return 0
     if not (data / "klines").is_dir():
         print(f"data directory {data} not found (use --data or GRIDBOT_TEST_DATA)", file=sys.stderr)
         return 2
+    strategies = args.strategy.split(",")
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        print(f"unknown --strategy {unknown}: one of {', '.join(STRATEGIES)}", file=sys.stderr)
+        return 2
     results = []
-    for name in args.cases.split(","):
-        for mode in args.modes.split(","):
-            out = subprocess.run(
-                [sys.executable, __file__, "--data", str(data), "--child", name, mode]
-                + (["--no-recorder"] if args.no_recorder else [])
-                + (["--no-brakes"] if args.no_brakes else []),
-                capture_output=True,
-                text=True,
-                check=True,
+    runs = [
+        (name, mode, strategy)
+        for name in args.cases.split(",")
+        for strategy in strategies
+        for mode in args.modes.split(",")
+    ]
+    for name, mode, strategy in runs:
+        out = subprocess.run(
+            [sys.executable, __file__, "--data", str(data), "--child", name, mode, strategy]
+            + (["--no-recorder"] if args.no_recorder else [])
+            + (["--no-brakes"] if args.no_brakes else []),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout)
+        results.append(result)
+        if not args.json:
+            print(
+                f"{name:16} {strategy:8} {mode:8} {result['bars']:>8,} bars "
+                f"{result['orders']:>8,} orders {result['fills']:>7,} fills "
+                f"{result['rejects']:>7,} refused {result['seconds']:>7.2f} s "
+                f"{result['bars_per_second']:>9,} bars/s  "
+                f"peak RSS {result['peak_rss_mb']:>6.1f} MB  "
+                f"metrics {result['metrics_seconds']:.3f} s",
+                flush=True,
             )
-            result = json.loads(out.stdout)
-            results.append(result)
-            if not args.json:
-                print(
-                    f"{name:16} {mode:8} {result['bars']:>8,} bars {result['orders']:>8,} orders "
-                    f"{result['fills']:>7,} fills {result['seconds']:>7.2f} s "
-                    f"{result['bars_per_second']:>9,} bars/s  "
-                    f"peak RSS {result['peak_rss_mb']:>6.1f} MB  "
-                    f"metrics {result['metrics_seconds']:.3f} s",
-                    flush=True,
-                )
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
