@@ -437,7 +437,10 @@ def test_image_entrypoint_serves_the_healthcheck_and_stops_flat_on_sigterm(
         assert "SERVING" in probe.stdout
         assert "0.0.0.0" in bot.output, "the container config listens on every interface"
         bot.wait_line(re.compile(r"reconciled: .*RUNNING"))
-        status = _status(address, env, lambda s: s["open_orders"], bot)
+        # The default strategy (the adaptive grid) sizes its step from ATR(60): on the
+        # generated market there is no history to warm it, so the first grid comes after 60
+        # candles, a minute at the default speed of a candle a second.
+        status = _status(address, env, lambda s: s["open_orders"], bot, wait=120)
         assert status["exchange"] == "simulated" and status["state"] == "RUNNING"
         bot.process.send_signal(signal.SIGTERM)
         assert bot.process.wait(30) == 0, bot.output
@@ -601,10 +604,12 @@ def test_compose_emulator_profile_commands_trade_against_each_other(
         assert emu.process.wait(30) == 0, emu.output
 
 
-def _status(address: str, env: dict[str, str], done: Any, bot: Process) -> dict[str, Any]:
+def _status(
+    address: str, env: dict[str, str], done: Any, bot: Process, wait: float = 30
+) -> dict[str, Any]:
     """``gridctl --json status`` until ``done(status)``, with the token from the data dir."""
     env = dict(env, GRIDBOT_API_TOKEN_FILE=str(Path(env["GRIDBOT_DATA_DIR"]) / "api-token"))
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while True:
         result = subprocess.run(
             _resolve(["gridctl", "--address", address, "--json", "status"]),
