@@ -40,9 +40,13 @@ def test_evaluate_a_real_slice_with_a_sweep_and_both_fill_models(
     shared_data: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "ev"
+    config = tmp_path / "static.json"  # the sweep varies the static grid's spacing
+    config.write_text(json.dumps({"strategy": {"name": "static_grid"}}), encoding="utf-8")
     result = gridbot(
         "--data",
         shared_data / SLICE,
+        "--config",
+        config,
         "--window",
         "1d",
         "--sweep",
