@@ -23,11 +23,13 @@ position's sign flips often; its funding nets to little and would hit all three 
 Window return is the sum of the interval P&Ls, Sharpe the mean over the standard deviation of
 the interval P&Ls, annualised.
 
-The table prints, per comparison (adaptive - frozen, adaptive - heuristic), the mean and
-standard deviation of the per-window difference in return and in Sharpe, and in how many
-windows adaptive was better. This measures the signal, not a grid: the trading strategies'
-conviction rules are off by default, so a ``gridbot evaluate`` run would not change with
-the weights at all.
+The tables print each weight set's own mean return, Sharpe and count of winning windows,
+then per comparison (adaptive - frozen, adaptive - heuristic) the mean and standard
+deviation of the per-window difference in return and in Sharpe, and in how many windows
+adaptive won, tied (a difference under ``TIE``: the two traded alike) or lost. The results
+and their reading are in ``docs/evaluation/adaptive-learning.md``. This measures the
+signal, not a grid: the trading strategies' conviction rules are off by default, so a
+``gridbot evaluate`` run would not change with the weights at all.
 
 Usage::
 
