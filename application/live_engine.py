@@ -410,6 +410,11 @@ class LiveEngine:
             conviction=self.conviction,
             started_at_ms=self.started_at_ms,
             brake=self._brake_view(),
+            weights=(
+                self.signals.weights_view(self._clock.now_ms())
+                if self.signals is not None
+                else None
+            ),
         )
 
     def _brake_view(self) -> BrakeView | None:

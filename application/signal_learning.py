@@ -45,6 +45,10 @@ class LearnedState:
     weights: SignalWeights
     calibration: ConfidenceCalibration | None
     source: str
+    #: Held-out score of the weights the latest update kept (None: not measured).
+    validation_score: float | None = None
+    #: Boundary of the latest update that changed the weights (None: none did).
+    changed_at: int | None = None
 
 
 def latest_learned_state(journal: SignalWeightJournal | None) -> LearnedState | None:
@@ -60,11 +64,15 @@ def latest_learned_state(journal: SignalWeightJournal | None) -> LearnedState | 
         if last.calibration is None
         else ConfidenceCalibration.from_dict(json.loads(last.calibration))
     )
+    score = json.loads(last.summary).get("validation_score")
+    changed = [entry.boundary for entry in entries if entry.changed]
     return LearnedState(
         boundary=last.boundary,
         weights=SignalWeights.from_dict(json.loads(last.weights)),
         calibration=calibration,
         source=last.source,
+        validation_score=None if score is None else float(score),
+        changed_at=changed[-1] if changed else None,
     )
 
 

@@ -16,7 +16,9 @@ figures are honest:
    row with those weights, so out-of-sample decisions use nothing from their own period.
 4. ICs per series, horizon and sample (:mod:`domain.signals.evaluation`): forward returns
    are matched by time, in-sample rows whose forward return would end after the split are
-   dropped.
+   dropped. Beside them each system is scored on its own job (:mod:`domain.signals.jobs`):
+   UP and DOWN on forward returns in their direction, NEUTRAL on the forward efficiency
+   ratio (what a grid earns from), with the same split rules.
 5. :func:`summary` puts the run in plain JSON values; the reporting adapter writes
    ``signals.csv``, ``ic.csv``, ``summary.json`` and ``signals.png`` and prints a table.
 
@@ -51,6 +53,7 @@ from domain.signals.evaluation import (
     split_point,
 )
 from domain.signals.history import CandleColumns, candle_columns, history_features
+from domain.signals.jobs import NeutralJob, TrendJob, neutral_jobs, trend_jobs
 from domain.signals.regime import SYSTEMS
 from domain.signals.signal_model import SignalModel
 from domain.signals.weights import SignalWeights, fit_weights
@@ -191,6 +194,10 @@ class ResearchResult:
     weights: SignalWeights
     decisions: BatchDecisions
     ics: tuple[IcResult, ...]
+    #: UP and DOWN on forward returns in their direction (:mod:`domain.signals.jobs`).
+    trend_jobs: tuple[TrendJob, ...] = ()
+    #: NEUTRAL on the forward efficiency ratio.
+    neutral_jobs: tuple[NeutralJob, ...] = ()
 
 
 def compute(
@@ -246,6 +253,8 @@ def compute(
         weights=weights,
         decisions=decisions,
         ics=ics,
+        trend_jobs=trend_jobs(decisions, closes, horizons, split_at),
+        neutral_jobs=neutral_jobs(decisions, closes, horizons, split_at, settings.method),
     )
 
 
@@ -343,5 +352,32 @@ def summary(
             }
             for r in result.ics
         ],
+        "jobs": {
+            "trend": [
+                {
+                    "system": j.system,
+                    "horizon": j.horizon,
+                    "sample": j.sample,
+                    "rows_led": j.rows,
+                    "hit_rate": _finite(j.hit_rate),
+                    "mean_bps": _finite(j.mean_bps),
+                    "drift_bps": _finite(j.drift_bps),
+                    "edge_bps": _finite(j.edge_bps),
+                }
+                for j in result.trend_jobs
+            ],
+            "neutral": [
+                {
+                    "horizon": j.horizon,
+                    "sample": j.sample,
+                    "ic_confidence_vs_1_minus_er": _finite(j.ic),
+                    "n": j.n,
+                    "er_when_leading": _finite(j.er_led),
+                    "er_otherwise": _finite(j.er_other),
+                    "rows_led": j.rows_led,
+                }
+                for j in result.neutral_jobs
+            ],
+        },
         "files": {key: str(out_dir / name) for key, name in FILES.items()},
     }

@@ -16,12 +16,14 @@ only then decides that candle.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 
+from application.ports.control import WeightsView
 from application.ports.event_sink import EventSink
 from application.ports.repository import OrderRepository
 from application.ports.signal_journal import SignalWeightJournal
-from application.signal_learning import WeightLearner, latest_learned_state
+from application.signal_learning import LearnedState, WeightLearner, latest_learned_state
 from domain.candles import Candle
 from domain.signals.decision import DecisionRecord
 from domain.signals.history import fit_on_history
@@ -79,6 +81,7 @@ class SignalTracker:
         learner: The weekly re-weighting (None: the weights never change).
         weights_source: Where the weights in use came from (for status).
         weights_since: When they came into use (ms; 0 if unknown).
+        last_update: The latest weekly update as journaled before a restart (None: none).
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class SignalTracker:
         learner: WeightLearner | None = None,
         weights_source: str = "",
         weights_since: int = 0,
+        last_update: LearnedState | None = None,
     ) -> None:
         self.engine = engine
         self._sink = sink
@@ -99,6 +103,11 @@ class SignalTracker:
         self.decisions = 0
         self.weights_source = weights_source
         self.weights_since = weights_since
+        #: Boundary, outcome and held-out score of the latest weekly update (0, "", None:
+        #: none yet), shown by ``GetStatus``.
+        self.last_update_boundary = 0 if last_update is None else last_update.boundary
+        self.last_update_source = "" if last_update is None else last_update.source
+        self.last_validation_score = None if last_update is None else last_update.validation_score
 
     @property
     def last(self) -> DecisionRecord | None:
@@ -119,12 +128,31 @@ class SignalTracker:
         engine = self.engine
         update, calibration = learner.update(open_time, engine.weights, engine.calibration)
         engine.reweight(update.weights, calibration)
+        self.last_update_boundary = update.boundary
+        self.last_update_source = update.source
+        score = update.validation_score
+        self.last_validation_score = score if math.isfinite(score) else None
         if update.changed:
             self.weights_source = f"weekly {update.source}"
             self.weights_since = update.boundary
             if self._repo is not None:
                 with self._repo.transaction():
                     self._repo.save_state(WEIGHTS_KEY, json.dumps(update.weights.to_dict()))
+
+    def weights_view(self, now_ms: int) -> WeightsView:
+        """The weights' source, age and latest weekly update, for ``GetStatus``."""
+        learner = self.learner
+        since = self.weights_since
+        return WeightsView(
+            source=self.weights_source,
+            since_ms=since,
+            age_ms=max(now_ms - since, 0) if since else 0,
+            learning=learner is not None,
+            last_update_ms=self.last_update_boundary,
+            last_update_source=self.last_update_source,
+            validation_score=self.last_validation_score,
+            next_update_ms=(learner.next_boundary or 0) if learner is not None else 0,
+        )
 
     def on_candle(self, candle: Candle) -> DecisionRecord | None:
         """Decide on a closed candle; report and store the record.
@@ -227,20 +255,22 @@ def signal_tracker(
     learning = settings.learning
     learner: WeightLearner | None = None
     calibration = None
+    state: LearnedState | None = None
     since = history[-1].close_time if history else now_ms
     if learning is not None and learning.enabled:
         state = latest_learned_state(weight_journal)
         if state is not None:
             calibration = state.calibration
             source = f"{source}; weekly {state.source} at {state.boundary}"
-            since = state.boundary
+            if state.changed_at is not None:
+                since = state.changed_at
         learner = WeightLearner(
             learning, sink, weight_journal, None if state is None else state.boundary
         )
     engine = SignalEngine(
         weights, settings.window, settings.clip, settings.min_samples, calibration
     )
-    tracker = SignalTracker(engine, sink, repository, full_records, learner, source, since)
+    tracker = SignalTracker(engine, sink, repository, full_records, learner, source, since, state)
     keep = engine.warmup_candles
     if learner is not None:
         keep = max(keep, learner.settings.lookback_ms // 60_000)

@@ -23,11 +23,13 @@ position's sign flips often; its funding nets to little and would hit all three 
 Window return is the sum of the interval P&Ls, Sharpe the mean over the standard deviation of
 the interval P&Ls, annualised.
 
-The table prints, per comparison (adaptive - frozen, adaptive - heuristic), the mean and
-standard deviation of the per-window difference in return and in Sharpe, and in how many
-windows adaptive was better. This measures the signal, not a grid: the trading strategies'
-conviction rules are off by default, so a ``gridbot evaluate`` run would not change with
-the weights at all.
+The tables print each weight set's own mean return, Sharpe and count of winning windows,
+then per comparison (adaptive - frozen, adaptive - heuristic) the mean and standard
+deviation of the per-window difference in return and in Sharpe, and in how many windows
+adaptive won, tied (a difference under ``TIE``: the two traded alike) or lost. The results
+and their reading are in ``docs/evaluation/adaptive-learning.md``. This measures the
+signal, not a grid: the trading strategies' conviction rules are off by default, so a
+``gridbot evaluate`` run would not change with the weights at all.
 
 Usage::
 
@@ -66,6 +68,8 @@ from domain.signals.weights import SignalWeights, fit_weights, heuristic_weights
 DAY_MS = 86_400_000
 WINDOW = 1440
 CLIP = 4.0
+#: A per-window difference smaller than this is a tie (the two weight sets traded alike).
+TIE = 1e-9
 
 
 @dataclass
@@ -164,6 +168,12 @@ def run_series(
     return rows
 
 
+def _win_tie_loss(diffs: np.ndarray) -> str:
+    """``wins / ties / losses`` of adaptive; a tie is a difference below ``TIE`` (same weights)."""
+    tie = np.abs(diffs) < TIE
+    return f"{int((diffs >= TIE).sum())} / {int(tie.sum())} / {int((diffs <= -TIE).sum())}"
+
+
 def main() -> None:
     """Run every series and print the per-window table and the summary."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -196,9 +206,19 @@ def main() -> None:
         f"windows: {len(rows)}; trailing_weeks {args.trailing_weeks}, max_step "
         f"{args.max_step}, horizon {args.horizon}, fee {args.fee}"
     )
+    print("| weight set | mean return / window | sd | mean Sharpe | windows with return > 0 |")
+    print("|---|---|---|---|---|")
+    for label in ("adaptive", "frozen", "heuristic"):
+        r = np.array([sc[label].ret for _, _, sc, _ in rows])
+        s = np.array([sc[label].sharpe for _, _, sc, _ in rows])
+        print(
+            f"| {label} | {r.mean():+.5f} | {r.std(ddof=1):.5f} | {s.mean():+.3f} "
+            f"| {int((r > 0).sum())} / {len(rows)} |"
+        )
+    print()
     print(
         "| adaptive vs | mean Δ return | sd Δ return | median Δ return | t (mean / se) "
-        "| mean Δ Sharpe | sd Δ Sharpe | adaptive wins (return) | adaptive wins (Sharpe) |"
+        "| mean Δ Sharpe | sd Δ Sharpe | win / tie / loss (return) | win / tie / loss (Sharpe) |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for other in ("frozen", "heuristic"):
@@ -208,7 +228,7 @@ def main() -> None:
         print(
             f"| {other} | {dr.mean():+.5f} | {dr.std(ddof=1):.5f} | {np.median(dr):+.5f} | "
             f"{dr.mean() / se:+.2f} | {ds.mean():+.3f} | {ds.std(ddof=1):.3f} | "
-            f"{int((dr > 0).sum())} / {len(rows)} | {int((ds > 0).sum())} / {len(rows)} |"
+            f"{_win_tie_loss(dr)} | {_win_tie_loss(ds)} |"
         )
     sources = [source for _, _, _, source in rows]
     print()

@@ -22,7 +22,7 @@ import argparse
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from dependency_injector import providers
 
@@ -40,6 +40,7 @@ from application.ports.report import EquityPoint, ReportData
 from application.report.backtest import ReportRecorder, gather_backtest
 from application.report.evaluation import EvaluationUnusable, gather_evaluation
 from application.report.journal import EmptyJournal, gather_journal
+from application.signals import SignalTracker
 from bootstrap.config import AppConfig, ConfigError, load_config
 from bootstrap.containers import BacktestContainer, PeekedCandles
 from bootstrap.instruments import UnknownInstrument, builtin_instrument
@@ -182,7 +183,15 @@ def _backtest_report(args: argparse.Namespace, config: AppConfig, err: TextIO) -
         source,
         {run.name: (run.metrics, _baseline_curve(run)) for run in baselines},
         name=f"{config.strategy.name} (configured)",
+        weight_updates=_weight_updates(container.signals()),
     )
+
+
+def _weight_updates(tracker: SignalTracker | None) -> list[dict[str, Any]]:
+    """The backtest's weekly weight updates (none when the signal or learning is off)."""
+    if tracker is None or tracker.learner is None:
+        return []
+    return [update.summary() for update in tracker.learner.updates]
 
 
 def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -120,6 +120,20 @@ def status_message(view: StatusView, telemetry_seq: int) -> pb.Status:
                 transitions=brake.transitions,
             )
         )
+    weights = view.weights
+    if weights is not None:
+        message.weights.CopyFrom(
+            pb.SignalWeights(
+                source=weights.source,
+                since_ms=weights.since_ms,
+                age_ms=weights.age_ms,
+                learning=weights.learning,
+                last_update_ms=weights.last_update_ms,
+                last_update_source=weights.last_update_source,
+                validation_score=weights.validation_score,
+                next_update_ms=weights.next_update_ms,
+            )
+        )
     conviction = view.conviction
     if conviction is not None:
         message.conviction.CopyFrom(

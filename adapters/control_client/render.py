@@ -79,6 +79,40 @@ def _brake_line(brake: pb.Brake) -> str:
     return line
 
 
+def _duration(ms: int) -> str:
+    """``3d 4h``, ``5h 12m`` or ``7m``: an age at a glance."""
+    minutes = max(ms, 0) // 60_000
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m"
+
+
+def _weights_lines(weights: pb.SignalWeights) -> list[tuple[str, str]]:
+    """The weights' source and age, and the latest weekly update with its held-out score."""
+    since = f", since {utc_time(weights.since_ms)}" if weights.since_ms else ""
+    lines = [("weights", f"{weights.source or '-'} (age {_duration(weights.age_ms)}{since})")]
+    if not weights.learning:
+        lines.append(("weekly update", "off"))
+        return lines
+    if weights.last_update_ms:
+        score = (
+            f"validation IC {weights.validation_score:+.4f}"
+            if weights.HasField("validation_score")
+            else "validation not measured"
+        )
+        last = f"{weights.last_update_source or '-'} at {utc_time(weights.last_update_ms)}, {score}"
+    else:
+        last = "none yet"
+    if weights.next_update_ms:
+        last += f"; next {utc_time(weights.next_update_ms)}"
+    lines.append(("weekly update", last))
+    return lines
+
+
 def _position_line(position: pb.Position) -> str:
     quantity = _decimal(position.quantity)
     if quantity is not None and quantity == 0:
@@ -167,6 +201,8 @@ def render_status(status: pb.Status) -> str:
                 f"regime {conviction.regime or '-'} (candle {utc_time(conviction.open_time)})",
             )
         )
+    if status.HasField("weights"):
+        summary += _weights_lines(status.weights)
     summary.append(("telemetry seq", str(status.telemetry_seq)))
     lines = pairs(summary)
     orders = list(status.open_orders)

@@ -36,9 +36,11 @@ from adapters.persistence.schema import (
     orders,
     reports,
     runs,
+    signal_weight_updates,
     strategy_state,
 )
 from application.ports.journal_history import DecisionPoint, OrderSpan, RunRecord
+from application.ports.signal_journal import WeightUpdateEntry
 from domain.events import FundingPaid
 from domain.orders import Fill, OrderStatus
 
@@ -64,6 +66,7 @@ class JournalSnapshot:
         spans: list[OrderSpan],
         equity: list[tuple[int, Decimal]],
         decisions: list[DecisionPoint],
+        weight_updates: list[WeightUpdateEntry] | None = None,
     ) -> None:
         self._runs = runs
         self._initial = initial_account
@@ -72,6 +75,7 @@ class JournalSnapshot:
         self._spans = spans
         self._equity = equity
         self._decisions = decisions
+        self._weight_updates = weight_updates or []
 
     def runs(self) -> list[RunRecord]:
         """Every recorded start, oldest first."""
@@ -100,6 +104,10 @@ class JournalSnapshot:
     def decisions(self) -> list[DecisionPoint]:
         """The stored decision records, oldest first."""
         return list(self._decisions)
+
+    def weight_updates(self) -> list[WeightUpdateEntry]:
+        """The signal's weekly weight updates, oldest first."""
+        return list(self._weight_updates)
 
 
 def journal_url(path_or_url: str) -> str:
@@ -190,7 +198,17 @@ def _snapshot(conn: Connection) -> JournalSnapshot:
         spans=_order_spans(conn),
         equity=[(int(t), e) for t, e in equity_rows],
         decisions=_decisions(conn),
+        weight_updates=_weight_updates(conn),
     )
+
+
+def _weight_updates(conn: Connection) -> list[WeightUpdateEntry]:
+    t = signal_weight_updates.c
+    query = select(t.boundary, t.source, t.changed, t.weights, t.calibration, t.summary)
+    return [
+        WeightUpdateEntry(int(b), str(src), bool(ch), w, cal, summ)
+        for b, src, ch, w, cal, summ in conn.execute(query.order_by(t.id))
+    ]
 
 
 def _order_spans(conn: Connection) -> list[OrderSpan]:

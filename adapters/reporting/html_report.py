@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from adapters.reporting.report_plots import ChartFiles, draw_charts
-from application.ports.report import Kpi, ReportData, Table
+from application.ports.report import Kpi, ReportData, Table, WeightPoint
 from application.report.summary import iso_time
 from domain.attribution import WeekAttribution
 
@@ -28,6 +28,7 @@ SECTION_TITLES = (
     "Equity and drawdown",
     "Price, fills and grid levels",
     "Conviction and regime",
+    "Signal weights",
     "Per-week attribution",
     "Metrics",
     "KPIs",
@@ -101,6 +102,24 @@ def _weeks_table(weeks: Sequence[WeekAttribution]) -> str:
     )
 
 
+def _weights_table(points: Sequence[WeightPoint]) -> str:
+    """The weights chart's values: every update with its outcome and system shares."""
+    if not points:
+        return ""
+    systems = list(dict.fromkeys(s for p in points for s in p.weights))
+    head = "".join(f"<th>{_text(c)}</th>" for c in ("from (UTC)", "source", *systems))
+    body = "".join(
+        f"<tr><td>{_text(iso_time(p.time))}</td><td>{_text(p.source)}</td>"
+        + "".join(f"<td>{p.weights.get(s, 0.0):.3f}</td>" for s in systems)
+        + "</tr>"
+        for p in points
+    )
+    return (
+        f"<details><summary>Weights per update ({len(points)})</summary>"
+        f"<table><tr>{head}</tr>{body}</table></details>"
+    )
+
+
 def _round(value: object) -> object:
     if isinstance(value, Decimal):
         return f"{value.quantize(Decimal('0.0001')):,}"
@@ -160,11 +179,20 @@ def _page(data: ReportData, charts: ChartFiles) -> str:
         f"<h2>{SECTION_TITLES[2]}</h2>",
         _image(charts.conviction, "no decision records (the signal was off or not stored)"),
         f"<h2>{SECTION_TITLES[3]}</h2>",
+        _image(charts.weights, "signal system weights over time")
+        if charts.weights
+        else _image(
+            None,
+            "no weekly weight update in this period (the signal or signals.learning was "
+            "off, or no weekly boundary was crossed)",
+        ),
+        _weights_table(data.weights),
+        f"<h2>{SECTION_TITLES[4]}</h2>",
         _image(charts.weekly, "no weeks"),
         _weeks_table(data.weeks),
-        f"<h2>{SECTION_TITLES[4]}</h2>",
-        tables,
         f"<h2>{SECTION_TITLES[5]}</h2>",
+        tables,
+        f"<h2>{SECTION_TITLES[6]}</h2>",
         _kpis(data.kpis),
         "</main></body></html>",
     ]

@@ -48,6 +48,7 @@ class ChartFiles:
         self.price_overview: str | None = None
         self.price_months: list[tuple[str, str]] = []  # (label, file)
         self.conviction: str | None = None
+        self.weights: str | None = None
         self.weekly: str | None = None
 
 
@@ -163,6 +164,8 @@ def draw_charts(data: ReportData, out_dir: Path) -> ChartFiles:
         files.price_months = _price_months(data, out_dir)
     if data.convictions:
         files.conviction = _conviction_chart(data, out_dir)
+    if data.weights:
+        files.weights = _weights_chart(data, out_dir)
     if data.weeks:
         files.weekly = _weekly_chart(data, out_dir)
     return files
@@ -342,6 +345,36 @@ def _conviction_chart(data: ReportData, out_dir: Path) -> str:
     _style(ax_conv)
     fig.tight_layout()
     return _save(fig, out_dir, "conviction.png")
+
+
+#: How each weekly update's outcome is marked on the weights chart.
+_SOURCE_MARKERS = {"start": "s", "refit": "o", "current": ".", "heuristic": "X", "skipped": "x"}
+
+
+def _weights_chart(data: ReportData, out_dir: Path) -> str:
+    """Each trend system's share of the ensemble as steps, one per weekly update."""
+    plt = _pyplot()
+    points = data.weights
+    systems = list(dict.fromkeys(s for p in points for s in p.weights))
+    end = max(data.end, points[-1].time)  # the last step lasts to the end of the period
+    times = _dates(np.array([p.time for p in points] + [end], dtype=np.int64))
+    fig, ax = plt.subplots(figsize=(14, 3.8))
+    for system in systems:
+        shares = [p.weights.get(system, 0.0) for p in points]
+        colour = _REGIME_COLOURS.get(system, "#333333")
+        ax.step(times, [*shares, shares[-1]], where="post", color=colour, label=system)
+        for point, at, share in zip(points, times, shares, strict=False):
+            ax.plot(at, share, marker=_SOURCE_MARKERS.get(point.source, "o"), color=colour)
+    for source, marker in _SOURCE_MARKERS.items():
+        if any(p.source == source for p in points):
+            ax.plot([], [], marker=marker, linestyle="", color="#333333", label=source)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_ylabel("share of the ensemble")
+    ax.set_title("Signal system weights, one step per weekly update", fontsize=11)
+    ax.legend(loc="upper left", fontsize=8, ncol=2 * len(systems))
+    _style(ax)
+    fig.tight_layout()
+    return _save(fig, out_dir, "weights.png")
 
 
 def _chunks(values: list[str], starts: npt.NDArray[np.intp], n: int) -> list[list[str]]:

@@ -163,5 +163,47 @@ def render(
         "returns; a smaller |IC| is indistinguishable from zero. Every series is signed so\n"
         "that skill shows as a positive IC, except 'short' (skill = a negative IC).\n\n"
     )
+    _render_jobs(result, horizons, out)
     files = doc["files"]
     out.write("wrote " + ", ".join(files[k] for k in FILES) + "\n")
+
+
+def _num(value: float, spec: str) -> str:
+    return format(value, spec) if math.isfinite(value) else "n/a"
+
+
+def _render_jobs(result: ResearchResult, horizons: tuple[int, ...], out: TextIO) -> None:
+    """Each system on its own job: trend systems in their direction, NEUTRAL on the ER."""
+    if result.trend_jobs:
+        out.write(
+            "trend systems on forward returns in their direction (rows led: voting its "
+            "way with confidence > 0;\nmean: confidence-weighted, bps; drift: every row; "
+            "edge = mean - drift)\n"
+        )
+        out.write(
+            f"{'system':<7}{'h':>5}{'sample':>7}{'rows led':>11}{'hit rate':>10}"
+            f"{'mean':>9}{'drift':>9}{'edge':>9}\n"
+        )
+        for j in result.trend_jobs:
+            out.write(
+                f"{j.system:<7}{j.horizon:>5}{j.sample:>7}{j.rows:>11,}"
+                f"{_num(j.hit_rate, '.3f'):>10}{_num(j.mean_bps, '+.2f'):>9}"
+                f"{_num(j.drift_bps, '+.2f'):>9}{_num(j.edge_bps, '+.2f'):>9}\n"
+            )
+        out.write("\n")
+    if result.neutral_jobs:
+        out.write(
+            "NEUTRAL on the forward efficiency ratio ER (0 = back and forth, what a grid "
+            "earns from; 1 = a straight move);\nIC: NEUTRAL's confidence with 1 - ER "
+            "(skill = positive); mean ER where NEUTRAL leads vs elsewhere\n"
+        )
+        out.write(
+            f"{'h':>5}{'sample':>7}{'IC':>9}{'n':>10}{'ER led':>9}{'ER other':>10}"
+            f"{'rows led':>11}\n"
+        )
+        for k in result.neutral_jobs:
+            out.write(
+                f"{k.horizon:>5}{k.sample:>7}{_num(k.ic, '+.4f'):>9}{k.n:>10,}"
+                f"{_num(k.er_led, '.3f'):>9}{_num(k.er_other, '.3f'):>10}{k.rows_led:>11,}\n"
+            )
+        out.write("\n")

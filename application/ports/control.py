@@ -113,6 +113,33 @@ class ConvictionView:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightsView:
+    """Which signal weights the bot trades with, since when, and how the last update scored.
+
+    Attributes:
+        source: Where the weights in use came from (``journal``, ``fitted on N candles``,
+            ``heuristic (no history)``, ``weekly refit`` ...).
+        since_ms: When they came into use (Unix ms; 0 if unknown).
+        age_ms: How long they have been in use (the bot's clock minus ``since_ms``).
+        learning: Whether the weekly re-weighting is on.
+        last_update_ms: Boundary of the latest weekly update (0: none yet).
+        last_update_source: Its outcome (``refit``, ``current``, ``heuristic``, ``skipped``).
+        validation_score: Held-out score (rank IC) of the weights it kept (None: not
+            measured).
+        next_update_ms: The next weekly boundary (0: unknown or learning off).
+    """
+
+    source: str
+    since_ms: int
+    age_ms: int
+    learning: bool
+    last_update_ms: int = 0
+    last_update_source: str = ""
+    validation_score: float | None = None
+    next_update_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class StatusView:
     """Everything ``GetStatus`` reports, as the engine knows it right now."""
 
@@ -133,6 +160,8 @@ class StatusView:
     started_at_ms: int
     #: The drawdown brake (None when the brakes are off).
     brake: BrakeView | None = None
+    #: The signal weights (None when no signal runs).
+    weights: WeightsView | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
+from application.ports.signal_journal import WeightUpdateEntry
 from domain.events import FundingPaid
 from domain.orders import Fill
 
@@ -77,4 +78,8 @@ class JournalHistory(Protocol):
 
     def decisions(self) -> list[DecisionPoint]:
         """The stored decision records, oldest first."""
+        ...
+
+    def weight_updates(self) -> list[WeightUpdateEntry]:
+        """The signal's weekly weight updates, oldest first."""
         ...

@@ -59,6 +59,21 @@ class ConvictionPoint(NamedTuple):
     regime: str
 
 
+class WeightPoint(NamedTuple):
+    """The signal's system weights in use from ``time`` on, and where they came from.
+
+    Attributes:
+        time: When they came into use (Unix ms): a weekly boundary, or the run's start.
+        source: ``start`` (the weights before the first update) or the update's outcome
+            (``refit``, ``current``, ``heuristic``, ``skipped``).
+        weights: Each trend system's share of the ensemble (UP, DOWN, NEUTRAL; sum 1).
+    """
+
+    time: int
+    source: str
+    weights: Mapping[str, float]
+
+
 class Table(NamedTuple):
     """A titled table of text cells, with an optional note shown under it."""
 
@@ -95,6 +110,8 @@ class ReportData:
         fills: Every fill.
         levels: Every limit order's resting interval.
         convictions: The signal's decisions (empty when the signal was off).
+        weights: The signal's system weights over time, one point per weekly update
+            (empty when the weights never were re-examined).
         weeks: Per-ISO-week attribution of the strategy's PnL.
         tables: Metrics and other tables, in display order.
         kpis: The seed's KPIs, met or not.
@@ -115,6 +132,7 @@ class ReportData:
     fills: Sequence[TradeMark] = ()
     levels: Sequence[LevelSpan] = ()
     convictions: Sequence[ConvictionPoint] = ()
+    weights: Sequence[WeightPoint] = ()
     weeks: Sequence[WeekAttribution] = ()
     tables: Sequence[Table] = ()
     kpis: Sequence[Kpi] = ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from application.ports.clock import Clock
 from application.ports.report import (
@@ -23,6 +24,7 @@ from application.ports.report import (
 )
 from application.report.metrics_table import kpi_verdicts, metrics_table
 from application.report.summary import comparison_table
+from application.report.weights import weight_points
 from application.run_record import RunRecorder, RunTotals
 from domain.account import AccountProjection
 from domain.attribution import weekly_attribution
@@ -138,6 +140,7 @@ def gather_backtest(
     source: str,
     baselines: Mapping[str, tuple[RunMetrics, Sequence[EquityPoint]]] | None = None,
     name: str = "strategy",
+    weight_updates: Sequence[Mapping[str, Any]] = (),
 ) -> ReportData:
     """Gather a finished backtest into a report.
 
@@ -150,6 +153,8 @@ def gather_backtest(
         baselines: Metrics and equity curve of each baseline run on the same data, fees
             and funding, by name.
         name: The configured strategy's name (its column in the metrics table).
+        weight_updates: The signal's weekly updates' summaries, oldest first (none when
+            the weights were never re-examined).
 
     Raises:
         ValueError: The backtest saw no candle.
@@ -206,6 +211,7 @@ def gather_backtest(
         fills=recorder.fill_marks,
         levels=recorder.levels(times[-1]),
         convictions=convictions,
+        weights=weight_points(weight_updates, times[0]),
         weeks=weeks,
         tables=tables,
         strategy_name=name,

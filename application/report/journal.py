@@ -9,6 +9,7 @@ initial equity times the price ratio: no fees, no funding; it is labelled that w
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -29,6 +30,7 @@ from application.report.summary import (
     summary_table,
     trade_marks,
 )
+from application.report.weights import weight_points
 from domain.account import AccountProjection
 from domain.attribution import weekly_attribution
 from domain.candles import Candle
@@ -133,6 +135,9 @@ def gather_journal(
         fills=trade_marks(fills),
         levels=levels,
         convictions=convictions,
+        weights=weight_points(
+            (json.loads(entry.summary) for entry in history.weight_updates()), start
+        ),
         weeks=weekly_attribution(initial_equity, [(p.time, p.equity) for p in equity], fees, paid),
         tables=[*tables, comparison_table(initial_equity, [("bot", equity), *baselines.items()])],
         kpis=kpis,

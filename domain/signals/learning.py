@@ -218,6 +218,12 @@ class WeightUpdate:
         """Whether the weights in use change."""
         return self.weights != self.previous
 
+    @property
+    def validation_score(self) -> float:
+        """The held-out score of the weights chosen (NaN when skipped or not measurable)."""
+        contender = _CONTENDER_OF_SOURCE.get(self.source)
+        return math.nan if contender is None else self.scores[contender]
+
     def summary(self) -> dict[str, Any]:
         """The update in a few plain values: source, system weights before / after, scores."""
 
@@ -236,10 +242,15 @@ class WeightUpdate:
             "fit_rows": self.fit_rows,
             "validation_rows": self.validation_rows,
             "scores": {k: f(v) for k, v in self.scores.items()},
+            "validation_score": f(self.validation_score),
             "system_weights_before": sw(self.previous),
             "system_weights_after": sw(self.weights),
             "system_weights_candidate": sw(self.candidate) if self.candidate else None,
         }
+
+
+#: Which validation score belongs to the weights each source keeps.
+_CONTENDER_OF_SOURCE = {"refit": "candidate", "current": "current", "heuristic": "heuristic"}
 
 
 def _beats(a: float, b: float) -> bool:

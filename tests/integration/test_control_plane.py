@@ -213,6 +213,10 @@ def test_conviction_and_decision_records_reach_status_telemetry_and_journal(
         conviction = status.conviction
         assert 0 <= conviction.long <= 1 and 0 <= conviction.short <= 1
         assert conviction.regime in ("UP", "DOWN", "NEUTRAL")
+        shown = status.weights  # the weights' source and age; no weekly update yet
+        assert shown.source == "heuristic (no history)" and shown.learning
+        assert shown.since_ms > 0 and shown.age_ms >= 0 and shown.last_update_ms == 0
+        assert not shown.HasField("validation_score")
         stream = bot.stub().StreamTelemetry(
             pb.StreamTelemetryRequest(kinds=["decision"]), metadata=auth()
         )

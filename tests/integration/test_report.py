@@ -27,7 +27,15 @@ from adapters.reporting.html_report import SECTION_TITLES
 from application.report.journal import gather_journal
 from bootstrap.instruments import builtin_instrument
 from domain.enums import MarketType
-from tests.support.report_journal import CASH, HOURS, START, write_journal, write_klines
+from tests.support.report_journal import (
+    CASH,
+    HOURS,
+    MONDAYS,
+    START,
+    WEIGHTS,
+    write_journal,
+    write_klines,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ZERO = Decimal(0)
@@ -58,6 +66,12 @@ def test_journal_report_adds_up_to_what_the_journal_holds(tmp_path: Path) -> Non
     assert data.convictions[0].time == START and len(data.convictions) == HOURS * 4
     assert not data.prices and not data.baselines
     assert any("--data" in note for note in data.notes)
+    # The weights over time: those before the first update from the start, then each update's.
+    assert [(p.time, p.source, dict(p.weights)) for p in data.weights] == [
+        (START, "start", WEIGHTS[0]),
+        (MONDAYS[0], "refit", WEIGHTS[1]),
+        (MONDAYS[1], "heuristic", WEIGHTS[2]),
+    ]
 
 
 def test_with_klines_the_replayed_equity_matches_what_the_bot_recorded(tmp_path: Path) -> None:
@@ -219,10 +233,14 @@ def test_journal_report_in_a_real_browser(tmp_path: Path, chromium: Path) -> Non
         "price_2024-02.png",
         "price_overview.png",
         "weekly.png",
+        "weights.png",
     ]
     for name in pngs:
         assert f'src="{name}"' in html
     assert "buy-and-hold" in html
+    # The weights chart has data: its table lists every update with the system shares.
+    assert "Weights per update (3)" in html
+    assert "<td>heuristic</td><td>0.250</td><td>0.250</td><td>0.500</td>" in html
     assert_page_renders(chromium, page, tmp_path)
 
 

@@ -141,6 +141,32 @@ def test_weights_are_reported_and_fitted_in_sample_only(month_run: dict[str, Any
     assert sum(brief["system_weights"].values()) == pytest.approx(1.0)
 
 
+def test_each_system_is_judged_on_its_own_job(month_run: dict[str, Any]) -> None:
+    """Beside the IC: UP and DOWN on returns in their direction, NEUTRAL on the forward ER."""
+    summary = json.loads(month_run["stdout"])
+    jobs = summary["jobs"]
+    horizons = summary["horizons"]
+    keys = [(j["system"], j["horizon"], j["sample"]) for j in jobs["trend"]]
+    assert sorted(keys) == sorted(
+        (s, h, sample) for s in ("UP", "DOWN") for h in horizons for sample in ("in", "out")
+    )
+    for j in jobs["trend"]:
+        assert 0 < j["rows_led"] <= summary["ready_rows"]
+        assert 0.0 <= j["hit_rate"] <= 1.0
+        assert j["edge_bps"] == pytest.approx(j["mean_bps"] - j["drift_bps"])
+    # Over the same rows the two directions' drifts are each other's negative.
+    drift = {(j["system"], j["horizon"], j["sample"]): j["drift_bps"] for j in jobs["trend"]}
+    for h in horizons:
+        for sample in ("in", "out"):
+            assert drift[("UP", h, sample)] == pytest.approx(-drift[("DOWN", h, sample)])
+    assert [(k["horizon"], k["sample"]) for k in jobs["neutral"]] == [
+        (h, sample) for h in horizons for sample in ("in", "out")
+    ]
+    for k in jobs["neutral"]:
+        assert -1.0 <= k["ic_confidence_vs_1_minus_er"] <= 1.0 and k["n"] > 1000
+        assert 0.0 <= k["er_when_leading"] <= 1.0 and 0.0 <= k["er_otherwise"] <= 1.0
+
+
 def test_plot_is_a_real_png(month_run: dict[str, Any]) -> None:
     data = (month_run["out"] / "signals.png").read_bytes()
     assert data[:8] == PNG_SIGNATURE
@@ -168,6 +194,12 @@ def test_human_table_with_config_method_and_custom_horizons(
         row = next(line for line in lines if line.split()[:1] == [name])
         assert len(row.split()) == 5
     assert "IC (pearson)" in result.stdout
+    assert "trend systems on forward returns in their direction" in result.stdout
+    assert "NEUTRAL on the forward efficiency ratio" in result.stdout
+    job_rows = [line.split() for line in lines if line.split()[:1] in (["UP"], ["DOWN"])]
+    assert {(r[0], r[1], r[2]) for r in job_rows if len(r) == 8} == {
+        (s, h, sample) for s in ("UP", "DOWN") for h in ("1", "30") for sample in ("in", "out")
+    }
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["settings"]["source"] == "config"
     assert summary["settings"]["window"] == 720

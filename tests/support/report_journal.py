@@ -3,7 +3,8 @@
 Ten days across a month end and an ISO-week boundary (2024-01-27 → 2024-02-06): a grid of
 buy and sell orders on a sine-shaped price, fills (maker and taker, quote fees), orders
 cancelled, one still open, funding every 8 h, hourly equity marked on the journal's own
-account, and a decision record per 15 minutes.
+account, a decision record per 15 minutes, and the signal's weekly weight updates on the
+two Mondays (a refit on 2024-01-29, a fall-back to the heuristic weights on 2024-02-05).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from adapters.persistence import SqlJournal, open_journal
 from adapters.persistence.engine import sqlite_url
+from application.ports.signal_journal import WeightUpdateEntry
 from domain.account import AccountProjection
 from domain.enums import Liquidity, MarketType, OrderType, Side, TimeInForce
 from domain.events import FundingPaid, OrderAccepted, OrderCanceled, OrderFilled
@@ -25,6 +27,13 @@ START = 1_706_313_600_000  # 2024-01-27 00:00 UTC, a Saturday
 HOUR = 3_600_000
 HOURS = 240
 CASH = D("10000")
+MONDAYS = (1_706_486_400_000, 1_707_091_200_000)  # 2024-01-29 and 2024-02-05 00:00 UTC
+#: System weights (UP, DOWN, NEUTRAL shares) before the first update and after each one.
+WEIGHTS = (
+    {"UP": 0.3, "DOWN": 0.3, "NEUTRAL": 0.4},
+    {"UP": 0.1, "DOWN": 0.15, "NEUTRAL": 0.75},
+    {"UP": 0.25, "DOWN": 0.25, "NEUTRAL": 0.5},
+)
 
 
 def price_at(ms: int) -> Decimal:
@@ -97,6 +106,19 @@ def write_journal(data_dir: Path | str) -> tuple[SqlJournal, AccountProjection]:
                 "short_conviction": round(0.5 - 0.4 * math.sin(hour / 9), 6),
             }
             journal.save_report("decision", at, json.dumps(record))
+    for i, (boundary, source) in enumerate(zip(MONDAYS, ("refit", "heuristic"), strict=True)):
+        summary = {
+            "boundary": boundary,
+            "source": source,
+            "changed": True,
+            "scores": {"candidate": 0.04 - i * 0.05, "current": 0.01 - i * 0.03, "heuristic": 0.0},
+            "validation_score": (0.04, 0.0)[i],
+            "system_weights_before": WEIGHTS[i],
+            "system_weights_after": WEIGHTS[i + 1],
+        }
+        journal.add_weight_update(
+            WeightUpdateEntry(boundary, source, True, "{}", None, json.dumps(summary))
+        )
     return journal, account
 
 

@@ -91,6 +91,8 @@ def make_status(**overrides: object) -> pb.Status:
             status.conviction.CopyFrom(value)
         elif isinstance(value, pb.Brake):
             status.brake.CopyFrom(value)
+        elif isinstance(value, pb.SignalWeights):
+            status.weights.CopyFrom(value)
         else:
             setattr(status, key, value)
     return status
@@ -392,3 +394,43 @@ def test_brake_shows_level_peak_and_distance_to_the_next_level() -> None:
         "HALTED; peak 10500, drawdown 15.00 %; flattened: `gridctl resume --ack` lifts it; "
         "leverage ABOVE the cap (reduce-only)"
     )
+
+
+def test_weights_show_source_age_and_the_latest_weekly_update() -> None:
+    assert "weights" not in _labels(render_status(make_status()))  # no signal: no line
+    monday = 1_700_438_400_000  # 2023-11-20 00:00 UTC
+    learned = pb.SignalWeights(
+        source="journal; weekly refit at 1700438400000",
+        since_ms=monday,
+        age_ms=(3 * 24 + 4) * 3_600_000 + 59_999,
+        learning=True,
+        last_update_ms=monday,
+        last_update_source="refit",
+        validation_score=0.0312,
+        next_update_ms=monday + 7 * 86_400_000,
+    )
+    labels = _labels(render_status(make_status(weights=learned)))
+    assert labels["weights"] == (
+        "journal; weekly refit at 1700438400000 (age 3d 4h, since 2023-11-20 00:00:00 UTC)"
+    )
+    assert labels["weekly update"] == (
+        "refit at 2023-11-20 00:00:00 UTC, validation IC +0.0312; next 2023-11-27 00:00:00 UTC"
+    )
+    skipped = pb.SignalWeights(
+        source="fitted on 10080 candles",
+        age_ms=125 * 60_000,
+        learning=True,
+        last_update_ms=monday,
+        last_update_source="skipped",
+    )
+    labels = _labels(render_status(make_status(weights=skipped)))
+    assert labels["weights"] == "fitted on 10080 candles (age 2h 5m)"
+    assert labels["weekly update"] == (
+        "skipped at 2023-11-20 00:00:00 UTC, validation not measured"
+    )
+    fresh = pb.SignalWeights(source="heuristic (no history)", learning=True, age_ms=0)
+    assert _labels(render_status(make_status(weights=fresh)))["weekly update"] == "none yet"
+    frozen = pb.SignalWeights(source="journal", learning=False, age_ms=7 * 60_000)
+    labels = _labels(render_status(make_status(weights=frozen)))
+    assert labels["weights"] == "journal (age 7m)"
+    assert labels["weekly update"] == "off"

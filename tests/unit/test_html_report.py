@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 from adapters.reporting.html_report import SECTION_TITLES, HtmlReportRenderer
-from application.ports.report import EquityPoint, Kpi, ReportData, Table
+from application.ports.report import EquityPoint, Kpi, ReportData, Table, WeightPoint
 
 T0 = 1_704_067_200_000
 EVIL = '<script>alert("x")</script>&'
@@ -37,3 +38,31 @@ def test_text_from_data_is_escaped_and_nothing_is_fetched(tmp_path: Path) -> Non
     assert (tmp_path / "out" / "equity.png").is_file()
     # What the data cannot show is said, not left blank.
     assert "No data for this chart" in html and "not measurable" in html
+
+
+def test_signal_weights_are_plotted_with_a_table_when_there_were_updates(tmp_path: Path) -> None:
+    week = 7 * 86_400_000
+    base = ReportData(
+        title="t",
+        source="s",
+        symbol="BTCUSDT",
+        market="SPOT",
+        start=T0,
+        end=T0 + 3 * week,
+        initial_equity=Decimal(100),
+        equity=[EquityPoint(T0, Decimal(100)), EquityPoint(T0 + 3 * week, Decimal(101))],
+    )
+    html = HtmlReportRenderer().render(base, tmp_path / "none").read_text()
+    assert "<h2>Signal weights</h2>" in html and "no weekly weight update" in html
+    assert not (tmp_path / "none" / "weights.png").exists()
+    points = [
+        WeightPoint(T0, "start", {"UP": 0.3, "DOWN": 0.3, "NEUTRAL": 0.4}),
+        WeightPoint(T0 + week, "refit", {"UP": 0.0, "DOWN": 0.2, "NEUTRAL": 0.8}),
+        WeightPoint(T0 + 2 * week, "current", {"UP": 0.0, "DOWN": 0.2, "NEUTRAL": 0.8}),
+    ]
+    page = HtmlReportRenderer().render(replace(base, weights=points), tmp_path / "some")
+    html = page.read_text()
+    assert 'src="weights.png"' in html and (tmp_path / "some" / "weights.png").is_file()
+    assert "no weekly weight update" not in html
+    assert "Weights per update (3)" in html
+    assert "<td>refit</td><td>0.000</td><td>0.200</td><td>0.800</td>" in html

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from application.ports.journal_history import DecisionPoint, OrderSpan, RunRecord
+from application.ports.signal_journal import WeightUpdateEntry
 from application.report.journal import BUY_AND_HOLD, EmptyJournal, gather_journal
 from bootstrap.instruments import builtin_instrument
 from domain.candles import Candle
@@ -49,6 +50,9 @@ class FakeJournal:
 
     def decisions(self) -> list[DecisionPoint]:
         return self.decision_list
+
+    def weight_updates(self) -> list[WeightUpdateEntry]:
+        return []
 
 
 def _instrument(market: str, symbol: str):  # type: ignore[no-untyped-def]

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from adapters.logging.jsonl_sink import JsonLinesSink
+from adapters.logging.telemetry_sink import TelemetrySink
 from adapters.market_data.generated import GeneratedMarket
 from adapters.memory.sinks import RecordingSink
 from adapters.persistence.factory import open_journal
 from application.signals import WEIGHTS_KEY, SignalSettings, SignalTracker, signal_tracker
+from application.telemetry import FanOutSink, TelemetryHub
 from domain.candles import Candle
 from domain.signals.learning import WEEK_MS, LearningSettings
 from domain.signals.weights import SignalWeights
@@ -99,7 +102,37 @@ def test_restart_mid_week_continues_with_the_latest_weights(tmp_path: Path) -> N
         again.on_candle(candle)
     assert sink.named("signals.update") == []  # nothing until the next boundary
     assert len(journal.weight_updates()) == 2
+    shown_before, shown_after = first.weights_view(0), again.weights_view(0)
+    assert shown_after.last_update_ms == shown_before.last_update_ms == SECOND_MONDAY
+    assert shown_after.last_update_source == shown_before.last_update_source
+    assert shown_after.validation_score == shown_before.validation_score
+    assert shown_after.next_update_ms == START + 3 * WEEK_MS
     journal.engine.dispose()
+
+
+def test_each_update_is_a_json_log_line_and_a_telemetry_event(tmp_path: Path) -> None:
+    hub = TelemetryHub(capacity=100_000)  # every decision is published too
+    log = tmp_path / "gridbot.jsonl"
+    sink = FanOutSink(JsonLinesSink(log, "run-1"), TelemetrySink(hub))
+    tracker, _ = signal_tracker(SETTINGS, sink, None, full_records=False)
+    for candle in CANDLES:
+        tracker.on_candle(candle)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    logged = [line for line in lines if line["event"] == "signals.update"]
+    published = [r for r in hub.since(0, limit=100_000)[0] if r.event == "signals.update"]
+    assert len(logged) == len(published) == 3
+    accepted = logged[1]
+    assert accepted["source"] in ("refit", "current", "heuristic")
+    for key in ("system_weights_before", "system_weights_after"):
+        assert set(accepted[key]) == {"UP", "DOWN", "NEUTRAL"}
+        assert sum(accepted[key].values()) == pytest.approx(1.0)
+    assert set(accepted["scores"]) == {"candidate", "current", "heuristic"}
+    kept = {"refit": "candidate", "current": "current", "heuristic": "heuristic"}
+    assert accepted["validation_score"] == accepted["scores"][kept[accepted["source"]]]
+    assert published[1].fields["system_weights_after"] == accepted["system_weights_after"]
+    view = tracker.weights_view(CANDLES[-1].close_time)
+    assert view.learning and view.last_update_ms == START + 3 * WEEK_MS
+    assert view.last_update_source == logged[-1]["source"]
 
 
 def test_learning_off_never_changes_the_weights() -> None:

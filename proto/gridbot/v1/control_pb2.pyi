@@ -182,8 +182,28 @@ class Brake(_message.Message):
     transitions: int
     def __init__(self, level: _Optional[str] = ..., peak_equity: _Optional[str] = ..., equity: _Optional[str] = ..., drawdown: _Optional[str] = ..., next_level: _Optional[str] = ..., next_level_equity: _Optional[str] = ..., distance_to_next: _Optional[str] = ..., leverage_over_cap: _Optional[bool] = ..., transitions: _Optional[int] = ...) -> None: ...
 
+class SignalWeights(_message.Message):
+    __slots__ = ("source", "since_ms", "age_ms", "learning", "last_update_ms", "last_update_source", "validation_score", "next_update_ms")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    AGE_MS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_MS_FIELD_NUMBER: _ClassVar[int]
+    LAST_UPDATE_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_SCORE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_UPDATE_MS_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    since_ms: int
+    age_ms: int
+    learning: bool
+    last_update_ms: int
+    last_update_source: str
+    validation_score: float
+    next_update_ms: int
+    def __init__(self, source: _Optional[str] = ..., since_ms: _Optional[int] = ..., age_ms: _Optional[int] = ..., learning: _Optional[bool] = ..., last_update_ms: _Optional[int] = ..., last_update_source: _Optional[str] = ..., validation_score: _Optional[float] = ..., next_update_ms: _Optional[int] = ...) -> None: ...
+
 class Status(_message.Message):
-    __slots__ = ("state", "run_id", "exchange", "market", "symbol", "last_candle_open_time", "last_price", "candles_processed", "positions", "open_orders", "balances", "pnl", "risk", "conviction", "telemetry_seq", "started_at_ms", "brake")
+    __slots__ = ("state", "run_id", "exchange", "market", "symbol", "last_candle_open_time", "last_price", "candles_processed", "positions", "open_orders", "balances", "pnl", "risk", "conviction", "telemetry_seq", "started_at_ms", "brake", "weights")
     STATE_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -201,6 +221,7 @@ class Status(_message.Message):
     TELEMETRY_SEQ_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     BRAKE_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     state: str
     run_id: str
     exchange: str
@@ -218,7 +239,8 @@ class Status(_message.Message):
     telemetry_seq: int
     started_at_ms: int
     brake: Brake
-    def __init__(self, state: _Optional[str] = ..., run_id: _Optional[str] = ..., exchange: _Optional[str] = ..., market: _Optional[str] = ..., symbol: _Optional[str] = ..., last_candle_open_time: _Optional[int] = ..., last_price: _Optional[str] = ..., candles_processed: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., open_orders: _Optional[_Iterable[_Union[OpenOrder, _Mapping]]] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., pnl: _Optional[_Union[Pnl, _Mapping]] = ..., risk: _Optional[_Union[Risk, _Mapping]] = ..., conviction: _Optional[_Union[Conviction, _Mapping]] = ..., telemetry_seq: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., brake: _Optional[_Union[Brake, _Mapping]] = ...) -> None: ...
+    weights: SignalWeights
+    def __init__(self, state: _Optional[str] = ..., run_id: _Optional[str] = ..., exchange: _Optional[str] = ..., market: _Optional[str] = ..., symbol: _Optional[str] = ..., last_candle_open_time: _Optional[int] = ..., last_price: _Optional[str] = ..., candles_processed: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., open_orders: _Optional[_Iterable[_Union[OpenOrder, _Mapping]]] = ..., balances: _Optional[_Iterable[_Union[Balance, _Mapping]]] = ..., pnl: _Optional[_Union[Pnl, _Mapping]] = ..., risk: _Optional[_Union[Risk, _Mapping]] = ..., conviction: _Optional[_Union[Conviction, _Mapping]] = ..., telemetry_seq: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., brake: _Optional[_Union[Brake, _Mapping]] = ..., weights: _Optional[_Union[SignalWeights, _Mapping]] = ...) -> None: ...
 
 class StreamTelemetryRequest(_message.Message):
     __slots__ = ("after_seq", "kinds")
