@@ -28,12 +28,12 @@ from bootstrap.validation.adaptive import (
     operational,
     read_facts,
 )
-from bootstrap.validation.ground_truth import run_checks
+from bootstrap.validation.ground_truth import CheckResult, run_checks
 from bootstrap.validation.journal import JournalView, read_journal
 from bootstrap.validation.logs import read_logs
 from bootstrap.validation.market_window import Shock
 from bootstrap.validation.report import build_report, summary_rows, write_report
-from bootstrap.validation.runner import Runner, RunPlan
+from bootstrap.validation.runner import Runner, RunPlan, RunResult
 from bootstrap.validation.schedule import build_schedule
 from bootstrap.validation.summary import figures, judge_faults, outcomes
 from domain.enums import MarketType
@@ -226,6 +226,68 @@ def _history_that_fits(data: Path, start_ms: int | None, wanted: int) -> int:
         return min(wanted, (start_ms - first) // 60_000)
     span = (last - first) // 60_000 + 1
     return wanted if 2 * wanted <= span else span // 4
+
+
+def _weights_sources(data_dir: Path) -> list[str]:
+    """The ``source`` of each process's ``signals.weights`` line, in market-time order."""
+    lines = []
+    for file in [data_dir / "gridbot.log", *data_dir.glob("gridbot.log.*")]:
+        with contextlib.suppress(OSError):
+            for raw in file.read_text("utf-8", errors="replace").splitlines():
+                if '"signals.weights"' not in raw:
+                    continue
+                with contextlib.suppress(ValueError):
+                    line = json.loads(raw)
+                    lines.append((line.get("time", ""), str(line.get("source", ""))))
+    return [source for _, source in sorted(lines)]
+
+
+def _injected_error_answers(result: RunResult) -> int:
+    """Error answers the injected faults and dropped submissions account for.
+
+    A -1021 answers a clock skew, a 418 an injected ban (and the requests during it); the
+    queued 500s, 429s and unknown outcomes answer as many requests as were injected; a
+    submission dropped by a kill is answered 503.
+    """
+    api = result.host.api
+    count = api.by_code.get(-1021, 0) + api.by_status.get(418, 0)
+    for record in result.faults:
+        if record.step.kind in ("http_500", "rate_limit_429", "unknown_after_place"):
+            count += record.step.count if record.consumed else 0
+    count += sum(1 for k in result.kills if k.struck == "submit_dropped")
+    return count
+
+
+def _adaptive_part(
+    result: RunResult, numbers: dict[str, Any], data_dir: Path
+) -> tuple[list[CheckResult], dict[str, Any]]:
+    """The adaptive checks and the report's adaptive counts and operational targets."""
+    db = data_dir / "gridbot.db"
+    if not db.exists():
+        return [], {}
+    facts = read_facts(db)
+    sources = _weights_sources(data_dir)
+    closes = [ms for _, ms, _ in result.host.equity]
+    end_ms = (closes[-1] + 60_000) if closes else 0
+    weight_limit = result.host.state.limiters[result.plan.market].limits.weight_per_minute
+    checks = [
+        check_brakes_obeyed(
+            result.audit.orders if result.audit else [],
+            facts.brake_transitions,
+            result.plan.market.is_futures,
+            end_ms,
+        ),
+        check_state_survives(sources, facts.brake_transitions, len(result.lives)),
+    ]
+    if result.budget is not None:
+        checks.insert(1, check_budget(result.budget, weight_limit))
+    extra = {
+        "adaptive": adaptive_counts(facts, sources, closes),
+        "brake_transitions": facts.brake_transitions,
+        "weight_updates": facts.weight_updates,
+        "operational": operational(numbers, _injected_error_answers(result)),
+    }
+    return checks, extra
 
 
 def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -9,6 +9,7 @@ import pytest
 
 from adapters.simulated.emulator import EmulatorState
 from adapters.simulated.emulator.limits import RateLimiter, RateLimits
+from adapters.simulated.emulator.wire import ApiError
 from bootstrap.instruments import builtin_instrument
 from bootstrap.validation.adaptive import (
     AcceptedOrder,
@@ -128,7 +129,7 @@ def test_budget_counts_only_the_limiters_own_refusals() -> None:
     watch.wrap(limiter)
     limiter.add_weight("ip", 10)
     assert check_budget(watch, 2400).passed and watch.peak_weight == 10
-    with pytest.raises(Exception):
+    with pytest.raises(ApiError):
         limiter.add_weight("ip", 5000)
     assert not check_budget(watch, 2400).passed and watch.weight_refusals == 1
 
