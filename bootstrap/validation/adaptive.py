@@ -170,8 +170,43 @@ class JournalFacts:
     weight_updates: list[dict[str, Any]]
 
 
-def read_facts(db_path: Path) -> JournalFacts:
-    """The adaptive grid's counters, brake records and weight updates from the journal."""
+def read_strategy_state(db_path: Path) -> dict[str, Any] | None:
+    """The journaled strategy checkpoint (None when there is none yet), read-only."""
+    if not db_path.exists():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = db.execute("select value from strategy_state where key = 'strategy'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def grid_counters(state: dict[str, Any]) -> dict[str, int]:
+    """The adaptive grid's counters in a strategy checkpoint."""
+    strategy = state.get("strategy") or {}
+    counters = {
+        key.partition(":")[2]: int(value)
+        for key, value in strategy.items()
+        if key.startswith("count:")
+    }
+    gates = (strategy.get("gates") or "0|0|0").split("|")
+    counters["filter_blocks"], counters["proximity_pulls"], counters["proximity_rearms"] = (
+        int(v) for v in gates
+    )
+    counters["recenters"] = int(strategy.get("recenters", 0) or 0)
+    return counters
+
+
+def read_facts(db_path: Path, before_sigterm: dict[str, Any] | None = None) -> JournalFacts:
+    """The adaptive grid's counters, brake records and weight updates from the journal.
+
+    ``before_sigterm``: the checkpoint read before the final SIGTERM, whose flatten starts
+    the grid afresh (and so zeroes the counters journaled afterwards).
+    """
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         row = db.execute("select value from strategy_state where key = 'strategy'").fetchone()
@@ -190,17 +225,7 @@ def read_facts(db_path: Path) -> JournalFacts:
         ]
     finally:
         db.close()
-    strategy = state.get("strategy") or {}
-    counters = {
-        key.partition(":")[2]: int(value)
-        for key, value in strategy.items()
-        if key.startswith("count:")
-    }
-    gates = strategy.get("gates", "0|0|0").split("|")
-    counters["filter_blocks"], counters["proximity_pulls"], counters["proximity_rearms"] = (
-        int(v) for v in gates
-    )
-    counters["recenters"] = int(strategy.get("recenters", 0) or 0)
+    counters = grid_counters(before_sigterm if before_sigterm is not None else state)
     brake = state.get("brake") or {}
     return JournalFacts(counters, transitions, brake.get("level"), updates)
 
@@ -257,7 +282,7 @@ def adaptive_counts(
 def _tally(values: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for v in values:
-        key = "journal" if v == "journal" else ("fitted" if v.startswith("fitted") else v)
+        key = "journal" if v.startswith("journal") else ("fitted" if v.startswith("fitted") else v)
         out[key] = out.get(key, 0) + 1
     return out
 
@@ -330,11 +355,19 @@ def check_budget(watch: BudgetWatch, weight_limit: int) -> CheckResult:
 
 
 def check_state_survives(
-    weights_sources: list[str], transitions: list[dict[str, Any]], processes: int
+    weights_sources: list[str],
+    transitions: list[dict[str, Any]],
+    processes: int,
+    checkpoints: list[tuple[int, str, dict[str, Any]]] | None = None,
 ) -> CheckResult:
-    """Every restart read its weights from the journal; the brake records form one chain."""
+    """Restarts kept the weights, the brake level and the grid's counters.
+
+    Every restart read its weights from the journal; the journaled brake transitions form
+    one chain; and the grid's counters journaled before each kill never went down (a
+    restart that lost its checkpoint would start them from zero).
+    """
     restarts = weights_sources[1:]
-    fresh = [i + 1 for i, s in enumerate(restarts) if s != "journal"]
+    fresh = [i + 1 for i, s in enumerate(restarts) if not s.startswith("journal")]
     missing = max(0, processes - len(weights_sources))
     breaks = []
     level = "NORMAL"
@@ -344,14 +377,24 @@ def check_state_survives(
                 f"{t.get('at_ms')}: {t.get('previous')} -> {t.get('level')} after {level}"
             )
         level = str(t.get("level"))
-    passed = not fresh and not missing and not breaks
+    drops = []
+    previous: dict[str, int] = {}
+    checkpoints = checkpoints or []
+    for life, when, state in checkpoints:
+        counters = grid_counters(state)
+        down = {k: (previous[k], v) for k, v in counters.items() if v < previous.get(k, 0)}
+        if down:
+            drops.append(f"process {life} {when}: {down}")
+        previous = counters
+    passed = not fresh and not missing and not breaks and not drops
     return CheckResult(
         "state_survives_kills",
         passed,
         f"{len(restarts)} restarts: {len(restarts) - len(fresh)} took their weights from the "
         f"journal, {len(fresh)} did not, {missing} logged none; {len(transitions)} brake "
-        f"transitions, {len(breaks)} break(s) in their chain",
-        {"not_from_journal": fresh, "chain_breaks": breaks},
+        f"transitions, {len(breaks)} break(s) in their chain; grid counters at "
+        f"{len(checkpoints)} checkpoints before kills / SIGTERM, {len(drops)} went down",
+        {"not_from_journal": fresh, "chain_breaks": breaks, "counter_drops": drops},
     )
 
 

@@ -265,7 +265,8 @@ def _adaptive_part(
     db = data_dir / "gridbot.db"
     if not db.exists():
         return [], {}
-    facts = read_facts(db)
+    final = [state for _, when, state in result.strategy_states if when == "before SIGTERM"]
+    facts = read_facts(db, final[-1] if final else None)
     sources = _weights_sources(data_dir)
     closes = [ms for _, ms, _ in result.host.equity]
     end_ms = (closes[-1] + 60_000) if closes else 0
@@ -277,7 +278,9 @@ def _adaptive_part(
             result.plan.market.is_futures,
             end_ms,
         ),
-        check_state_survives(sources, facts.brake_transitions, len(result.lives)),
+        check_state_survives(
+            sources, facts.brake_transitions, len(result.lives), result.strategy_states
+        ),
     ]
     if result.budget is not None:
         checks.insert(1, check_budget(result.budget, weight_limit))

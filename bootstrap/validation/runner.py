@@ -31,7 +31,7 @@ from adapters.simulated.emulator import EmulatorState, RateLimits
 from bootstrap.config import AppConfig, load_config
 from bootstrap.containers import candle_source, simulation_settings
 from bootstrap.instruments import builtin_instrument
-from bootstrap.validation.adaptive import BudgetWatch, OrderAudit
+from bootstrap.validation.adaptive import BudgetWatch, OrderAudit, read_strategy_state
 from bootstrap.validation.books import ExchangeBooks, read_books
 from bootstrap.validation.bot_process import BotSupervisor, Life
 from bootstrap.validation.emulator_host import EmulatorHost
@@ -157,6 +157,8 @@ class RunResult:
     notes: list[str] = field(default_factory=list)
     audit: OrderAudit | None = None
     budget: BudgetWatch | None = None
+    #: (process, when, journaled strategy checkpoint) before each kill and the SIGTERM.
+    strategy_states: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def lives(self) -> list[Life]:
@@ -192,6 +194,7 @@ class Runner:
         self._skipped = 0
         self._skews: list[FaultRecord] = []
         self._late: list[str] = []
+        self.strategy_states: list[tuple[int, str, dict[str, Any]]] = []
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
@@ -268,6 +271,7 @@ class Runner:
             self._settle()
             self._close_faults()
             self._say("replay done; SIGTERM (graceful flatten)")
+            self._record_strategy("before SIGTERM")
             final = supervisor.terminate(TERMINATE_TIMEOUT_S)
             if final is None:
                 self.notes.append(f"the bot did not exit within {TERMINATE_TIMEOUT_S:.0f} s")
@@ -290,6 +294,7 @@ class Runner:
                 self.notes,
                 audit,
                 budget,
+                self.strategy_states,
             )
         finally:
             host.stop()
@@ -490,8 +495,21 @@ class Runner:
             record.consumed = False
 
     # ------------------------------------------------------------------ kills
+    def _record_strategy(self, when: str) -> None:
+        """Keep the bot's journaled strategy checkpoint as it stands (read-only).
+
+        The final SIGTERM's flatten starts the grid afresh, so the counters the report
+        shows are the ones journaled before it; the ones before each kill show whether a
+        restart carried them on.
+        """
+        life = self._bot.current
+        state = read_strategy_state(self.plan.work_dir / "data" / "gridbot.db")
+        if state is not None:
+            self.strategy_states.append((life.index if life is not None else -1, when, state))
+
     def _kill(self, step: KillStep) -> None:
         bot, host = self._bot, self._host
+        self._record_strategy("before SIGKILL")
         self._await_evidence()
         deadline = time.monotonic() + CONSUME_WAIT_S
         while not self._consumed() and time.monotonic() < deadline:

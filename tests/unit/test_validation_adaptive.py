@@ -149,3 +149,20 @@ def test_weekend_switches_follow_the_cme_schedule() -> None:
     switches = weekend_switches(closes)
     assert switches["entered"] == 1 and switches["left"] == 1
     assert 40 * 60 < switches["weekend_candles"] < 56 * 60
+
+
+def checkpoint(plans: int) -> dict[str, object]:
+    return {"strategy": {"count:plans": str(plans), "gates": "0|0|0", "recenters": "0"}}
+
+
+def test_state_survives_fails_when_the_grid_counters_go_down_across_a_kill() -> None:
+    kept = [(0, "before SIGKILL", checkpoint(5)), (1, "before SIGKILL", checkpoint(9))]
+    assert check_state_survives(["fitted", "journal"], [], 2, kept).passed
+    lost = [(0, "before SIGKILL", checkpoint(5)), (1, "before SIGTERM", checkpoint(2))]
+    result = check_state_survives(["fitted", "journal"], [], 2, lost)
+    assert not result.passed and "plans" in result.evidence["counter_drops"][0]
+
+
+def test_weights_restored_with_a_note_count_as_from_the_journal() -> None:
+    sources = ["fitted on 9000", "journal; weekly skipped at 1738540800000"]
+    assert check_state_survives(sources, [], 2).passed
