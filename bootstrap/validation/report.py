@@ -282,10 +282,12 @@ def _adaptive_lines(report: dict[str, Any]) -> list[str]:
         lines += [
             "## Market",
             "",
-            f"Replay from {_utc(market.get('start_ms'))} UTC, after "
+            f"Replay from {_utc(market.get('start_ms'))}, after "
             f"{market.get('history_minutes')} minutes of the data served as history; "
             + (
-                f"seeded market shock: {market['shock']}."
+                f"seeded market shock: prices fall {market['shock']['depth']} over "
+                f"{market['shock']['ramp']} candles from replay candle "
+                f"{market['shock']['at_candle']} and stay there."
                 if market.get("shock")
                 else "no market shock (the real data as it is)."
             ),
