@@ -496,8 +496,13 @@ def _repeated(event: ExecutionEvent, order: Order) -> bool:
 
     An acceptance repeats when the order already carries that exchange order id (a fill
     reported before the ack leaves it unset, so that ack still counts); a cancellation when
-    the order is already cancelled.
+    the order is already cancelled. A modification reported for an order that is already
+    closed is old news (the stream's report of a modify that arrives after the cancel or
+    fill was applied): it changes nothing, where applying it killed the engine with
+    ``InvalidTransition`` in a validation run.
     """
     if isinstance(event, OrderAccepted):
         return order.exchange_order_id == event.exchange_order_id
+    if isinstance(event, OrderModified):
+        return order.status.is_terminal
     return isinstance(event, OrderCanceled) and order.status is OrderStatus.CANCELED

@@ -140,6 +140,27 @@ def _parser() -> argparse.ArgumentParser:
         help="base config for the bot (strategy, risk...); market, exchange, storage and "
         "logging are set by the validation",
     )
+    val.add_argument(
+        "--start",
+        type=_utc_ms,
+        default=None,
+        help="UTC date/time of the first replayed candle, e.g. 2025-01-31T12:00 (default: the "
+        "data's first candle + the history)",
+    )
+    val.add_argument(
+        "--history-minutes",
+        type=int,
+        default=None,
+        help="minutes of the data before the start the emulator serves as the past, so the "
+        "bot's first start fits its weights on it (default: signals.history_minutes, at most "
+        "what the data holds before the start)",
+    )
+    val.add_argument(
+        "--shock",
+        default=None,
+        help="lay a seeded market shock over the replay: prices fall by this fraction (e.g. "
+        "0.08) over an hour starting at a seeded candle in the middle half, and stay there",
+    )
     # --- end validate arguments ---
     ev = sub.add_parser(
         "evaluate",

@@ -7,20 +7,33 @@ be completed), 2 for a usage error (no data, an output directory holding a previ
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
 import subprocess
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from adapters.market_data.kline_csv import KlineCsvReader
 from bootstrap.config import ConfigError
 from bootstrap.instruments import builtin_instrument
-from bootstrap.validation.ground_truth import run_checks
+from bootstrap.validation.adaptive import (
+    adaptive_counts,
+    check_brakes_obeyed,
+    check_budget,
+    check_state_survives,
+    operational,
+    read_facts,
+)
+from bootstrap.validation.ground_truth import CheckResult, run_checks
 from bootstrap.validation.journal import JournalView, read_journal
 from bootstrap.validation.logs import read_logs
+from bootstrap.validation.market_window import Shock
 from bootstrap.validation.report import build_report, summary_rows, write_report
-from bootstrap.validation.runner import Runner, RunPlan
+from bootstrap.validation.runner import Runner, RunPlan, RunResult
 from bootstrap.validation.schedule import build_schedule
 from bootstrap.validation.summary import figures, judge_faults, outcomes
 from domain.enums import MarketType
@@ -45,10 +58,20 @@ STALL_LEAD_SHARE = 40
 LOG_MAX_BYTES = 262_144
 LOG_BACKUPS = 100
 LEVERAGE = 3
+#: signals.history_minutes's default (a week).
+DEFAULT_HISTORY_MINUTES = 10_080
 #: The packages the bot process runs (a change to anything else does not affect the run),
 #: less this harness, which the bot never imports.
 BOT_PACKAGES = ("domain", "application", "adapters", "bootstrap", "proto")
 HARNESS = "bootstrap/validation"
+#: The strategy the validation runs unless ``--config`` says otherwise (see bot_config).
+ADAPTIVE_DEFAULTS: tuple[tuple[tuple[str, ...], object], ...] = (
+    (("strategy", "name"), "adaptive_grid"),
+    (("brakes", "enabled"), True),
+    (("calendar", "weekend_mode"), "wider"),
+    (("signals", "enabled"), True),
+    (("signals", "learning", "enabled"), True),
+)
 
 
 def shared_data() -> Path:
@@ -130,6 +153,12 @@ def command_line(args: argparse.Namespace) -> str:
     ]
     if args.data:
         parts += ["--data", args.data]
+    if getattr(args, "start", None) is not None:
+        parts += ["--start", _iso_minute(args.start)]
+    if getattr(args, "history_minutes", None) is not None:
+        parts += ["--history-minutes", str(args.history_minutes)]
+    if getattr(args, "shock", None):
+        parts += ["--shock", str(args.shock)]
     if args.config:
         parts += ["--config", args.config]
     if args.out:
@@ -137,11 +166,27 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
+def _iso_minute(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def bot_config(
     market: MarketType, work: Path, base: dict[str, Any], funding: Path | None
 ) -> dict[str, Any]:
-    """The bot's config: the user's base config with the validation's fixed sections."""
+    """The bot's config: the user's base config with the validation's fixed sections.
+
+    Unless the base config says otherwise, the bot runs the adaptive strategy with
+    everything Phase B made default, spelled out so the run does not depend on the
+    config's built-in defaults: ``strategy.name`` ``adaptive_grid``, the drawdown brakes
+    on, weekend mode ``"wider"`` and the weekly signal re-weighting (``signals.learning``).
+    """
     config = json.loads(json.dumps(base))
+    for path, value in ADAPTIVE_DEFAULTS:
+        *parents, key = path
+        section = config
+        for name in parents:
+            section = section.setdefault(name, {})
+        section.setdefault(key, value)
     config["market"] = {"type": market.value, "symbol": SYMBOL}
     config["exchange"] = {"kind": "binance", "leverage": LEVERAGE}
     config.setdefault("risk", {}).setdefault("max_leverage", LEVERAGE)
@@ -154,6 +199,98 @@ def bot_config(
         simulation.setdefault("funding_file", str(funding))
     config.pop("control", None)
     return config
+
+
+def _history_that_fits(data: Path, start_ms: int | None, wanted: int) -> int:
+    """The history the emulator serves: ``wanted`` minutes, at most what the data holds.
+
+    Without ``--start`` the replay starts ``wanted`` minutes into the data, unless the data
+    is shorter than twice that: then its first quarter is the history (the run needs the
+    rest). With ``--start``, the history is whatever the data holds in the ``wanted``
+    minutes before it.
+    """
+    reader = KlineCsvReader(str(data))
+    first = last = None
+    earliest = None if start_ms is None else start_ms - wanted * 60_000
+    for candle in reader:
+        if earliest is not None and candle.open_time < earliest:
+            continue
+        if start_ms is not None and candle.open_time >= start_ms:
+            break
+        if first is None:
+            first = candle.open_time
+        last = candle.open_time
+    if first is None or last is None:
+        return 0
+    if start_ms is not None:
+        return min(wanted, (start_ms - first) // 60_000)
+    span = (last - first) // 60_000 + 1
+    return wanted if 2 * wanted <= span else span // 4
+
+
+def _weights_sources(data_dir: Path) -> list[str]:
+    """The ``source`` of each process's ``signals.weights`` line, in market-time order."""
+    lines = []
+    for file in [data_dir / "gridbot.log", *data_dir.glob("gridbot.log.*")]:
+        with contextlib.suppress(OSError):
+            for raw in file.read_text("utf-8", errors="replace").splitlines():
+                if '"signals.weights"' not in raw:
+                    continue
+                with contextlib.suppress(ValueError):
+                    line = json.loads(raw)
+                    lines.append((line.get("time", ""), str(line.get("source", ""))))
+    return [source for _, source in sorted(lines)]
+
+
+def _injected_error_answers(result: RunResult) -> int:
+    """Error answers the injected faults and dropped submissions account for.
+
+    A -1021 answers a clock skew, a 418 an injected ban (and the requests during it); the
+    queued 500s, 429s and unknown outcomes answer as many requests as were injected; a
+    submission dropped by a kill is answered 503.
+    """
+    api = result.host.api
+    count = api.by_code.get(-1021, 0) + api.by_status.get(418, 0)
+    for record in result.faults:
+        if record.step.kind in ("http_500", "rate_limit_429", "unknown_after_place"):
+            count += record.step.count if record.consumed else 0
+    count += sum(1 for k in result.kills if k.struck == "submit_dropped")
+    return count
+
+
+def _adaptive_part(
+    result: RunResult, numbers: dict[str, Any], data_dir: Path
+) -> tuple[list[CheckResult], dict[str, Any]]:
+    """The adaptive checks and the report's adaptive counts and operational targets."""
+    db = data_dir / "gridbot.db"
+    if not db.exists():
+        return [], {}
+    final = [state for _, when, state in result.strategy_states if when == "before SIGTERM"]
+    facts = read_facts(db, final[-1] if final else None)
+    sources = _weights_sources(data_dir)
+    closes = [ms for _, ms, _ in result.host.equity]
+    end_ms = (closes[-1] + 60_000) if closes else 0
+    weight_limit = result.host.state.limiters[result.plan.market].limits.weight_per_minute
+    checks = [
+        check_brakes_obeyed(
+            result.audit.orders if result.audit else [],
+            facts.brake_transitions,
+            result.plan.market.is_futures,
+            end_ms,
+        ),
+        check_state_survives(
+            sources, facts.brake_transitions, len(result.lives), result.strategy_states
+        ),
+    ]
+    if result.budget is not None:
+        checks.insert(1, check_budget(result.budget, weight_limit))
+    extra = {
+        "adaptive": adaptive_counts(facts, sources, closes),
+        "brake_transitions": facts.brake_transitions,
+        "weight_updates": facts.weight_updates,
+        "operational": operational(numbers, _injected_error_answers(result)),
+    }
+    return checks, extra
 
 
 def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -191,10 +328,40 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         err.write(f"gridbot: {exc}\n")
         return EXIT_USAGE
-    plan = RunPlan(market, SYMBOL, data.resolve(), candles, speed, schedule, work.resolve(), config)
+    shock = None
+    if args.shock is not None:
+        try:
+            shock = Shock.seeded(args.seed, candles, Decimal(args.shock))
+        except (InvalidOperation, ValueError) as exc:
+            err.write(f"gridbot: --shock: {exc}\n")
+            return EXIT_USAGE
+    history = args.history_minutes
+    if history is None:
+        history = _history_that_fits(
+            data,
+            args.start,
+            int(config.get("signals", {}).get("history_minutes", DEFAULT_HISTORY_MINUTES)),
+        )
+    if history < 0:
+        err.write("gridbot: --history-minutes must be >= 0\n")
+        return EXIT_USAGE
+    plan = RunPlan(
+        market,
+        SYMBOL,
+        data.resolve(),
+        candles,
+        speed,
+        schedule,
+        work.resolve(),
+        config,
+        start_ms=args.start,
+        history_minutes=history,
+        shock=shock,
+    )
     command = command_line(args)
     out.write(f"{command}\n")
     out.write(
+        f"history {history} minutes; shock {shock.to_json() if shock else 'none'}; "
         f"replaying {candles} candles of {data} at {speed:g}/s; "
         f"{len(schedule.faults)} fault steps, {len(schedule.kills)} kills; work in {work}\n"
     )
@@ -231,7 +398,15 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             cap=result.config.risk.max_leverage,
             final_output=result.final_output,
         )
+    adaptive_checks, extra = _adaptive_part(result, numbers, work / "data")
+    checks = [*checks, *adaptive_checks]
     report = build_report(result, numbers, checks, journal, command)
+    report.update(extra)
+    report["market_window"] = {
+        "start_ms": plan.start_ms,
+        "history_minutes": plan.history_minutes,
+        "shock": plan.shock.to_json() if plan.shock else None,
+    }
     version_at_end = code_version()
     report["code"] = {
         "at_start": version_at_start,

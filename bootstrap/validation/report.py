@@ -220,6 +220,7 @@ def markdown(report: dict[str, Any]) -> str:
         ],
         "",
     ]
+    lines += _adaptive_lines(report)
     failed = [c for c in report["checks"] if not c["passed"]]
     if failed:
         lines += ["### Evidence of the failed checks", ""]
@@ -271,6 +272,54 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"![{title}]({value})" if value.endswith(".png") else f"{title}: {value}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _adaptive_lines(report: dict[str, Any]) -> list[str]:
+    """The adaptive behaviours counted and the operational metrics against their targets."""
+    lines: list[str] = []
+    market = report.get("market_window")
+    if market:
+        lines += [
+            "## Market",
+            "",
+            f"Replay from {_utc(market.get('start_ms'))}, after "
+            f"{market.get('history_minutes')} minutes of the data served as history; "
+            + (
+                f"seeded market shock: prices fall {market['shock']['depth']} over "
+                f"{market['shock']['ramp']} candles from replay candle "
+                f"{market['shock']['at_candle']} and stay there."
+                if market.get("shock")
+                else "no market shock (the real data as it is)."
+            ),
+            "",
+        ]
+    counts = report.get("adaptive")
+    if counts:
+        lines += [
+            "## Adaptive behaviour",
+            "",
+            "| behaviour | count |",
+            "|---|---:|",
+            *[f"| {k} | {_cell(str(v))} |" for k, v in counts.items()],
+            "",
+        ]
+    targets = report.get("operational")
+    if targets:
+        lines += [
+            "## Operational metrics against their targets",
+            "",
+            "| metric | value | target | met |",
+            "|---|---:|---|---|",
+            *[
+                f"| {k} | {v['value']} | {v['target']} | {'yes' if v['met'] else '**no**'} |"
+                for k, v in targets.items()
+            ],
+            "",
+        ]
+        detail = targets.get("api_error_rate_without_faults", {}).get("detail")
+        if detail:
+            lines += [f"API errors: {detail}.", ""]
+    return lines
 
 
 def _code_lines(report: dict[str, Any]) -> list[str]:

@@ -15,7 +15,6 @@ the run: the report then shows everything that happened.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import secrets
@@ -32,9 +31,11 @@ from adapters.simulated.emulator import EmulatorState, RateLimits
 from bootstrap.config import AppConfig, load_config
 from bootstrap.containers import candle_source, simulation_settings
 from bootstrap.instruments import builtin_instrument
+from bootstrap.validation.adaptive import BudgetWatch, OrderAudit, read_strategy_state
 from bootstrap.validation.books import ExchangeBooks, read_books
 from bootstrap.validation.bot_process import BotSupervisor, Life
 from bootstrap.validation.emulator_host import EmulatorHost
+from bootstrap.validation.market_window import Shock, replay_window
 from bootstrap.validation.schedule import (
     COUNTED_KINDS,
     FaultStep,
@@ -70,6 +71,8 @@ STALL_WAIT_S = 150.0
 EVIDENCE_WAIT_S = 20.0
 #: A clock skew needs a signed request to show (orders come with fills and re-centres).
 SKEW_WAIT_S = 60.0
+#: The requests that modify a resting order (futures in place, spot cancel-replace).
+MODIFY_REQUESTS = frozenset({("PUT", "/fapi/v1/order"), ("POST", "/api/v3/order/cancelReplace")})
 #: Log messages that show the bot noticed (and healed) each stream fault.
 STREAM_EVIDENCE = {
     "ws_drop": ("reconnected",),
@@ -91,6 +94,11 @@ class RunPlan:
         schedule: The faults and kills.
         work_dir: Config, the bot's data directory and its output go here.
         bot_config: The bot's config (without the exchange URL, added once it is known).
+        start_ms: Open time of the first replayed candle (None: the data's first candle +
+            ``history_minutes``).
+        history_minutes: Minutes of the data before the start the emulator serves as the
+            past (klines, funding, mark price): the bot's first start fits its weights on it.
+        shock: A seeded crash laid over the replay (None: the real data as it is).
     """
 
     market: MarketType
@@ -101,6 +109,9 @@ class RunPlan:
     schedule: Schedule
     work_dir: Path
     bot_config: dict[str, Any]
+    start_ms: int | None = None
+    history_minutes: int = 0
+    shock: Shock | None = None
 
 
 @dataclass
@@ -144,6 +155,10 @@ class RunResult:
     replay_ended: float
     finished: float
     notes: list[str] = field(default_factory=list)
+    audit: OrderAudit | None = None
+    budget: BudgetWatch | None = None
+    #: (process, when, journaled strategy checkpoint) before each kill and the SIGTERM.
+    strategy_states: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def lives(self) -> list[Life]:
@@ -179,6 +194,7 @@ class Runner:
         self._skipped = 0
         self._skews: list[FaultRecord] = []
         self._late: list[str] = []
+        self.strategy_states: list[tuple[int, str, dict[str, Any]]] = []
 
     # ------------------------------------------------------------------ the run
     def run(self) -> RunResult:
@@ -188,7 +204,12 @@ class Runner:
         (work / "data").mkdir(parents=True, exist_ok=True)
         key, secret = "val-" + secrets.token_hex(8), secrets.token_hex(16)
         config = self._emulator_config()
-        host = EmulatorHost(self._state(config, key, secret), plan.speed)
+        state = self._state(config, key, secret)
+        audit = OrderAudit(plan.market.is_futures)
+        budget = BudgetWatch()
+        state.listeners.append(audit)  # before the server starts: no other thread yet
+        budget.wrap(state.limiters[plan.market])
+        host = EmulatorHost(state, plan.speed)
         supervisor: BotSupervisor | None = None
         try:
             url = host.start()
@@ -250,6 +271,7 @@ class Runner:
             self._settle()
             self._close_faults()
             self._say("replay done; SIGTERM (graceful flatten)")
+            self._record_strategy("before SIGTERM")
             final = supervisor.terminate(TERMINATE_TIMEOUT_S)
             if final is None:
                 self.notes.append(f"the bot did not exit within {TERMINATE_TIMEOUT_S:.0f} s")
@@ -270,6 +292,9 @@ class Runner:
                 host.replay_ended,
                 time.time(),
                 self.notes,
+                audit,
+                budget,
+                self.strategy_states,
             )
         finally:
             host.stop()
@@ -287,8 +312,15 @@ class Runner:
 
     def _state(self, config: AppConfig, key: str, secret: str) -> EmulatorState:
         plan = self.plan
-        candles = itertools.islice(iter(candle_source(config, str(plan.data))), plan.candles)
         instrument = builtin_instrument(plan.market, plan.symbol)
+        candles = replay_window(
+            candle_source(config, str(plan.data)),
+            plan.start_ms,
+            plan.history_minutes,
+            plan.candles,
+            plan.shock,
+            instrument.price_filter.tick_size,
+        )
         # Binance's 2-minute ban, scaled to the replay's clock (at least a second).
         ban = max(1, round(BINANCE_BAN_S / (plan.speed * 60)))
         return EmulatorState(
@@ -302,6 +334,8 @@ class Runner:
             wall_clock_auth=True,
             spot_limits=replace(RateLimits.spot(), ban_seconds=ban),
             futures_limits=replace(RateLimits.futures(), ban_seconds=ban),
+            history_minutes=plan.history_minutes,
+            replay_start_ms=plan.start_ms,
         )
 
     # ------------------------------------------------------------------ bot lifecycle
@@ -461,8 +495,21 @@ class Runner:
             record.consumed = False
 
     # ------------------------------------------------------------------ kills
+    def _record_strategy(self, when: str) -> None:
+        """Keep the bot's journaled strategy checkpoint as it stands (read-only).
+
+        The final SIGTERM's flatten starts the grid afresh, so the counters the report
+        shows are the ones journaled before it; the ones before each kill show whether a
+        restart carried them on.
+        """
+        life = self._bot.current
+        state = read_strategy_state(self.plan.work_dir / "data" / "gridbot.db")
+        if state is not None:
+            self.strategy_states.append((life.index if life is not None else -1, when, state))
+
     def _kill(self, step: KillStep) -> None:
         bot, host = self._bot, self._host
+        self._record_strategy("before SIGKILL")
         self._await_evidence()
         deadline = time.monotonic() + CONSUME_WAIT_S
         while not self._consumed() and time.monotonic() < deadline:
@@ -487,16 +534,24 @@ class Runner:
         self._start_bot(f"restart after SIGKILL {record.struck}")
 
     def _kill_on_submit(self, step: KillStep) -> str:
-        """Arm the emulator to SIGKILL the bot as its next order request arrives."""
+        """Arm the emulator to SIGKILL the bot as its next order (or modify) request arrives.
+
+        ``submit_*`` strike a new order, ``modify`` an order modification (the emulator
+        executes it: the order was changed but the bot never saw the answer).
+        """
         bot, host = self._bot, self._host
         pid = bot.pid
         struck = threading.Event()
         drop = step.mode is KillMode.SUBMIT_DROPPED
         reason = f"SIGKILL:{step.mode.value}"
 
+        modify = step.mode is KillMode.MODIFY
+
         def listener(method: str, path: str, new_order: bool) -> bool:
             if not new_order or struck.is_set() or pid is None:
                 return True
+            if ((method, path) in MODIFY_REQUESTS) is not modify:
+                return True  # a submission kill strikes a placement, a modify kill a modify
             bot.mark_ended_by(reason)
             host.hold_now()  # this runs on the loop thread: no candle after the strike
             with contextlib.suppress(ProcessLookupError):

@@ -11,6 +11,9 @@ order submission:
   it: the order exists but the bot never saw the answer (restart must adopt it).
 * ``submit_dropped``: SIGKILL as the request arrives, and the emulator drops it: the intent
   is journaled but the order never existed (restart must report it never sent).
+* ``modify``: SIGKILL as a modify request (futures ``PUT /fapi/v1/order``, spot
+  cancel-replace) reaches the emulator, which executes it: restart must find the order as
+  the exchange changed it.
 * ``random``: SIGKILL after a random wall-clock delay, wherever the bot happens to be.
 
 The steps are laid out as a seeded sequence with minimum gaps, and the run's spare candles
@@ -73,6 +76,7 @@ class KillMode(StrEnum):
     RANDOM = "random"
     SUBMIT_PLACED = "submit_placed"
     SUBMIT_DROPPED = "submit_dropped"
+    MODIFY = "modify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +256,11 @@ class _Gaps:
 
 
 def _kill_steps(rng: random.Random, kills: int) -> list[KillStep]:
-    """The kills (candle not yet set): about half strike during a submission."""
-    modes = [KillMode.SUBMIT_PLACED, KillMode.SUBMIT_DROPPED, KillMode.RANDOM]
-    # At least one of each mode when there are three.
+    """The kills (candle not yet set): about half strike during a submission or a modify."""
+    modes = [KillMode.SUBMIT_PLACED, KillMode.SUBMIT_DROPPED, KillMode.MODIFY, KillMode.RANDOM]
+    # At least one of each mode when there are four.
     chosen = modes[:kills] + [
-        rng.choice(modes[:2]) if rng.random() < 0.5 else KillMode.RANDOM
+        rng.choice(modes[:3]) if rng.random() < 0.5 else KillMode.RANDOM
         for _ in range(kills - len(modes[:kills]))
     ]
     return [

@@ -30,6 +30,9 @@ CHECKS = [
     "log_line_per_event",
     "flat_after_sigterm",
     "critical_errors",
+    "brakes_obeyed",
+    "request_budget",
+    "state_survives_kills",
 ]
 
 
@@ -85,3 +88,63 @@ def test_short_validation_run(
     # Each fault was survived: the bot noticed it (or consumed it) and carried on.
     survived = {kind: v["survived"] for kind, v in figures["faults"].items()}
     assert survived == injected, printed
+
+
+@pytest.mark.slow
+def test_short_adaptive_run_crosses_the_weekly_boundary_and_the_cme_reopen(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17's short version: the adaptive bot from Sunday 21:00 UTC to Monday 01:00.
+
+    The emulator serves the week before as history (the first start fits its weights on
+    it), the replay crosses CME's Sunday reopen (weekend mode off) and the Monday 00:00
+    re-weighting boundary, and a seeded 8 % shock falls in the middle half.
+    """
+    out = tmp_path / "adaptive"
+    started = time.monotonic()
+    code = main(
+        [
+            "validate",
+            "--hours",
+            "4",
+            "--kills",
+            "4",
+            "--seed",
+            "5",
+            "--speed",
+            "4",
+            "--data",
+            str(shared_data / "klines/futures-um/BTCUSDT"),
+            "--start",
+            "2025-02-02T21:00",
+            "--shock",
+            "0.08",
+            "--out",
+            str(out),
+        ]
+    )
+    seconds = time.monotonic() - started
+    printed = capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    assert report["figures"]["market_hours_covered"] == 4
+    assert [c["name"] for c in report["checks"]] == CHECKS
+    # A week is wanted; the data holds 9118 minutes before the start (from 2025-01-27 13:02).
+    assert report["market_window"]["history_minutes"] == 9_118
+    adaptive = report["adaptive"]
+    assert adaptive["plans"] > 0
+    assert adaptive["weights at each start"].get("fitted") == 1, adaptive
+    assert adaptive["weekly weight updates"] >= 1, adaptive
+    assert adaptive["weekend-mode switches (CME weekend entered / left)"] == "0 / 1"
+    assert set(report["operational"]) == {
+        "uptime",
+        "recovery_s",
+        "fill_rate",
+        "api_error_rate_without_faults",
+        "maker_to_taker",
+    }
+    markdown = (out / "report.md").read_text()
+    assert "## Adaptive behaviour" in markdown and "## Operational metrics" in markdown
+    assert seconds < 420, f"the short adaptive validation took {seconds:.0f} s"
+    failed = {c["name"]: c["detail"] for c in report["checks"] if not c["passed"]}
+    assert code == (1 if failed else 0), printed
+    assert failed == {}, printed

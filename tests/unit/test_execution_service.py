@@ -817,6 +817,23 @@ def test_a_cancel_the_stream_repeats_is_journaled_and_logged_once(rig: Rig) -> N
     assert rig.order(cid(0)).status is S.CANCELED
 
 
+def test_a_modify_reported_after_the_cancel_changes_nothing(rig: Rig) -> None:
+    """A stream report of an earlier modify arriving once the order is cancelled.
+
+    Seen in the 72 h adaptive validation run (docs/validation/findings.md, entry 24): the
+    engine died on ``InvalidTransition: order gridbot-2b: MODIFY is not allowed in status
+    CANCELED``. The exchange's news is old: the order is closed, so nothing changes.
+    """
+    rig.place()
+    rig.exchange.then([OrderCanceled(cid(0), NOW)])
+    rig.service.execute([CancelOrder(cid(0))])
+    recorded = rig.repo.events_recorded
+    assert rig.service.apply([OrderModified(cid(0), D("49900"), D("0.020"), NOW + 5)]) == []
+    assert rig.repo.events_recorded == recorded
+    assert rig.sink.named("order.modified") == []
+    assert rig.order(cid(0)).status is S.CANCELED
+
+
 def test_an_ack_after_a_fill_that_came_first_is_still_journaled(rig: Rig) -> None:
     r = make_rig(auto_accept=False)
     r.place()
