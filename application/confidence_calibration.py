@@ -5,7 +5,10 @@ cannot overfit a few hundred samples, but forces an S-shape; isotonic regression
 any monotone shape but needs many samples not to chase noise. The switch is at
 :data:`ISOTONIC_MIN_SAMPLES`, the usual rule of thumb. Both are scikit-learn's; the
 fitted map is stored as knots (:class:`~domain.signals.calibration.ConfidenceCalibration`)
-so deciding on a candle needs no scikit-learn.
+so deciding on a candle needs no scikit-learn. scikit-learn (and SciPy under it) is imported
+inside :func:`fit_calibration`, at the first weekly fit: importing it with this module cost
+every backtest and every bot process about 100 MB of RSS and a second of start-up for a map
+fitted once a week.
 
 A fitted Platt slope below zero (bigger convictions were right *less* often) is not
 trusted: the map becomes the base rate, so calibrated confidence never rises with a
@@ -18,8 +21,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 
 from domain.signals.calibration import ConfidenceCalibration, calibration_from_knots
 
@@ -50,6 +51,9 @@ def fit_calibration(
     base = float(y.mean()) if y.size else 0.5
     if y.size < MIN_SAMPLES or base in (0.0, 1.0):
         return calibration_from_knots([0.0], [base], "constant", x, y, fitted_at)
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
     if y.size >= ISOTONIC_MIN_SAMPLES:
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         iso.fit(x, y)
