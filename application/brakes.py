@@ -15,8 +15,21 @@ backtest, a paper run and a live run brake identically:
 
 **Entry or exit.** An order is an exit when it is ``reduce_only`` or when it is on the side
 that reduces the position and no larger than the position (a sell while long, a buy while
-short); everything else opens exposure and is an entry. Take-profits of a grid (reduce-only
-on futures, sells of bought coins on spot) and every closing order therefore keep working.
+short); everything else opens exposure and is an entry (:func:`~domain.drawdown_brake.is_exit`).
+Closing orders and take-profits that reduce the position therefore keep working. On a
+netted futures account a grid holding legs on both sides has take-profits that *add* to the
+net position (a long leg's take-profit sell while the legs net out short): those are entries
+by this rule, and wait while entries are not allowed.
+
+**The strategy plans within the level; the gate is the safety net.** The level and its size
+factor are in the strategy's context (:attr:`BrakeGate.allowance`). A strategy that plans
+within them (``plans_within_brakes = True``: the adaptive grid) sizes its own entries at
+REDUCED (the gate does not scale them again) and sends none while entries are not allowed.
+A strategy that does not (the static grid) has its entries scaled and dropped here.
+Whatever the gate still drops is never silent: it is counted by reason
+(:attr:`BrakeStats.dropped`, in the backtest report), emitted as a ``brake.dropped`` event
+(a JSON log line and a telemetry event in a live run), and its tag is handed back to the
+strategy (:attr:`BrakeGate.refused`) so it is not re-sent on every candle.
 
 Every change of level (and of the leverage verdict) is emitted to the event sink — a JSON
 log line and a telemetry event in a live run — and handed to the listeners, which journal
@@ -30,7 +43,15 @@ from decimal import Decimal
 
 from application.ports.event_sink import EventSink
 from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
-from domain.drawdown_brake import BrakeLevel, BrakeSettings, BrakeTransition, DrawdownBrake
+from domain.drawdown_brake import (
+    UNBRAKED,
+    BrakeActions,
+    BrakeLevel,
+    BrakeSettings,
+    BrakeTransition,
+    DrawdownBrake,
+    is_exit,
+)
 from domain.enums import OrderType, Side
 from domain.errors import FilterViolation
 from domain.instruments import Instrument, Rounding
@@ -43,6 +64,12 @@ LEVERAGE_TAG = "leverage"
 
 #: Journal record kind of a brake transition.
 BRAKE_RECORD = "brake"
+#: Why the gate dropped a command (the keys of :attr:`BrakeStats.dropped`).
+DROP_NO_ENTRIES = "entry_not_allowed"  # a new entry while entries are not allowed
+DROP_BELOW_LOT = "entry_scaled_below_lot"  # an entry the size factor rounds to nothing
+DROP_MODIFY = "modify_of_entry_not_allowed"  # a resting entry may not grow or move
+
+__all__ = ["BRAKE_RECORD", "BrakeGate", "BrakeStats", "is_exit"]
 
 
 class BrakeStats:
@@ -51,6 +78,9 @@ class BrakeStats:
     Attributes:
         transitions: Changes of level, by the level entered.
         blocked_entries: Entries dropped (reduce-only, halted, above the leverage cap).
+        dropped: Commands the gate dropped, by reason (``DROP_*``): what the strategy sent
+            although its context said the level would not allow it (0 for a strategy that
+            plans within the brakes).
         scaled_entries: Entries sent at a reduced size.
         cancelled_entries: Resting entries cancelled on entering a reduce-only state.
         halts: Times the brake cancelled everything and flattened.
@@ -65,6 +95,7 @@ class BrakeStats:
         "blocked_entries",
         "cancelled_entries",
         "deepest",
+        "dropped",
         "halts",
         "leverage_breaches",
         "leverage_reductions",
@@ -76,6 +107,7 @@ class BrakeStats:
     def __init__(self) -> None:
         self.transitions: dict[str, int] = {}
         self.blocked_entries = 0
+        self.dropped: dict[str, int] = {}
         self.scaled_entries = 0
         self.cancelled_entries = 0
         self.halts = 0
@@ -90,6 +122,7 @@ class BrakeStats:
             "transitions": dict(self.transitions),
             "deepest": str(self.deepest),
             "blocked_entries": self.blocked_entries,
+            "dropped": dict(self.dropped),
             "scaled_entries": self.scaled_entries,
             "cancelled_entries": self.cancelled_entries,
             "halts": self.halts,
@@ -101,17 +134,6 @@ class BrakeStats:
                 else self.max_leverage
             ),
         }
-
-
-def is_exit(side: Side, quantity: Decimal, reduce_only: bool, position: Decimal) -> bool:
-    """Whether an order only reduces the position (see the module docstring)."""
-    if reduce_only:
-        return True
-    if position > ZERO:
-        return side is Side.SELL and quantity <= position
-    if position < ZERO:
-        return side is Side.BUY and quantity <= -position
-    return False
 
 
 class BrakeGate:
@@ -126,9 +148,11 @@ class BrakeGate:
     """
 
     __slots__ = (
+        "_at_ms",
         "_entries",
         "_multiplier",
         "_sink",
+        "allowance",
         "brake",
         "flattened",
         "gating",
@@ -138,8 +162,10 @@ class BrakeGate:
         "leverage",
         "listeners",
         "over_cap",
+        "planned",
         "reduce_only_over_leverage",
         "reduce_quantity",
+        "refused",
         "restricted",
         "stats",
     )
@@ -170,6 +196,13 @@ class BrakeGate:
         self.reduce_quantity = ZERO
         self._entries = True
         self._multiplier = ONE
+        self._at_ms = 0
+        #: What the level allows, as the strategy's context shows it.
+        self.allowance: BrakeActions = UNBRAKED
+        #: The strategy sizes its own entries at REDUCED (the gate does not scale them).
+        self.planned = False
+        #: Tags of the orders dropped since the cycle last handed them to the strategy.
+        self.refused: list[str] = []
         #: HALTED: nothing is decided until an operator resumes.
         self.halted = False
         #: No new entries: reduce-only, halted or above the leverage cap.
@@ -184,11 +217,17 @@ class BrakeGate:
         brake = self.brake
         return brake.level if brake is not None else BrakeLevel.NORMAL
 
+    def strategy_plans_within(self, planned: bool) -> None:
+        """Whether the strategy sizes its own entries at REDUCED (then they are not scaled)."""
+        self.planned = planned
+        self.gating = not self._entries or (self._multiplier != ONE and not planned)
+
     # ------------------------------------------------------------------ inputs
     def observe(
         self, equity: Decimal, position: Decimal, price: Decimal, at_ms: int
     ) -> BrakeTransition | None:
         """One observation (equity including unrealized PnL); the change of level, if any."""
+        self._at_ms = at_ms
         brake = self.brake
         transition = brake.observe(equity, at_ms) if brake is not None else None
         guard = self.guard
@@ -285,26 +324,28 @@ class BrakeGate:
 
     def _update_actions(self) -> None:
         brake = self.brake
-        if brake is not None:
-            actions = brake.actions()
-            entries, multiplier = actions.allow_entries, actions.size_multiplier
-        else:
-            entries, multiplier = True, ONE
-        if self.over_cap and self.reduce_only_over_leverage:
+        actions = brake.actions() if brake is not None else UNBRAKED
+        entries, multiplier = actions.allow_entries, actions.size_multiplier
+        if entries and self.over_cap and self.reduce_only_over_leverage:
             entries = False
+            actions = BrakeActions(ZERO, False, False, actions.level)
+        self.allowance = actions
         self._entries = entries
         self._multiplier = multiplier
         self.halted = brake is not None and brake.level is BrakeLevel.HALTED
         self.restricted = not entries
-        self.gating = not entries or multiplier != ONE
+        self.gating = not entries or (multiplier != ONE and not self.planned)
 
     # ------------------------------------------------------------------ commands
     def filter(
         self, commands: Sequence[Command], position: Decimal, open_orders: Mapping[str, Order]
     ) -> list[Command]:
-        """The commands the current level lets through (exits always; entries as allowed)."""
+        """The commands the current level lets through (exits always; entries as allowed).
+
+        Every command dropped is counted and emitted (see the module docstring).
+        """
         entries = self._entries
-        multiplier = self._multiplier
+        multiplier = ONE if self.planned else self._multiplier
         stats = self.stats
         out: list[Command] = []
         for command in commands:
@@ -315,10 +356,14 @@ class BrakeGate:
                     out.append(command)
                 elif not entries:
                     stats.blocked_entries += 1
+                    self._dropped(DROP_NO_ENTRIES, command.tag, command.side, command.quantity)
                 else:
                     scaled = self._scaled(command.quantity, command.order_type, multiplier)
                     if scaled is None:
                         stats.blocked_entries += 1
+                        self._dropped(DROP_BELOW_LOT, command.tag, command.side, command.quantity)
+                    elif multiplier == ONE:
+                        out.append(command)
                     else:
                         stats.scaled_entries += 1
                         out.append(command._replace(quantity=scaled))
@@ -336,10 +381,26 @@ class BrakeGate:
                     modify = self._scaled_modify(command, order, multiplier)
                     if modify is not None:
                         out.append(modify)
-                # else: an entry that may not grow or move; it is cancelled by the cycle.
+                else:  # an entry that may not grow or move; the cycle cancels it
+                    self._dropped(DROP_MODIFY, order.tag, order.side, command.quantity)
             else:
                 out.append(command)
         return out
+
+    def _dropped(self, reason: str, tag: str, side: Side, quantity: Decimal) -> None:
+        """Count, emit and remember one dropped command: never silent."""
+        dropped = self.stats.dropped
+        dropped[reason] = dropped.get(reason, 0) + 1
+        self.refused.append(tag)
+        self._sink.emit(
+            "brake.dropped",
+            self._at_ms,
+            reason=reason,
+            brake_level=str(self.allowance.level),
+            tag=tag,
+            side=side.value,
+            quantity=str(quantity),
+        )
 
     def _scaled(
         self, quantity: Decimal, order_type: OrderType, multiplier: Decimal

@@ -19,7 +19,9 @@ steps are, in this order:
 equity including unrealized PnL is observed after the candle's events are applied (before
 the strategy is asked) and after every fill and funding payment; every batch of commands
 passes the brake's gate before pre-trade risk (entries scaled or dropped, exits always
-through); while reduce-only, resting entries are cancelled (and, if configured, leverage
+through; the strategy sees the level in its context and plans within it, and hears of
+anything the gate still drops through its optional ``on_brake_refusal``); while
+reduce-only, resting entries are cancelled (and, if configured, leverage
 above the cap is reduced at market); on HALTED the cycle cancels everything and flattens
 (the trading session's flatten in a live run, the same closing order in a backtest) and
 stops asking the strategy until an operator resumes.
@@ -114,6 +116,7 @@ class DecisionCycle:
         "_halting",
         "_keep_base",
         "_observer",
+        "_on_refused",
         "_remember",
         "_replay",
         "_scope",
@@ -153,7 +156,14 @@ class DecisionCycle:
         self.market = market if market is not None else MarketFacts()
         self._remember = self.market.update
         #: What the strategy is handed.
-        self.context = CycleContext(execution, self.market)
+        self.context = CycleContext(execution, self.market, brakes)
+        #: The strategy hears of the commands the brake gate dropped (its optional
+        #: ``on_brake_refusal``), so it does not send them again until the level changes.
+        self._on_refused: Callable[[Sequence[str]], object] | None = getattr(
+            strategy, "on_brake_refusal", None
+        )
+        if brakes is not None:
+            brakes.strategy_plans_within(bool(getattr(strategy, "plans_within_brakes", False)))
         #: Whether the strategy is asked (False while paused, stopping or flattened);
         #: events are applied either way.
         self.deciding = True
@@ -301,6 +311,11 @@ class DecisionCycle:
             commands = gate.filter(
                 commands, execution.account.position.quantity, execution.open_orders
             )
+            if gate.refused:
+                refused = tuple(gate.refused)
+                gate.refused.clear()
+                if self._on_refused is not None:
+                    self._on_refused(refused)
             if not commands:
                 return []
         if self._observer is not None:

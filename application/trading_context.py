@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from application.brakes import BrakeGate
 from application.execution import ExecutionService
 from domain.account import AccountProjection
+from domain.drawdown_brake import UNBRAKED, BrakeActions
 from domain.instruments import Instrument
 from domain.market_facts import MarketFacts
 from domain.orders import Order
@@ -24,15 +26,25 @@ class CycleContext:
     Args:
         execution: Orders, account and instrument.
         market: The market facts the cycle updates on every candle.
+        brakes: The brake gate whose level the strategy plans within (None: no brakes).
     """
 
-    __slots__ = ("_execution", "decision", "market")
+    __slots__ = ("_brakes", "_execution", "decision", "market")
 
-    def __init__(self, execution: ExecutionService, market: MarketFacts) -> None:
+    def __init__(
+        self, execution: ExecutionService, market: MarketFacts, brakes: BrakeGate | None = None
+    ) -> None:
         self._execution = execution
+        self._brakes = brakes
         self.market = market
         #: The latest decision record (the cycle sets it before asking the strategy).
         self.decision: DecisionRecord | None = None
+
+    @property
+    def brake(self) -> BrakeActions:
+        """What the brakes allow at their current level (unbraked without brakes)."""
+        brakes = self._brakes
+        return brakes.allowance if brakes is not None else UNBRAKED
 
     @property
     def instrument(self) -> Instrument:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.enums import Side
 from domain.errors import DomainError
 
 ZERO = Decimal(0)
@@ -162,11 +163,39 @@ class BrakeTransition:
 
 @dataclass(frozen=True, slots=True)
 class BrakeActions:
-    """What the strategy and execution must obey at the current level."""
+    """What the strategy and execution must obey at the current level.
+
+    The strategy is handed these in its context and plans within them (no entry while
+    ``allow_entries`` is False, entries sized by ``size_multiplier``), so the gate that
+    checks its commands afterwards has nothing to drop.
+    """
 
     size_multiplier: Decimal
     allow_entries: bool
     flatten: bool
+    level: BrakeLevel = BrakeLevel.NORMAL
+
+
+#: No brake on: full size, entries allowed.
+UNBRAKED = BrakeActions(ONE, True, False)
+
+
+def is_exit(side: Side, quantity: Decimal, reduce_only: bool, position: Decimal) -> bool:
+    """Whether an order only reduces the net position, so it is allowed at every level.
+
+    An order is an exit when it is ``reduce_only`` or when it is on the side that reduces
+    the position and no larger than the position (a sell while long, a buy while short);
+    everything else opens exposure. A grid's take-profit on a netted futures account is an
+    exit only when its leg is on the side of the net position: the take-profit of a long leg
+    while the legs net out short sells more, and adds to the short.
+    """
+    if reduce_only:
+        return True
+    if position > ZERO:
+        return side is Side.SELL and quantity <= position
+    if position < ZERO:
+        return side is Side.BUY and quantity <= -position
+    return False
 
 
 class DrawdownBrake:
@@ -201,12 +230,12 @@ class DrawdownBrake:
         """What the current level allows."""
         level = self.level
         if level is BrakeLevel.NORMAL:
-            return BrakeActions(ONE, True, False)
+            return UNBRAKED
         if level is BrakeLevel.REDUCED:
-            return BrakeActions(self.settings.reduced_size, True, False)
+            return BrakeActions(self.settings.reduced_size, True, False, level)
         if level is BrakeLevel.REDUCE_ONLY:
-            return BrakeActions(ZERO, False, False)
-        return BrakeActions(ZERO, False, True)
+            return BrakeActions(ZERO, False, False, level)
+        return BrakeActions(ZERO, False, True, level)
 
     def next_level_equity(self) -> Decimal | None:
         """The equity at which the next deeper level starts (None when HALTED)."""

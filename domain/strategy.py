@@ -7,8 +7,10 @@ backtest, paper and live run the same code.
 
 The context carries what a strategy decides on, computed for the candle before the
 strategy is asked: the signal's decision record (convictions, regime, confidences) and the
-market facts a grid sizes itself with (ATR and realised volatility in price units). A
-strategy that needs neither (the static grid, the baseline) simply does not read them.
+market facts a grid sizes itself with (ATR and realised volatility in price units), and
+what the brakes allow at their current level. A strategy that needs none of them (the
+static grid, the baseline) simply does not read them; the brake gate then scales and drops
+its entries after the fact.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 from domain.account import AccountProjection
 from domain.candles import Candle
 from domain.commands import Command
+from domain.drawdown_brake import BrakeActions
 from domain.events import ExecutionEvent
 from domain.instruments import Instrument
 from domain.market_facts import MarketFacts
@@ -55,6 +58,17 @@ class TradingContext(Protocol):
     @property
     def market(self) -> MarketFacts:
         """ATR and realised volatility in price units, up to the latest closed candle."""
+        ...
+
+    @property
+    def brake(self) -> BrakeActions:
+        """What the brakes allow now: the level, whether entries may go, their size factor.
+
+        A strategy plans within it (no entry while entries are not allowed, entries sized by
+        the factor; take-profits and closing orders always), so the gate that checks its
+        commands afterwards has nothing to drop. ``allow_entries`` is also False while
+        leverage is above the cap (when the guard restricts entries then).
+        """
         ...
 
 

@@ -14,7 +14,15 @@ A filled entry becomes a *leg* that is answered at once by its take-profit; the 
 take-profit survive re-centres, so inventory is exited at a profit rather than stranded, and
 the exposure cap (worst case including every resting order) keeps it bounded. A post-only
 order the exchange refuses because it would take is re-priced away from the market and
-re-sent, never dropped. An optional grid-wide stop (off by default: the study found
+re-sent, never dropped.
+
+The grid plans within the drawdown brake's level, which its context carries: at REDUCED
+a re-centre sizes the levels by the brake's factor; while entries are not allowed
+(REDUCE_ONLY, HALTED, leverage above the cap) it plans no entry, and only the take-profits
+that reduce the net position (a long leg's take-profit while the legs net out short would
+add to the short: it waits, skipped as ``TP_BRAKE``). Anything the brake gate still refuses
+is held until the level changes instead of being re-sent on every candle. An optional
+grid-wide stop (off by default: the study found
 market stops hurt a grid almost everywhere) flattens the legs at market.
 """
 
@@ -26,6 +34,7 @@ from decimal import Decimal
 from domain.calendar.grid_overlay import CmeGridOverlay, GridAdjustment
 from domain.candles import Candle
 from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
+from domain.drawdown_brake import BrakeLevel, is_exit
 from domain.enums import OrderType, Side, TimeInForce
 from domain.errors import FilterViolation
 from domain.events import (
@@ -88,7 +97,11 @@ _COUNTERS = (
     "filter_blocks",
     "proximity_pulls",
     "proximity_rearms",
+    "brake_refusals",
 )
+#: Skip reason of a take-profit that would add to the net position while entries are not
+#: allowed.
+TP_BRAKE = "TP_BRAKE"
 
 
 class AdaptiveGrid:
@@ -102,6 +115,10 @@ class AdaptiveGrid:
             (a plan is recomputed only when an input changes: a re-centre, a fill, a gate, the
             close crossing a level, equity moving the exposure cap).
     """
+
+    #: The grid reads the brake's level from its context and sizes its own entries (the
+    #: brake gate does not scale them again).
+    plans_within_brakes = True
 
     def __init__(
         self, symbol: str, params: AdaptiveGridParams, overlay: CmeGridOverlay | None = None
@@ -139,6 +156,11 @@ class AdaptiveGrid:
         self._diffed_version = -1
         self._idle = False
         self._expected_open = -1
+        # The brake level planned within, the size factor of the current geometry, and the
+        # tags the brake gate refused at this level (re-armed on a change of level).
+        self._brake_level = BrakeLevel.NORMAL
+        self._sizing = ONE
+        self._brake_held: set[str] = set()
         # Calendar hook (weekend mode, CME-gap bias): domain/calendar/grid_overlay.py.
         self.overlay = overlay
         self._regime: int | None = None
@@ -181,16 +203,24 @@ class AdaptiveGrid:
         stop = self._stop_commands(close, equity, context)
         if stop:
             return stop
+        brake = context.brake
+        if brake.level is not self._brake_level:  # re-arm: plan again within the new level
+            self._brake_level = brake.level
+            self._brake_held.clear()
+            self._legs_version += 1
+        entries = brake.allow_entries
+        sizing = brake.size_multiplier if entries else self._sizing
         record = context.decision
         conviction = record.long_conviction - record.short_conviction if record else 0.0
         blocked = self._gates.update(conviction)
-        if adj is not None and adj.block_entries:  # calendar hook: weekend mode, no entries
+        if (adj is not None and adj.block_entries) or not entries:  # weekend mode or brake
             blocked = _BOTH_SIDES
         regime = adj.regime if adj is not None else None
         geometry = self.geometry
         if (
             geometry is None
             or regime != self._regime
+            or sizing != self._sizing
             or abs(close - geometry.centre) > p.recenter_steps * geometry.step_price
         ):
             if equity <= ZERO:
@@ -199,7 +229,8 @@ class AdaptiveGrid:
                 self.recenters += 1
             if self._held or self._held_entries:
                 self._release_held()
-            geometry = self._recentre(close, atr, vol, equity, instrument)
+            geometry = self._recentre(close, atr, vol, equity * sizing, instrument)
+            self._sizing = sizing
             if adj is not None:  # calendar hook: weekend mode, wider or smaller
                 geometry = self._scaled(geometry, adj)
             self._regime = regime
@@ -222,6 +253,7 @@ class AdaptiveGrid:
             resting = frozenset(o.tag for o in context.open_orders.values())
         key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
         plan = self.last_plan
+        fresh = False
         if (
             plan is None
             or pulled is not None
@@ -249,6 +281,7 @@ class AdaptiveGrid:
             self.last_plan = plan
             self._plan_key = key
             self._idle = False
+            fresh = True
             self._counts["plans"] += 1
             if plan.skipped:
                 skipped = self.skipped_levels
@@ -264,6 +297,16 @@ class AdaptiveGrid:
         if self._held_entries:
             held = self._held_entries
             planned = tuple(o for o in planned if o.tag not in held)
+        if not entries:  # only what reduces the net position (see the module docstring)
+            net = account.position.quantity
+            kept = tuple(o for o in planned if is_exit(o.side, o.quantity, o.reduce_only, net))
+            if fresh and len(kept) < len(planned):
+                skipped = self.skipped_levels
+                skipped[TP_BRAKE] = skipped.get(TP_BRAKE, 0) + len(planned) - len(kept)
+            planned = kept
+        if self._brake_held:
+            refused = self._brake_held
+            planned = tuple(o for o in planned if o.tag not in refused)
         commands = self._diff(planned, close, candle.close_time, context)
         self._diffed_version = self._orders_version
         self._expected_open = len(context.open_orders)
@@ -471,6 +514,10 @@ class AdaptiveGrid:
         tp = self._tps[cid] = take_profit_order(leg, instrument)
         if isinstance(tp, str):
             return []
+        if not context.brake.allow_entries and not is_exit(
+            tp.side, tp.quantity, tp.reduce_only, context.account.position.quantity
+        ):
+            return []  # it would add to the net position: it waits for the level to lift
         reference = self._last_close if self._last_close is not None else fill.price
         return self._diff(
             (tp,), reference, fill.timestamp, context, self._orders_tagged(context, tp.tag)
@@ -585,6 +632,16 @@ class AdaptiveGrid:
                 tag,
             )
         ]
+
+    def on_brake_refusal(self, tags: Sequence[str]) -> None:
+        """The brake gate dropped orders with these tags: hold them until the level changes.
+
+        Planning within the level leaves the gate nothing to drop; should it drop something
+        anyway (the position moved between plan and gate), re-sending it on every candle
+        would only be dropped again.
+        """
+        self._counts["brake_refusals"] += len(tags)
+        self._brake_held.update(tags)
 
     # ------------------------------------------------------------------ persistence
     def snapshot(self) -> dict[str, str]:

@@ -62,3 +62,40 @@ def test_february_2025_crash_steps_through_every_level(shared_data: Path) -> Non
     # The brake stopped the loss near its threshold (one minute's move past -15 %).
     assert report.max_drawdown < Decimal("0.17")
     assert "brake.transition" in names
+
+
+#: The adaptive grid sized to lose on the same crash (half of equity a level, exposure up to
+#: 8x): it reaches every level. It plans within the level its context carries, so the gate
+#: finds nothing to drop (before it did, the same run had 201 entries and take-profits
+#: dropped silently, re-sent candle after candle).
+ADAPTIVE: dict[str, Any] = {
+    **CONFIG,
+    "strategy": {
+        "name": "adaptive_grid",
+        "adaptive": {"level_fraction": "0.5", "max_exposure": "8"},
+    },
+}
+
+
+def test_the_adaptive_grid_plans_within_the_brake_and_nothing_is_dropped(
+    shared_data: Path,
+) -> None:
+    data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-02.csv.gz"
+    container = BacktestContainer(config=parse_config(ADAPTIVE, "test"))
+    container.data.override(str(data))
+    sink = RecordingSink()
+    container.sink.override(providers.Object(sink))
+    candles = container.candles()
+    report = container.runner().run(candles, gaps=lambda: candles.source.gaps)
+
+    found = audit(sink.records)
+    assert {"REDUCED", "REDUCE_ONLY", "HALTED"} <= set(found.levels)
+    assert not found.violations, found.violations[:3]
+    assert found.entries_by_level.get("REDUCED", 0) > 0
+    assert "REDUCE_ONLY" not in found.entries_by_level
+    assert "HALTED" not in found.entries_by_level
+    brakes = report.brakes
+    assert brakes is not None
+    assert brakes["dropped"] == {} and brakes["blocked_entries"] == 0
+    assert not [e for e, _, _ in sink.records if e == "brake.dropped"]
+    assert container.strategy().counters()["brake_refusals"] == 0

@@ -20,6 +20,7 @@ from bootstrap.instruments import builtin_instrument
 from domain.account import AccountProjection
 from domain.candles import MINUTE_MS, Candle
 from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
+from domain.drawdown_brake import UNBRAKED, BrakeActions
 from domain.enums import Liquidity, MarketType, OrderType, Side, TimeInForce
 from domain.events import OrderFilled, OrderRejected, RejectReason
 from domain.grid.adaptive_grid import AdaptiveGrid
@@ -52,6 +53,7 @@ class Venue:
     market: MarketFacts
     open_orders: dict[str, Order] = field(default_factory=dict)
     decision: DecisionRecord | None = None
+    brake: BrakeActions = UNBRAKED
     ids: count[int] = field(default_factory=lambda: count(1))
     placed: list[Order] = field(default_factory=list)
 

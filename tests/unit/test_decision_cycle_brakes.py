@@ -207,3 +207,29 @@ def test_a_modify_of_an_entry_at_reduced_size_is_not_resent() -> None:
     assert same == []  # the planner's full size, halved, is what already rests
     moved = gate.filter([ModifyOrder("c1", D("38900"), D("0.1"))], D(0), {"c1": order})
     assert moved == [ModifyOrder("c1", D("38900"), D("0.05"))]
+
+
+def test_every_drop_is_counted_by_reason_emitted_and_handed_back() -> None:
+    gate = _gate(D("0.12"))  # REDUCE_ONLY
+    sink = gate._sink
+    assert isinstance(sink, RecordingSink)
+    entry = PlaceOrder("BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.01"), D("40000"), tag="grid:B:1")
+    exit_ = PlaceOrder("BTCUSDT", Side.SELL, OrderType.LIMIT, D("0.01"), D("41000"), tag="tp:a")
+    assert gate.filter([entry, exit_], D("0.02"), {}) == [exit_]
+    assert gate.stats.dropped == {"entry_not_allowed": 1}
+    assert gate.stats.to_dict()["dropped"] == {"entry_not_allowed": 1}
+    assert gate.refused == ["grid:B:1"]
+    (dropped,) = [f for e, _, f in sink.records if e == "brake.dropped"]
+    assert dropped["tag"] == "grid:B:1" and dropped["brake_level"] == "REDUCE_ONLY"
+    assert gate.allowance.level is BrakeLevel.REDUCE_ONLY and not gate.allowance.allow_entries
+
+
+def test_a_strategy_that_plans_within_the_brake_is_not_scaled_again() -> None:
+    gate = _gate(D("0.06"))  # REDUCED
+    assert gate.allowance.size_multiplier == SETTINGS.reduced_size
+    entry = PlaceOrder("BTCUSDT", Side.BUY, OrderType.LIMIT, D("0.01"), D("40000"), tag="grid:B:1")
+    assert gate.filter([entry], D(0), {})[0].quantity == D("0.005")  # the gate scales it
+    gate.strategy_plans_within(True)
+    assert not gate.gating  # nothing to filter at REDUCED: the strategy sized it
+    assert gate.filter([entry], D(0), {}) == [entry]
+    assert gate.stats.dropped == {}
