@@ -63,10 +63,15 @@ def test_every_call_needs_the_token_but_health_does_not(tmp_path: Path) -> None:
         assert TOKEN not in json.dumps(config)
 
 
+def _trading(status: pb.Status) -> bool:
+    """The default adaptive grid has a ladder out (its position cap may leave one side short)."""
+    return len(status.open_orders) >= 5
+
+
 def test_pause_flatten_start_and_stop_change_what_the_bot_does(tmp_path: Path) -> None:
     with running_bot(tmp_path) as bot:
         stub = bot.stub()
-        bot.wait_for(lambda s: len(s.open_orders) >= 10)
+        bot.wait_for(_trading)
         reply = stub.Pause(pb.PauseRequest(), metadata=auth())
         assert (reply.state, reply.changed) == ("PAUSED", True)
         paused = bot.status()
@@ -84,7 +89,7 @@ def test_pause_flatten_start_and_stop_change_what_the_bot_does(tmp_path: Path) -
         flattened = bot.wait_for(lambda s: s.candles_processed >= status.candles_processed + 20)
         assert not flattened.open_orders, "a flattened bot traded before Start"
         assert stub.Start(pb.StartRequest(), metadata=auth()).state == "RUNNING"
-        bot.wait_for(lambda s: len(s.open_orders) >= 10)
+        bot.wait_for(_trading)
         stop = stub.Stop(pb.StopRequest(flatten=True), metadata=auth())
         assert stop.state == "STOPPING"
         assert bot.wait_exit() == 0, bot.output
