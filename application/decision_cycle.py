@@ -20,7 +20,7 @@ equity including unrealized PnL is observed after the candle's events are applie
 the strategy is asked) and after every fill and funding payment; every batch of commands
 passes the brake's gate before pre-trade risk (entries scaled or dropped, exits always
 through; the strategy sees the level in its context and plans within it, and hears of
-anything the gate still drops through its optional ``on_brake_refusal``); while
+anything the gate still drops through its ``on_brake_refusal``); while
 reduce-only, resting entries are cancelled (and, if configured, leverage
 above the cap is reduced at market); on HALTED the cycle cancels everything and flattens
 (the trading session's flatten in a live run, the same closing order in a backtest) and
@@ -116,7 +116,6 @@ class DecisionCycle:
         "_halting",
         "_keep_base",
         "_observer",
-        "_on_refused",
         "_remember",
         "_replay",
         "_scope",
@@ -157,13 +156,8 @@ class DecisionCycle:
         self._remember = self.market.update
         #: What the strategy is handed.
         self.context = CycleContext(execution, self.market, brakes)
-        #: The strategy hears of the commands the brake gate dropped (its optional
-        #: ``on_brake_refusal``), so it does not send them again until the level changes.
-        self._on_refused: Callable[[Sequence[str]], object] | None = getattr(
-            strategy, "on_brake_refusal", None
-        )
         if brakes is not None:
-            brakes.strategy_plans_within(bool(getattr(strategy, "plans_within_brakes", False)))
+            brakes.strategy_plans_within(strategy.plans_within_brakes)
         #: Whether the strategy is asked (False while paused, stopping or flattened);
         #: events are applied either way.
         self.deciding = True
@@ -314,8 +308,9 @@ class DecisionCycle:
             if gate.refused:
                 refused = tuple(gate.refused)
                 gate.refused.clear()
-                if self._on_refused is not None:
-                    self._on_refused(refused)
+                # The strategy hears of them, so it does not send them again until the
+                # level changes.
+                self._strategy.on_brake_refusal(refused)
             if not commands:
                 return []
         if self._observer is not None:

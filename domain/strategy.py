@@ -11,6 +11,10 @@ market facts a grid sizes itself with (ATR and realised volatility in price unit
 what the brakes allow at their current level. A strategy that needs none of them (the
 static grid, the baseline) simply does not read them; the brake gate then scales and drops
 its entries after the fact.
+
+Every member of :class:`Strategy` is checked by mypy; a strategy that has nothing to do in
+a hook inherits :class:`StrategyDefaults`, which says so once (the static grid, the
+baselines: they neither plan within the brakes nor hold what the gate refuses).
 """
 
 from __future__ import annotations
@@ -73,7 +77,15 @@ class TradingContext(Protocol):
 
 
 class Strategy(Protocol):
-    """Turns market and execution events into order commands."""
+    """Turns market and execution events into order commands.
+
+    Attributes:
+        plans_within_brakes: The strategy reads the brake level from its context and sizes
+            its own entries at REDUCED, so the brake gate does not scale them again (it
+            still drops what the level does not allow).
+    """
+
+    plans_within_brakes: bool
 
     def on_candle(self, candle: Candle, context: TradingContext) -> Sequence[Command]:
         """React to a closed 1m candle."""
@@ -85,6 +97,14 @@ class Strategy(Protocol):
         """React to an execution event about one of our orders (``order`` is its record)."""
         ...
 
+    def on_brake_refusal(self, tags: Sequence[str]) -> None:
+        """The brake gate dropped commands for orders with these tags (after the strategy).
+
+        A strategy that would send them again on every candle holds them until the level
+        changes.
+        """
+        ...
+
     def snapshot(self) -> dict[str, str]:
         """The strategy's state as strings, journaled with the orders it decided on."""
         ...
@@ -92,3 +112,18 @@ class Strategy(Protocol):
     def restore(self, state: Mapping[str, str]) -> None:
         """Resume from a :meth:`snapshot` after a restart."""
         ...
+
+
+class StrategyDefaults:
+    """The hooks a strategy that ignores the brakes' level leaves as they are.
+
+    Such a strategy (the static grid, the baselines) plans as if unbraked: the brake gate
+    scales and drops its entries after the fact, and a refusal changes nothing it would do
+    (it re-plans from the book on the next candle).
+    """
+
+    plans_within_brakes: bool = False
+
+    def on_brake_refusal(self, tags: Sequence[str]) -> None:
+        """Nothing to hold: the gate drops the same entries again while the level stands."""
+        del tags

@@ -16,13 +16,13 @@ from domain.enums import OrderType, Side
 from domain.errors import FilterViolation
 from domain.events import ExecutionEvent
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 
 
-class BuyAndHold:
+class BuyAndHold(StrategyDefaults):
     """One market buy on the first candle, held to the end.
 
     Args:

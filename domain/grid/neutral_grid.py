@@ -27,7 +27,7 @@ from domain.errors import FilterViolation
 from domain.events import ExecutionEvent, OrderFilled
 from domain.instruments import Rounding
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -66,7 +66,7 @@ class NeutralGridParams:
             raise ValueError("leverage must be > 0")
 
 
-class NeutralGrid:
+class NeutralGrid(StrategyDefaults):
     """The neutral futures grid (see the module docstring)."""
 
     def __init__(self, symbol: str, params: NeutralGridParams) -> None:

@@ -19,7 +19,7 @@ from domain.errors import FilterViolation
 from domain.events import ExecutionEvent, OrderFilled, OrderRejected, RejectReason
 from domain.instruments import Rounding
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -54,7 +54,7 @@ class StaticGridParams:
             raise ValueError("recenter_threshold must be > 0")
 
 
-class StaticGrid:
+class StaticGrid(StrategyDefaults):
     """Static symmetric grid with one-level take-profits (see the module docstring).
 
     On spot, sell levels are only placed against the base inventory the account holds (a

@@ -27,7 +27,7 @@ from domain.commands import Command
 from domain.events import ExecutionEvent
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 ZERO = Decimal(0)
 _SPACING_PLACES = Decimal("0.000001")
@@ -72,7 +72,7 @@ class VolatilityGridParams:
         return 2 * self.fee + self.margin
 
 
-class VolatilityGrid:
+class VolatilityGrid(StrategyDefaults):
     """Static grid re-spaced by volatility at every rebuild (see the module docstring)."""
 
     def __init__(self, symbol: str, params: VolatilityGridParams) -> None:

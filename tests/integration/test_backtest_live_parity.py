@@ -41,7 +41,7 @@ from domain.enums import MarketType, OrderType, Side, TimeInForce
 from domain.events import ExecutionEvent
 from domain.instruments import Rounding
 from domain.orders import Order
-from domain.strategy import Strategy, TradingContext
+from domain.strategy import Strategy, StrategyDefaults, TradingContext
 
 D = Decimal
 PREFIX = "parity"
@@ -51,7 +51,7 @@ SIGNALS = SignalSettings(window=30, clip=4.0, horizon=15)
 
 
 @dataclass
-class Recorder:
+class Recorder(StrategyDefaults):
     """Wraps a strategy; keeps what it was shown and what it answered, in order."""
 
     inner: Strategy
@@ -85,7 +85,7 @@ class Recorder:
         self.inner.restore(state)
 
 
-class ConvictionProbe:
+class ConvictionProbe(StrategyDefaults):
     """A test strategy that trades on what the context carries (record and ATR)."""
 
     def __init__(self, config: AppConfig) -> None:

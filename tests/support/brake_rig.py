@@ -22,7 +22,7 @@ from domain.commands import Command, PlaceOrder
 from domain.enums import OrderType, Side, TimeInForce
 from domain.events import ExecutionEvent
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 D = Decimal
 MINUTE = 60_000
@@ -33,7 +33,7 @@ BELOW = D("0.999")
 START = D("40000")
 
 
-class Accumulator:
+class Accumulator(StrategyDefaults):
     """Buys a fixed quote amount below every close; one take-profit for the position."""
 
     def __init__(

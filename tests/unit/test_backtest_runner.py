@@ -32,7 +32,7 @@ from domain.enums import Liquidity, MarketType, Side
 from domain.events import ExecutionEvent, FundingPaid, OrderFilled
 from domain.grid.static_grid import StaticGrid, StaticGridParams
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 D = Decimal
 ZERO = D(0)
@@ -58,7 +58,7 @@ def wave(
     return out
 
 
-class RecordingStrategy:
+class RecordingStrategy(StrategyDefaults):
     """Wraps a strategy and keeps every event it was asked to answer."""
 
     def __init__(self, inner: StaticGrid) -> None:

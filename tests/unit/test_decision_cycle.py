@@ -22,12 +22,12 @@ from domain.enums import MarketType, OrderType, Side, TimeInForce
 from domain.events import ExecutionEvent
 from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.orders import Order
-from domain.strategy import TradingContext
+from domain.strategy import StrategyDefaults, TradingContext
 
 D = Decimal
 
 
-class Probe:
+class Probe(StrategyDefaults):
     """Buys below the market on every candle; notes what it saw and when it was asked."""
 
     def __init__(self, log: list[str]) -> None:

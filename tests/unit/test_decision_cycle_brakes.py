@@ -7,6 +7,7 @@ that no entry was submitted while reduce-only or halted, whatever the price path
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -233,3 +234,46 @@ def test_a_strategy_that_plans_within_the_brake_is_not_scaled_again() -> None:
     assert not gate.gating  # nothing to filter at REDUCED: the strategy sized it
     assert gate.filter([entry], D(0), {}) == [entry]
     assert gate.stats.dropped == {}
+
+
+class _Planner(Accumulator):
+    """Plans within the brakes (the protocol's flag) and remembers what the gate refused."""
+
+    plans_within_brakes = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[str] = []
+
+    def on_brake_refusal(self, tags: Sequence[str]) -> None:
+        self.refused.extend(tags)
+
+
+def test_the_cycle_reads_the_strategy_hooks_of_the_protocol() -> None:
+    cycle, strategy, _, _, gate = _cycle()
+    assert gate.planned is False and strategy.plans_within_brakes is False  # the default
+    strategy.on_brake_refusal(["x"])  # the default hook: nothing happens, nothing raises
+    instrument = builtin_instrument(MarketType.USDM_FUTURES, "BTCUSDT")
+    venue = SimulatedExchange(instrument, {"USDT": D("10000")}, SimulationSettings(leverage=20))
+    execution = ExecutionService(
+        venue,
+        instrument,
+        AccountProjection(instrument, D("10000")),
+        ClientOrderIdSequence("bk"),
+        InMemoryOrderRepository(),
+        RecordingSink(),
+        venue,
+    )
+    planner = _Planner()
+    gate = BrakeGate(instrument, RecordingSink(), SETTINGS)
+    cycle = DecisionCycle(execution, planner, replay=venue, brakes=gate)
+    assert gate.planned is True
+    # Accumulator sends an entry on every candle: at REDUCE_ONLY the gate drops it and the
+    # cycle hands its tag back through on_brake_refusal.
+    for candle in candles_from_returns([-40] * 120):
+        cycle.on_candle(candle)
+        if gate.level is BrakeLevel.REDUCE_ONLY and planner.refused:
+            break
+    assert gate.level is BrakeLevel.REDUCE_ONLY
+    assert set(planner.refused) == {"entry"}
+    assert gate.refused == []  # handed over, not kept
