@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.brakes import BrakeGate
+from application.calendar_events import CalendarEvents
 from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
 from application.ports.exchange import ReplayVenue
@@ -59,6 +60,9 @@ class BacktestReport:
     max_drawdown_amount: Decimal
     #: What the drawdown brakes and the leverage guard did (None: brakes off).
     brakes: dict[str, object] | None = None
+    #: Weekend-mode switches and CME gaps the strategy's calendar reported (all 0 without a
+    #: calendar overlay).
+    calendar: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict with Decimals as strings (exact in JSON)."""
@@ -79,6 +83,8 @@ class BacktestRunner:
         market: The market facts handed to the strategy (default windows when not given).
         recorder: Records candles, fills, requests and decisions for the run's metrics.
         brakes: The drawdown brake and leverage guard, applied in the cycle as live.
+        calendar: Reports the strategy's weekend switches and CME gaps (None: counted
+            only, for the report).
     """
 
     def __init__(
@@ -92,8 +98,10 @@ class BacktestRunner:
         market: MarketFacts | None = None,
         recorder: RunRecorder | None = None,
         brakes: BrakeGate | None = None,
+        calendar: CalendarEvents | None = None,
     ) -> None:
         self._recorder = recorder
+        self.calendar = calendar if calendar is not None else CalendarEvents()
         self._execution = execution
         self.brakes = brakes
         self.cycle = DecisionCycle(
@@ -104,6 +112,7 @@ class BacktestRunner:
             market=market,
             observer=recorder,
             brakes=brakes,
+            calendar=self.calendar,
         )
         self._progress = progress
         self._progress_every = progress_every
@@ -185,6 +194,7 @@ class BacktestRunner:
             max_drawdown=drawdown.max_drawdown,
             max_drawdown_amount=drawdown.max_drawdown_amount,
             brakes=self._brake_summary(),
+            calendar=self.calendar.stats.to_dict(),
         )
 
     def _brake_summary(self) -> dict[str, object] | None:

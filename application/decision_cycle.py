@@ -26,6 +26,12 @@ above the cap is reduced at market); on HALTED the cycle cancels everything and 
 (the trading session's flatten in a live run, the same closing order in a backtest) and
 stops asking the strategy until an operator resumes.
 
+**Calendar events** — weekend mode switching on or off, a CME gap recorded at a reopen —
+are the strategy's (its calendar overlay decides them on the candle); the cycle takes them
+right after asking it, inside the same step, and hands them to
+:class:`~application.calendar_events.CalendarEvents`, which logs, streams, counts and
+(through the trading session) journals each one, in the decision's transaction.
+
 The cycle is synchronous and knows nothing of crashes. A process that can die wraps every
 step (apply + decide + journal) in its own scope — the trading session opens a
 transaction there and checkpoints the strategy — and sends only after the scope has
@@ -41,11 +47,13 @@ from decimal import Decimal
 from typing import Protocol
 
 from application.brakes import BrakeGate
+from application.calendar_events import CalendarEvents
 from application.execution import ExecutionService, PreparedRequest
 from application.flatten_orders import closing_order
 from application.ports.exchange import ReplayVenue
 from application.signals import SignalTracker
 from application.trading_context import CycleContext
+from domain.calendar.events import CalendarEvent
 from domain.candles import Candle
 from domain.commands import CancelAllOrders, Command
 from domain.events import ExecutionEvent, FundingPaid, OrderFilled
@@ -107,10 +115,13 @@ class DecisionCycle:
         brakes: The drawdown brake and leverage guard (None: no brakes).
         halt: What HALTED does (the trading session's flatten); None: cancel everything
             and send the closing order through this cycle.
+        calendar: Reports the strategy's calendar events (None: they are taken and
+            dropped).
     """
 
     __slots__ = (
         "_brakes",
+        "_calendar",
         "_execution",
         "_halt",
         "_halting",
@@ -139,8 +150,10 @@ class DecisionCycle:
         observer: CycleObserver | None = None,
         brakes: BrakeGate | None = None,
         halt: Callable[[], object] | None = None,
+        calendar: CalendarEvents | None = None,
     ) -> None:
         self._execution = execution
+        self._calendar = calendar
         self._brakes = brakes
         self._halt = halt
         self._halting = False
@@ -201,13 +214,18 @@ class DecisionCycle:
             self._brake_step(gate, candle.close, candle.close_time)
             decide = decide and not gate.halted
         if decide and self.deciding:
+            strategy = self._strategy
             if self._scoped:
                 with self._scope(candle.open_time):
-                    prepared = self._prepare(self._strategy.on_candle(candle, self.context))
+                    prepared = self._prepare(strategy.on_candle(candle, self.context))
+                    self._calendar_events(strategy.take_calendar_events())
                 if prepared:
                     self._send(prepared)
             else:  # the same step without the no-op scope (a backtest pays it per candle)
-                commands = self._strategy.on_candle(candle, self.context)
+                commands = strategy.on_candle(candle, self.context)
+                calendar = strategy.take_calendar_events()
+                if calendar:
+                    self._calendar_events(calendar)
                 if commands:
                     self._send(self._prepare(commands))
         if self._observer is not None:
@@ -316,6 +334,11 @@ class DecisionCycle:
         if self._observer is not None:
             self._observer.on_commands(commands)
         return self._execution.prepare(commands)
+
+    def _calendar_events(self, events: Sequence[CalendarEvent]) -> None:
+        """The strategy's weekend switches and CME gaps, reported (see the module docstring)."""
+        if events and self._calendar is not None:
+            self._calendar.record(events)
 
     def _send(self, prepared: list[PreparedRequest]) -> None:
         answers = self._execution.send_raw(prepared)

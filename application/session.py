@@ -25,6 +25,9 @@ decides inside it and sends only after it has committed.
   flatten; only an operator's :meth:`TradingSession.resume_brake` lifts it. A balance
   change that reconciliation adopts and no fill, fee or funding explains is a transfer:
   the brake's peak moves with it.
+* **Calendar**: every weekend-mode switch and CME gap the strategy reports is logged,
+  streamed and appended as a ``calendar.weekend`` / ``calendar.gap`` record in the candle
+  decision's own transaction (:mod:`application.calendar_events`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from decimal import Decimal
 
 from application.account_state import account_from_start, rebuild_account, save_checkpoint
 from application.brakes import BRAKE_RECORD, BrakeGate
+from application.calendar_events import CalendarEvents
 from application.decision_cycle import DecisionCycle
 from application.execution import ExecutionService
 from application.flatten_orders import closing_order
@@ -134,6 +138,9 @@ class TradingSession:
         self._fresh_strategy = strategy.snapshot()
         self._starting_base = ZERO
         self.last_decided_candle: int | None = None
+        #: The strategy's weekend switches and CME gaps: logged, streamed, journaled.
+        self.calendar = CalendarEvents(sink)
+        self.calendar.listeners.append(self._journal_calendar)
 
     @property
     def cycle(self) -> DecisionCycle:
@@ -202,6 +209,7 @@ class TradingSession:
             scope=self._step,
             brakes=self.brakes,
             halt=self._brake_halt,
+            calendar=self.calendar,
         )
         self._cycle.deciding = self._deciding
         state = repo.load_state(_STRATEGY_KEY)
@@ -338,6 +346,16 @@ class TradingSession:
         with self._repo.transaction():
             self._repo.save_report(BRAKE_RECORD, transition.at_ms, json.dumps(record))
             self._checkpoint()
+
+    # ------------------------------------------------------------------ calendar
+    def _journal_calendar(self, event: str, at_ms: int, fields: dict[str, str]) -> None:
+        """A weekend switch or CME gap: a journal record named after the event.
+
+        The cycle reports it inside the candle decision's step, so the record commits with
+        the orders decided on that candle (the transaction joins the step's).
+        """
+        with self._repo.transaction():
+            self._repo.save_report(event, at_ms, json.dumps(fields))
 
     def _brake_halt(self) -> None:
         """HALTED: cancel everything and flatten, as an operator's flatten does.

@@ -259,6 +259,16 @@ def _brakes(brakes: dict[str, Any] | None) -> str:
     )
 
 
+def _calendar(calendar: dict[str, int] | None) -> str:
+    """Weekend-mode switches and CME gaps the strategy's calendar reported, on one line."""
+    if calendar is None:
+        return "off"
+    return (
+        f"weekend mode entered {calendar['weekend_entered']:,}, left "
+        f"{calendar['weekend_left']:,}; CME gaps {calendar['cme_gaps']:,}"
+    )
+
+
 def _counters(counters: dict[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in counters.items())
 
@@ -296,6 +306,7 @@ def render_report(report: BacktestReport, extra: dict[str, Any], out: TextIO) ->
         ),
         ("max leverage", str(extra["max_leverage"])),
         ("brakes", _brakes(report.brakes)),
+        ("calendar", _calendar(report.calendar)),
         ("grid re-centres", f"{extra['recenters']:,}"),
         ("skipped levels", _skipped(extra["skipped_levels"])),
         *(

@@ -34,6 +34,7 @@ from adapters.persistence.repository import SqlJournal
 from adapters.simulated.exchange import SimulatedExchange
 from application.backtest import BacktestRunner
 from application.brakes import BrakeGate
+from application.calendar_events import CalendarEvents
 from application.execution import ExecutionService
 from application.live_engine import EngineIdentity, LiveEngine
 from application.peeked_candles import PeekedCandles
@@ -477,6 +478,7 @@ class BacktestContainer(containers.DeclarativeContainer):
         market=providers.Singleton(market_facts, config),
         recorder=recorder,
         brakes=brakes,
+        calendar=providers.Singleton(CalendarEvents, sink),
     )
 
 

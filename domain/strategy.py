@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from domain.account import AccountProjection
+from domain.calendar.events import CalendarEvent
 from domain.candles import Candle
 from domain.commands import Command
 from domain.drawdown_brake import BrakeActions
@@ -105,6 +106,14 @@ class Strategy(Protocol):
         """
         ...
 
+    def take_calendar_events(self) -> Sequence[CalendarEvent]:
+        """Weekend-mode switches and CME gaps since the last call, oldest first.
+
+        The strategy decides on them (a wider grid for the weekend); the cycle takes them
+        after every candle decision and logs, streams and journals each one.
+        """
+        ...
+
     def snapshot(self) -> dict[str, str]:
         """The strategy's state as strings, journaled with the orders it decided on."""
         ...
@@ -115,7 +124,7 @@ class Strategy(Protocol):
 
 
 class StrategyDefaults:
-    """The hooks a strategy that ignores the brakes' level leaves as they are.
+    """The hooks a strategy that ignores the brakes' level and the calendar leaves as they are.
 
     Such a strategy (the static grid, the baselines) plans as if unbraked: the brake gate
     scales and drops its entries after the fact, and a refusal changes nothing it would do
@@ -127,3 +136,7 @@ class StrategyDefaults:
     def on_brake_refusal(self, tags: Sequence[str]) -> None:
         """Nothing to hold: the gate drops the same entries again while the level stands."""
         del tags
+
+    def take_calendar_events(self) -> Sequence[CalendarEvent]:
+        """No calendar overlay: nothing switches, no gap is recorded."""
+        return ()

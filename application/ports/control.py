@@ -186,6 +186,7 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("order", "order"),
     ("risk", "risk"),
     ("brake", "risk"),
+    ("calendar", "state"),
     ("kill_switch", "risk"),
     ("state", "state"),
     ("flatten", "state"),

@@ -1,10 +1,10 @@
 """What a validation run checks of the adaptive bot beyond Phase A's ground truth.
 
 * **Counts** of every adaptive behaviour, from the bot's journal (the adaptive grid's
-  counters journaled with each strategy checkpoint; brake transitions; weekly weight
-  updates) and log (weights at each start), beside the CME weekend switches the replayed
-  candles went through (the bot neither logs nor journals a weekend-mode switch: the count
-  is the calendar's, over the market the bot traded).
+  counters journaled with each strategy checkpoint; brake transitions; weekend-mode
+  switches and CME gaps, each a ``calendar.weekend`` / ``calendar.gap`` record; weekly
+  weight updates) and log (weights at each start). Beside the journaled switches, the CME
+  weekends the replayed candles went through, from the calendar, as a cross-check.
 * **Brakes obeyed**: the emulator's own record of every order it accepted (and every
   modify it executed), compared with the brake levels the bot journaled: no order that
   opens exposure may be accepted while the brake stood at REDUCE_ONLY or HALTED.
@@ -27,6 +27,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from application.calendar_events import GAP_EVENT as GAP_RECORD
+from application.calendar_events import WEEKEND_EVENT as WEEKEND_RECORD
 from bootstrap.validation.ground_truth import CheckResult
 from domain.calendar.cme_sessions import CmeSchedule, SessionState
 from domain.enums import Side
@@ -168,6 +170,10 @@ class JournalFacts:
     brake_transitions: list[dict[str, Any]]
     brake_level_at_end: str | None
     weight_updates: list[dict[str, Any]]
+    #: The journaled ``calendar.weekend`` records' fields, in order.
+    weekend_switches: list[dict[str, Any]] = field(default_factory=list)
+    #: How many ``calendar.gap`` records the bot journaled.
+    cme_gaps: int = 0
 
 
 def read_strategy_state(db_path: Path) -> dict[str, Any] | None:
@@ -217,6 +223,13 @@ def read_facts(db_path: Path, before_sigterm: dict[str, Any] | None = None) -> J
                 "select payload from reports where kind = 'brake' order by id"
             )
         ]
+        calendar = [
+            (kind, json.loads(payload))
+            for kind, payload in db.execute(
+                "select kind, payload from reports where kind in (?, ?) order by id",
+                (WEEKEND_RECORD, GAP_RECORD),
+            )
+        ]
         updates = [
             {"boundary": b, "source": s, "changed": bool(c)}
             for b, s, c in db.execute(
@@ -227,11 +240,16 @@ def read_facts(db_path: Path, before_sigterm: dict[str, Any] | None = None) -> J
         db.close()
     counters = grid_counters(before_sigterm if before_sigterm is not None else state)
     brake = state.get("brake") or {}
-    return JournalFacts(counters, transitions, brake.get("level"), updates)
+    switches = [fields for kind, fields in calendar if kind == WEEKEND_RECORD]
+    gaps = sum(1 for kind, _ in calendar if kind == GAP_RECORD)
+    return JournalFacts(counters, transitions, brake.get("level"), updates, switches, gaps)
 
 
 def weekend_switches(close_times: list[int]) -> dict[str, int]:
-    """CME weekend closures entered and left over the replayed candles (by close time)."""
+    """CME weekend closures entered and left over the replayed candles (by close time).
+
+    The calendar's count, the cross-check of what the bot journaled.
+    """
     schedule = CmeSchedule()
     entered = left = minutes = 0
     previous: bool | None = None
@@ -256,6 +274,7 @@ def adaptive_counts(
     for t in facts.brake_transitions:
         levels[str(t.get("level"))] = levels.get(str(t.get("level")), 0) + 1
     weekend = weekend_switches(close_times)
+    journaled = [str(w.get("switch")) for w in facts.weekend_switches]
     return {
         **{label: c.get(key, 0) for key, label in GRID_COUNTERS},
         "re-centres": c.get("recenters", 0),
@@ -272,7 +291,11 @@ def adaptive_counts(
             1 for u in facts.weight_updates if u["changed"]
         ),
         "weights at each start": dict(_tally(weights_sources)),
-        "weekend-mode switches (CME weekend entered / left)": (
+        "weekend-mode switches journaled (entered / left)": (
+            f"{journaled.count('entered')} / {journaled.count('left')}"
+        ),
+        "CME gaps journaled": facts.cme_gaps,
+        "CME weekends the candles crossed (calendar: entered / left)": (
             f"{weekend['entered']} / {weekend['left']}"
         ),
         "candles in the CME weekend": weekend["weekend_candles"],

@@ -9,6 +9,7 @@ from domain.calendar.cme_sessions import (
     CmeScheduleSettings,
     SessionState,
 )
+from domain.calendar.events import CalendarEvent, GapRecorded, WeekendSwitch, market_time
 from domain.calendar.gaps import CmeGap, CmeGapTracker
 from domain.calendar.grid_overlay import CmeGridOverlay, GapBiasSettings, GridAdjustment
 from domain.calendar.holidays import HolidayKind, easter_sunday, us_exchange_holidays
@@ -20,6 +21,7 @@ from domain.calendar.weekend_mode import (
 )
 
 __all__ = [
+    "CalendarEvent",
     "Closure",
     "CmeGap",
     "CmeGapTracker",
@@ -27,6 +29,7 @@ __all__ = [
     "CmeSchedule",
     "CmeScheduleSettings",
     "GapBiasSettings",
+    "GapRecorded",
     "GridAdjustment",
     "HolidayKind",
     "SessionState",
@@ -34,6 +37,8 @@ __all__ = [
     "WeekendDecision",
     "WeekendMode",
     "WeekendModeSettings",
+    "WeekendSwitch",
     "easter_sunday",
+    "market_time",
     "us_exchange_holidays",
 ]

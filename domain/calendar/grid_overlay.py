@@ -14,6 +14,12 @@ clock). It
 
 The grid applies the result (:class:`GridAdjustment`); it owns no calendar logic itself,
 which keeps its hook a few lines long.
+
+Every switch of weekend mode (on at the first candle of a closure, off at the first candle
+after it) and every gap recorded at a reopen is also an event
+(:mod:`~domain.calendar.events`), kept until the grid's caller takes them
+(:meth:`CmeGridOverlay.take_events`): the decision cycle logs, streams and journals them,
+so a live run shows when the grid widened, not only a count in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.calendar.cme_sessions import CmeSchedule
+from domain.calendar.cme_sessions import Closure, CmeSchedule, SessionState
+from domain.calendar.events import CalendarEvent, GapRecorded, WeekendSwitch
 from domain.calendar.gaps import CmeGapTracker
 from domain.calendar.weekend_mode import (
     INACTIVE,
@@ -105,14 +112,21 @@ class CmeGridOverlay:
         self.gap_settings = gap or GapBiasSettings()
         self.gaps = CmeGapTracker(schedule, self.gap_settings.fill_window_ms)
         self.weekend_candles = 0
+        self.weekend_entered = 0
+        self.weekend_left = 0
         self.tilted_candles = 0
         self.last_decision: WeekendDecision = INACTIVE
+        #: The closure weekend mode is on for (None: off).
+        self.weekend_closure: Closure | None = None
+        self._events: list[CalendarEvent] = []
 
     def counters(self) -> dict[str, int]:
-        """Candles spent in weekend mode or tilted by a gap, and gaps recorded / filled."""
+        """Candles spent in weekend mode or tilted by a gap, switches, gaps recorded / filled."""
         filled, settled = self.gaps.fill_rate()
         return {
             "weekend_candles": self.weekend_candles,
+            "weekend_entered": self.weekend_entered,
+            "weekend_left": self.weekend_left,
             "gap_tilted_candles": self.tilted_candles,
             "cme_gaps": len(self.gaps.gaps),
             "cme_gaps_settled": settled,
@@ -129,9 +143,15 @@ class CmeGridOverlay:
     def on_candle(self, candle: Candle) -> GridAdjustment:
         """Feed one closed candle and return what the grid should change for it."""
         open_time = candle.open_time
-        self.gaps.on_candle(open_time, candle.open, candle.high, candle.low, candle.close)
+        gap = self.gaps.on_candle(open_time, candle.open, candle.high, candle.low, candle.close)
         decision = self.weekend.decide(open_time) if self.weekend.enabled else INACTIVE
         self.last_decision = decision
+        closure = decision.closure if decision.active else None
+        current = self.weekend_closure
+        if closure != current:
+            self._switch(current, closure, candle)
+        if gap is not None:
+            self._events.append(GapRecorded(open_time, gap))
         tilt = 0.0
         bias = self.gap_settings.bias
         if bias:
@@ -142,7 +162,6 @@ class CmeGridOverlay:
         if not decision.active:
             return NEUTRAL if not tilt else GridAdjustment(None, ONE, ONE, False, tilt)
         self.weekend_candles += 1
-        closure = decision.closure
         rescales = decision.step_factor != ONE or decision.size_factor != ONE
         return GridAdjustment(
             closure.start_ms if closure is not None and rescales else None,
@@ -151,3 +170,44 @@ class CmeGridOverlay:
             decision.block_entries,
             tilt,
         )
+
+    def _switch(self, old: Closure | None, new: Closure | None, candle: Candle) -> None:
+        """Weekend mode leaves ``old`` and/or enters ``new`` at this candle: events out."""
+        mode = self.weekend.settings.action.value
+        at, price = candle.open_time, candle.open
+        if old is not None:
+            self.weekend_left += 1
+            self._events.append(
+                WeekendSwitch(at, False, mode, old.state.value, old.start_ms, old.end_ms, price)
+            )
+        if new is not None:
+            self.weekend_entered += 1
+            self._events.append(
+                WeekendSwitch(at, True, mode, new.state.value, new.start_ms, new.end_ms, price)
+            )
+        self.weekend_closure = new
+
+    def take_events(self) -> tuple[CalendarEvent, ...]:
+        """The switches and gaps since the last call, oldest first (then forgotten)."""
+        if not self._events:
+            return ()
+        events = tuple(self._events)
+        self._events.clear()
+        return events
+
+    def snapshot(self) -> str:
+        """The closure weekend mode is on for, as a string ("" when off)."""
+        c = self.weekend_closure
+        return "" if c is None else f"{c.start_ms}|{c.end_ms}|{c.state.value}"
+
+    def restore(self, state: str) -> None:
+        """Continue from a :meth:`snapshot`: a restart inside a closure does not enter again.
+
+        Raises:
+            ValueError: The state is malformed.
+        """
+        if not state:
+            self.weekend_closure = None
+            return
+        start, end, kind = state.split("|")
+        self.weekend_closure = Closure(int(start), int(end), SessionState(kind))

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from domain.calendar.events import CalendarEvent
 from domain.calendar.grid_overlay import CmeGridOverlay, GridAdjustment
 from domain.candles import Candle
 from domain.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
@@ -643,6 +644,11 @@ class AdaptiveGrid:
         self._counts["brake_refusals"] += len(tags)
         self._brake_held.update(tags)
 
+    def take_calendar_events(self) -> Sequence[CalendarEvent]:
+        """Weekend-mode switches and CME gaps since the last call (calendar hook)."""
+        overlay = self.overlay
+        return overlay.take_events() if overlay is not None else ()
+
     # ------------------------------------------------------------------ persistence
     def snapshot(self) -> dict[str, str]:
         """Geometry, legs, gates, budget, modification counts and counters, as strings."""
@@ -674,6 +680,8 @@ class AdaptiveGrid:
             state[f"count:{name}"] = str(count)
         for reason, count in self.skipped_levels.items():
             state[f"skipped:{reason}"] = str(count)
+        if self.overlay is not None:  # calendar hook: a restart inside a closure stays in it
+            state["weekend"] = self.overlay.snapshot()
         return state
 
     def restore(self, state: Mapping[str, str]) -> None:
@@ -698,6 +706,8 @@ class AdaptiveGrid:
                 int(v) for v in state["gates"].split("|")
             )
             self._budget.restore(state["budget"])
+            if self.overlay is not None:  # absent from a state saved before the key existed
+                self.overlay.restore(state.get("weekend", ""))
             legs: dict[str, Leg] = {}
             mods: dict[str, int] = {}
             counts = dict.fromkeys(_COUNTERS, 0)

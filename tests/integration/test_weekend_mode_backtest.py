@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from adapters.market_data.kline_csv import KlineCsvReader
+from application.backtest import BacktestReport
 from bootstrap.config import parse_config
 from bootstrap.containers import BacktestContainer, PeekedCandles
 from domain.calendar import CmeSchedule, SessionState
@@ -29,6 +30,7 @@ END = int(datetime(2023, 7, 10, 12, tzinfo=UTC).timestamp() * 1000)
 SCHEDULE = CmeSchedule()
 CLOSED = (SessionState.WEEKEND, SessionState.HOLIDAY)
 TILTS: dict[int, Tilts] = {}
+REPORTS: dict[int, BacktestReport] = {}
 
 Recorded = list[tuple[int, tuple[Command, ...]]]
 Geometry = dict[int, tuple[Decimal, Decimal, Decimal]]  # open time -> close, centre, step
@@ -78,7 +80,7 @@ def _run(
         return commands
 
     grid.on_candle = recording  # type: ignore[method-assign]
-    container.runner().run(container.candles())
+    REPORTS[id(grid)] = container.runner().run(container.candles())
     TILTS[id(grid)] = tilts
     return recorded, grid, geometry
 
@@ -176,3 +178,16 @@ def test_gap_bias_plans_entries_towards_the_fill(runs: dict[str, Any]) -> None:
     assert any(s > 0 for _, s in above) or any(b > 0 for b, _ in below)
     counters = runs["gap"][1].counters()
     assert counters["cme_gaps"] == 2 and counters["gap_tilted_candles"] > 0
+
+
+@pytest.mark.parametrize("mode", ["wider", "no_entries"])
+def test_the_report_counts_the_switches_and_gaps(runs: dict[str, Any], mode: str) -> None:
+    _, grid, _ = runs[mode]
+    report = REPORTS[id(grid)]
+    # The Independence Day early halt and the weekend: each entered and left once, and
+    # a gap recorded at each reopen.
+    assert report.calendar == {"weekend_entered": 2, "weekend_left": 2, "cme_gaps": 2}
+    counters = grid.counters()
+    assert (counters["weekend_entered"], counters["weekend_left"]) == (2, 2)
+    off = REPORTS[id(runs["off"][1])]
+    assert off.calendar == {"weekend_entered": 0, "weekend_left": 0, "cme_gaps": 0}

@@ -46,6 +46,7 @@ LABELS = [
     "max drawdown",
     "max leverage",
     "brakes",
+    "calendar",
     "grid re-centres",
     "skipped levels",
     "run time",
@@ -434,6 +435,7 @@ def report(**overrides: Any) -> BacktestReport:
         "last_price": Decimal("100000.10"),
         "max_drawdown": Decimal("0.012345"),
         "max_drawdown_amount": Decimal("123.456"),
+        "calendar": {"weekend_entered": 2, "weekend_left": 1, "cme_gaps": 1},
     }
     fields.update(overrides)
     return BacktestReport(**fields)
@@ -476,6 +478,7 @@ def test_render_report_rows() -> None:
         "max drawdown": "1.23 % (123.46)",
         "max leverage": "1.2500",
         "brakes": "off",
+        "calendar": "weekend mode entered 2, left 1; CME gaps 1",
         "grid re-centres": "1,234",
         "skipped levels": "1,502 (INSUFFICIENT_BASE 1,500, NOTIONAL 2)",
         "run time": "1.23 s (1,167 candles/s)",

@@ -3,10 +3,13 @@ the request budget and state surviving kills, on doctored values (no emulator pr
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from adapters.persistence.factory import open_journal
 from adapters.simulated.emulator import EmulatorState
 from adapters.simulated.emulator.limits import RateLimiter, RateLimits
 from adapters.simulated.emulator.wire import ApiError
@@ -14,9 +17,11 @@ from bootstrap.instruments import builtin_instrument
 from bootstrap.validation.adaptive import (
     AcceptedOrder,
     BudgetWatch,
+    adaptive_counts,
     check_brakes_obeyed,
     check_budget,
     check_state_survives,
+    read_facts,
     weekend_switches,
 )
 from bootstrap.validation.command import ADAPTIVE_DEFAULTS, bot_config
@@ -166,3 +171,24 @@ def test_state_survives_fails_when_the_grid_counters_go_down_across_a_kill() -> 
 def test_weights_restored_with_a_note_count_as_from_the_journal() -> None:
     sources = ["fitted on 9000", "journal; weekly skipped at 1738540800000"]
     assert check_state_survives(sources, [], 2).passed
+
+
+def test_weekend_switches_are_counted_from_the_bots_journal(tmp_path: Path) -> None:
+    db = tmp_path / "journal.db"
+    journal = open_journal(f"sqlite:///{db}")
+    with journal.transaction():
+        journal.save_state("strategy", json.dumps({**checkpoint(3), "last_candle": None}))
+        journal.save_report("calendar.weekend", 1, json.dumps({"switch": "entered"}))
+        journal.save_report("brake", 2, json.dumps({"at_ms": 2, "level": "REDUCED"}))
+        journal.save_report("calendar.weekend", 3, json.dumps({"switch": "left"}))
+        journal.save_report("calendar.gap", 3, json.dumps({"gap": "7"}))
+        journal.save_report("calendar.weekend", 4, json.dumps({"switch": "entered"}))
+    journal.engine.dispose()
+    facts = read_facts(db)
+    assert [w["switch"] for w in facts.weekend_switches] == ["entered", "left", "entered"]
+    assert facts.cme_gaps == 1 and len(facts.brake_transitions) == 1
+    # The candles crossed one CME weekend; the journal says what the bot did.
+    counts = adaptive_counts(facts, [], [T0 + i * 60_000 + 59_999 for i in range(72 * 60)])
+    assert counts["weekend-mode switches journaled (entered / left)"] == "2 / 1"
+    assert counts["CME gaps journaled"] == 1
+    assert counts["CME weekends the candles crossed (calendar: entered / left)"] == "1 / 1"
