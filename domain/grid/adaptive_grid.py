@@ -52,7 +52,10 @@ from domain.grid.order_budget import OrderBudget
 from domain.grid.order_diff import OrderDiff, diff_orders
 from domain.grid.plan import (
     DUST,
+    ENTRY_BRAKE,
+    ENTRY_FILTER,
     ENTRY_TAG,
+    ENTRY_WEEKEND,
     TP_TAG,
     GridGeometry,
     GridPlan,
@@ -214,8 +217,11 @@ class AdaptiveGrid:
         record = context.decision
         conviction = record.long_conviction - record.short_conviction if record else 0.0
         blocked = self._gates.update(conviction)
-        if (adj is not None and adj.block_entries) or not entries:  # weekend mode or brake
-            blocked = _BOTH_SIDES
+        blocked_by = ENTRY_FILTER
+        if not entries:  # the brakes: counted as theirs, not the entry filter's
+            blocked, blocked_by = _BOTH_SIDES, ENTRY_BRAKE
+        elif adj is not None and adj.block_entries:  # weekend mode no_entries
+            blocked, blocked_by = _BOTH_SIDES, ENTRY_WEEKEND
         regime = adj.regime if adj is not None else None
         geometry = self.geometry
         if (
@@ -252,7 +258,15 @@ class AdaptiveGrid:
         resting: frozenset[str] = frozenset()
         if p.price_band is not None:  # the band's hysteresis depends on what rests
             resting = frozenset(o.tag for o in context.open_orders.values())
-        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
+        key = (
+            geometry,
+            self._legs_version,
+            blocked,
+            blocked_by,
+            counts[Side.BUY],
+            counts[Side.SELL],
+            resting,
+        )
         plan = self.last_plan
         fresh = False
         if (
@@ -278,6 +292,7 @@ class AdaptiveGrid:
                 p.price_band,
                 instrument.price_filter.tick_size,
                 resting,
+                blocked_by,
             )
             self.last_plan = plan
             self._plan_key = key

@@ -25,7 +25,8 @@ Rules, in the order they apply:
 * every order is on the instrument's tick and lot grid and passes its filters.
 
 A level that does not become an order is counted in :attr:`GridPlan.skipped` under its
-reason (a filter name, ``CROSSES_MARKET``, ``ENTRY_FILTER``, ``PROXIMITY``,
+reason (a filter name, ``CROSSES_MARKET``, ``ENTRY_FILTER`` — or ``ENTRY_BRAKE`` /
+``ENTRY_WEEKEND`` when the brakes or weekend mode block the entries —, ``PROXIMITY``,
 ``EXPOSURE_CAP``, ``INSUFFICIENT_BASE``, ``TP_INSUFFICIENT_BASE``, ``TP_`` and a filter
 name or ``PRICE_BAND`` for a take-profit): never dropped silently.
 """
@@ -293,6 +294,12 @@ def level_counts(levels: int, asymmetry: Decimal, conviction: float) -> dict[Sid
     return {favoured: levels + shift, other: max(levels - shift, 0)}
 
 
+#: Why a side got no entries (the ``blocked_by`` of :func:`plan_grid`).
+ENTRY_FILTER = "ENTRY_FILTER"  # the conviction entry filter
+ENTRY_BRAKE = "ENTRY_BRAKE"  # the brakes allow no entry (reduce-only, halted, over the cap)
+ENTRY_WEEKEND = "ENTRY_WEEKEND"  # weekend mode ``no_entries``
+
+
 def _skip(skipped: dict[str, int], reason: str, count: int = 1) -> None:
     if count:
         skipped[reason] = skipped.get(reason, 0) + count
@@ -313,6 +320,7 @@ def plan_grid(
     band: Decimal | None = None,
     tick: Decimal = ZERO,
     resting: Collection[str] = (),
+    blocked_by: str = ENTRY_FILTER,
 ) -> GridPlan:
     """The orders that should rest now (see the module docstring for the rules).
 
@@ -325,7 +333,7 @@ def plan_grid(
         equity: Account equity at ``close``.
         max_exposure: Worst case per side as a multiple of equity.
         counts: Entry levels per side (see :func:`level_counts`).
-        blocked: Sides that may not get new entries (the conviction entry filter).
+        blocked: Sides that may not get new entries.
         pulled: Sides whose entries within the given price distance of the close are pulled.
         sellable: Spot: the base held, which every planned sell (take-profits first, then
             entries) must fit in (None on futures).
@@ -337,6 +345,8 @@ def plan_grid(
         resting: Tags of the grid's orders resting now (only the band's hysteresis reads it).
         tick: The price tick: a take-profit the market has already passed rests one tick
             inside the close instead (a post-only order at its own price would be refused).
+        blocked_by: Why ``blocked`` sides get no entries, the skip reason they are counted
+            under (``ENTRY_FILTER``, ``ENTRY_BRAKE``, ``ENTRY_WEEKEND``).
 
     Returns:
         The plan.
@@ -397,7 +407,7 @@ def plan_grid(
     for side in (Side.BUY, Side.SELL):
         wanted = counts[side]
         if side in blocked:
-            _skip(skipped, "ENTRY_FILTER", wanted)
+            _skip(skipped, blocked_by, wanted)
             continue
         rows = ladder.levels[side][:wanted]
         _skip(skipped, "DEPTH", wanted - len(rows))

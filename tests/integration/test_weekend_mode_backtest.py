@@ -191,3 +191,10 @@ def test_the_report_counts_the_switches_and_gaps(runs: dict[str, Any], mode: str
     assert (counters["weekend_entered"], counters["weekend_left"]) == (2, 2)
     off = REPORTS[id(runs["off"][1])]
     assert off.calendar == {"weekend_entered": 0, "weekend_left": 0, "cme_gaps": 0}
+
+
+def test_entries_weekend_mode_blocks_are_counted_as_its_own(runs: dict[str, Any]) -> None:
+    skipped = runs["no_entries"][1].skipped_levels
+    assert skipped.get("ENTRY_WEEKEND", 0) > 0
+    assert "ENTRY_FILTER" not in skipped and "ENTRY_BRAKE" not in skipped  # both off
+    assert "ENTRY_WEEKEND" not in runs["wider"][1].skipped_levels

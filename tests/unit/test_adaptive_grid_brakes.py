@@ -15,7 +15,7 @@ from domain.commands import CancelOrder, PlaceOrder
 from domain.drawdown_brake import UNBRAKED, BrakeActions, BrakeLevel, is_exit
 from domain.enums import Side
 from domain.grid.adaptive_grid import TP_BRAKE
-from domain.grid.plan import ENTRY_TAG, TP_TAG
+from domain.grid.plan import ENTRY_BRAKE, ENTRY_FILTER, ENTRY_TAG, TP_TAG
 from tests.unit.test_adaptive_grid_execution import by_tag, candle, fill, started
 
 D = Decimal
@@ -70,6 +70,9 @@ def test_reduce_only_and_halted_plan_no_entry_and_only_reducing_take_profits() -
         assert long_tp not in {o.tag for o in resting}  # it would add to the short
         assert any(isinstance(c, CancelOrder) for c in commands)
         assert grid.skipped_levels.get(TP_BRAKE, 0) >= 1
+        # The entries the brake blocks are counted as its own, not as the entry filter's.
+        assert grid.skipped_levels.get(ENTRY_BRAKE, 0) >= 1
+        assert ENTRY_FILTER not in grid.skipped_levels
         # The next candle sends nothing: no churn while the level stands.
         assert candle(grid, ctx, "50000", 5) == []
         # The level lifts: entries and the long leg's take-profit come back.
