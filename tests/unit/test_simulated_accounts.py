@@ -154,6 +154,29 @@ def test_spot_taker_fees() -> None:
     }
 
 
+def test_spot_commission_is_booked_with_binance_8_decimals() -> None:
+    """Spot balances carry 8 decimals and Binance reports commission with 8: the venue books
+    the rounded amount, so the fee reported and the balance moved are the same figure.
+
+    A validation run found the emulator booking ``0.4719753735 USDT`` while reporting
+    ``0.47197537`` (docs/validation/findings.md, entries 15 and 18).
+    """
+    sim = SimulatedExchange(SPOT, {"USDT": D("0"), "BTC": D("0.01")})
+    sim.on_candle(flat(0, "104126.07"))
+    [sell] = fills(sim.place_order(market("s", SELL, "0.00191")))
+    exact = D("0.00191") * D("104126.07") * D("0.001")  # 0.1988807937: 10 decimals
+    assert exact != exact.quantize(D("1e-8"))
+    assert (sell.fee, sell.fee_asset) == (D("0.19888079"), "USDT")
+    assert sim.account().balances["USDT"] == (D("0.00191") * D("104126.07") - sell.fee, ZERO)
+    # A base commission too: 0.00191 x 0.00075 (a discounted rate) = 0.0000014325 BTC.
+    discounted = SimulationSettings(taker_fee=D("0.00075"))
+    sim = SimulatedExchange(SPOT, {"USDT": D("1000"), "BTC": D("0")}, discounted)
+    sim.on_candle(flat(0, "104126.07"))
+    [buy] = fills(sim.place_order(market("b", BUY, "0.00191")))
+    assert (buy.fee, buy.fee_asset) == (D("0.00000143"), "BTC")
+    assert sim.account().balances["BTC"] == (D("0.00191") - D("0.00000143"), ZERO)
+
+
 # ------------------------------------------------------------------------------- funding
 def _long_before_boundary(
     settings: SimulationSettings | None = None, side: Side = BUY
