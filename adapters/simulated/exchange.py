@@ -263,11 +263,7 @@ class SimulatedExchange:
         if order is None:
             refusal = rj.unknown_order_cancel()
         elif order.order_type is not OrderType.LIMIT or order.executed_quantity:
-            refusal = rj.Rejection(
-                -2011,
-                "Order was not canceled due to cancel restrictions.",
-                rj.RejectReason.INVALID_REQUEST,
-            )
+            refusal = rj.cancel_restricted()
         else:
             try:
                 self._instrument.check_order(order.side, OrderType.LIMIT, quantity, price, None)

@@ -22,6 +22,7 @@ from bootstrap.instruments import builtin_instrument
 from domain.candles import MINUTE_MS, Candle
 from domain.enums import Liquidity, MarketType, OrderType, Side, TimeInForce
 from domain.events import (
+    CancelRejected,
     ExecutionEvent,
     FundingPaid,
     OrderAccepted,
@@ -175,6 +176,31 @@ def test_spot_commission_is_booked_with_binance_8_decimals() -> None:
     [buy] = fills(sim.place_order(market("b", BUY, "0.00191")))
     assert (buy.fee, buy.fee_asset) == (D("0.00000143"), "BTC")
     assert sim.account().balances["BTC"] == (D("0.00191") - D("0.00000143"), ZERO)
+
+
+def test_spot_replace_cancels_then_places_under_the_new_id_or_does_nothing() -> None:
+    sim = SimulatedExchange(SPOT, {"USDT": D("1000"), "BTC": D("0")})
+    sim.on_candle(flat(0, "50100"))
+    sim.place_order(limit("a", BUY, "0.01", "50000"))
+    events = sim.replace_order(SYMBOL, "a", "b", D("49000"), D("0.01"))
+    assert [(type(e), e.client_order_id) for e in events] == [
+        (OrderCanceled, "a"),
+        (OrderAccepted, "b"),
+    ]
+    assert sim.account().balances["USDT"] == (D("510"), D("490"))
+    # More than the free quote: the cancel happened, the new order is refused -2010.
+    canceled, refused = sim.replace_order(SYMBOL, "b", "c", D("49000"), D("0.03"))
+    assert isinstance(canceled, OrderCanceled) and isinstance(refused, OrderRejected)
+    assert (refused.client_order_id, refused.code) == ("c", -2010)
+    assert sim.account().balances["USDT"] == (D("1000"), ZERO)
+    # ONLY_NEW: a partially filled order is not replaced; neither is an unknown one.
+    sim.place_order(limit("d", BUY, "0.01", "50000"))
+    thin = candle(1, "50100", "50100", "49900", "50000", volume="0.02")
+    sim.on_candle(thin)
+    assert sim.query_order(SYMBOL, "d").status is OrderStatus.PARTIALLY_FILLED  # type: ignore[union-attr]
+    kept, never = sim.replace_order(SYMBOL, "d", "e", D("49000"), D("0.01"))
+    assert (type(kept), kept.code, type(never)) == (CancelRejected, -2011, OrderRejected)  # type: ignore[union-attr]
+    assert sim.query_order(SYMBOL, "e") is None
 
 
 # ------------------------------------------------------------------------------- funding
