@@ -220,7 +220,18 @@ class AdaptiveGrid:
         resting: frozenset[str] = frozenset()
         if p.price_band is not None:  # the band's hysteresis depends on what rests
             resting = frozenset(o.tag for o in context.open_orders.values())
-        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
+        # Spot: what the quote and base held pay for is an input too (fills move them with
+        # the legs, a resync adopting the exchange's balances moves them alone).
+        balances = None if instrument.is_futures else (account.cash, account.base_balance)
+        key = (
+            geometry,
+            self._legs_version,
+            blocked,
+            counts[Side.BUY],
+            counts[Side.SELL],
+            resting,
+            balances,
+        )
         plan = self.last_plan
         if (
             plan is None
@@ -245,6 +256,7 @@ class AdaptiveGrid:
                 p.price_band,
                 instrument.price_filter.tick_size,
                 resting,
+                None if futures else account.cash,
             )
             self.last_plan = plan
             self._plan_key = key
