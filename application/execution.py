@@ -26,6 +26,7 @@ from application.prepared_requests import (
     ModifyRequest,
     PlaceRequest,
     PreparedRequest,
+    ReplaceRequest,
 )
 from domain.account import AccountProjection
 from domain.client_ids import ClientOrderIdSequence
@@ -213,6 +214,15 @@ class ExecutionService:
                 events = exchange.modify_order(
                     order.symbol, order.client_order_id, cmd.price, cmd.quantity
                 )
+            elif type(step) is ReplaceRequest:
+                order, cmd = step.order, step.command
+                events = exchange.replace_order(
+                    order.symbol,
+                    order.client_order_id,
+                    step.replacement.client_order_id,
+                    cmd.price,
+                    cmd.quantity,
+                )
             else:
                 raise TypeError(f"unknown prepared request {step!r}")
             if events:
@@ -294,6 +304,8 @@ class ExecutionService:
                 status=order.status,
             )
             return None
+        if not self.instrument.is_futures:
+            return self._prepare_replace(order, cmd)
         order.apply(OrderTrigger.REQUEST_MODIFY)
         self._repo.update_order(order)
         self.stats.modifies += 1
@@ -305,6 +317,57 @@ class ExecutionService:
             quantity=cmd.quantity,
         )
         return ModifyRequest(order, cmd)
+
+    def _prepare_replace(self, order: Order, cmd: ModifyOrder) -> PreparedRequest:
+        """Spot: the modify becomes a cancel of ``order`` and a replacement with a fresh id.
+
+        Binance spot has no amend for price: cancel-replace creates a new exchange order,
+        and the bot gives it a client id of its own from the same sequence, so each client id
+        names exactly one exchange order (a query by id, and reconciliation after a restart,
+        then always find the order meant). The replacement inherits everything but price and
+        quantity, its tag included, so the strategy sees its level still covered.
+        """
+        cid = self._ids.next_id()
+        replacement = Order(
+            cid,
+            order.symbol,
+            order.side,
+            order.order_type,
+            cmd.quantity,
+            cmd.price,
+            order.time_in_force,
+            order.stop_price,
+            order.reduce_only,
+            order.tag,
+        )
+        order.apply(OrderTrigger.REQUEST_CANCEL)
+        self._repo.update_order(order)
+        self._repo.add_order(replacement)
+        self._open[cid] = replacement
+        self.stats.modifies += 1
+        now = self._clock.now_ms()
+        old = order.client_order_id
+        self._sink.emit(
+            "order.modify",
+            now,
+            client_order_id=old,
+            price=cmd.price,
+            quantity=cmd.quantity,
+            replaced_by=cid,
+        )
+        self._sink.emit(
+            "order.submit",
+            now,
+            client_order_id=cid,
+            side=order.side,
+            type=order.order_type,
+            quantity=cmd.quantity,
+            price=cmd.price,
+            stop_price=order.stop_price,
+            tag=order.tag,
+            replaces=old,
+        )
+        return ReplaceRequest(order, replacement, cmd)
 
     def _check_risk(self, cmd: PlaceOrder) -> RiskVerdict | None:
         """The refusing verdict, or None when the order may go (or no risk is configured)."""

@@ -54,5 +54,21 @@ class ModifyRequest:
     command: ModifyOrder
 
 
+@dataclass(frozen=True, slots=True)
+class ReplaceRequest:
+    """Spot's modify: cancel ``order`` and place ``replacement`` in one cancel-replace request.
+
+    Both are journaled before it is sent, ``order`` PENDING_CANCEL and ``replacement``
+    PENDING_NEW under a client id of its own: a crash before the answer leaves two ordinary
+    intents, which reconciliation resolves like any cancel and any new order.
+    """
+
+    order: Order
+    replacement: Order
+    command: ModifyOrder
+
+
 #: A journaled request waiting to be sent.
-PreparedRequest = PlaceRequest | LocalAnswer | CancelRequest | CancelAllRequest | ModifyRequest
+PreparedRequest = (
+    PlaceRequest | LocalAnswer | CancelRequest | CancelAllRequest | ModifyRequest | ReplaceRequest
+)

@@ -184,6 +184,23 @@ class BlockingExchange:
             write=True,
         )
 
+    def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        """See :meth:`ExchangePort.replace_order`."""
+        return self.call(
+            "replace_order",
+            lambda: self._exchange.replace_order(
+                symbol, client_order_id, new_client_order_id, price, quantity
+            ),
+            write=True,
+        )
+
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """See :meth:`ExchangePort.cancel_order`."""
         return self.call(

@@ -12,16 +12,16 @@ One :class:`BinanceExchange` serves one market (spot or USD-M futures) through o
   order id is queried until the state is final (see :mod:`adapters.binance.outcomes`). If
   even the queries keep failing, :class:`~adapters.binance.errors.OutcomeUnresolved` is
   raised and the intent stays pending for reconciliation.
-* **Spot modify is cancel-replace** (``POST /api/v3/order/cancelReplace``, mode
-  STOP_ON_FAILURE, ``cancelRestrictions=ONLY_NEW``, new order under the same client id).
-  Success returns ``OrderModified`` followed by ``OrderAccepted`` carrying the *new*
-  exchange order id (cancel-replace creates a new order; the journal must learn its id).
-  If the cancel went through but the new order was refused, the answer is
-  ``OrderCanceled`` + ``ModifyRejected``: the order is gone and the caller learns why.
-  ``ONLY_NEW`` keeps a partially filled order from being replaced by a full-size one (the
-  domain's modify quantity is the new *total*); such a modify is refused by Binance with
-  -2011 and comes back as ``ModifyRejected``. Futures modify in place (``PUT
-  /fapi/v1/order``).
+* **Spot modify is cancel-replace** (:meth:`BinanceExchange.replace_order`, ``POST
+  /api/v3/order/cancelReplace``, mode STOP_ON_FAILURE, ``cancelRestrictions=ONLY_NEW``).
+  The replacement is a new exchange order, so it goes under the *new* client id the caller
+  gives (reusing the old one would let one client id stand for several orders, and a query
+  by client id sees only the latest). Success returns ``OrderCanceled`` for the old id and
+  the new order's ``OrderAccepted``; the cancel done but the new order refused,
+  ``OrderCanceled`` + ``OrderRejected`` (new id); nothing done, ``CancelRejected`` +
+  ``OrderRejected``. ``ONLY_NEW`` keeps a partially filled order from being replaced by a
+  full-size one (the domain's modify quantity is the new *total*); Binance refuses such a
+  replace with -2011. Futures modify in place (``PUT /fapi/v1/order``), keeping the id.
 * **Futures conditional orders** live in the Algo Order API (``/fapi/v1/order`` answers
   -4120): STOP_MARKET / TAKE_PROFIT_MARKET go to ``POST /fapi/v1/algoOrder`` with
   ``clientAlgoId`` = the client order id (``OrderAccepted`` carries the ``algoId``), are
@@ -490,17 +490,62 @@ class BinanceExchange:
     async def modify_order(
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
-        """Change a resting LIMIT order: futures in place, spot by cancel-replace.
+        """Change a resting futures LIMIT order in place (``PUT /fapi/v1/order``).
 
-        ``quantity`` is the new total quantity. See the module docstring for the events
-        each outcome produces.
+        ``quantity`` is the new total quantity. A spot order is changed by
+        :meth:`replace_order` instead (a new order, so a new client id); asked here, it is
+        refused locally and nothing is sent.
         """
         cid = client_order_id
+        if not self._futures:
+            return [
+                ModifyRejected(
+                    cid,
+                    RejectReason.INVALID_REQUEST,
+                    0,
+                    "local check, nothing sent: a spot order is modified by cancel-replace "
+                    "under a new client id (replace_order)",
+                    self._now(),
+                )
+            ]
+        found = await self._modifiable(symbol, cid)
+        if not isinstance(found, OrderInfo):
+            reason, code, message = found
+            return [ModifyRejected(cid, reason, code, message, self._now())]
+        return await self._modify_futures(symbol, found, price, quantity)
+
+    async def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        """Spot modify: cancel-replace, the new order under ``new_client_order_id``.
+
+        See the module docstring and :meth:`ExchangePort.replace_order` for the events.
+        """
+        cid, new_cid = client_order_id, new_client_order_id
+        if self._futures:
+            found: OrderInfo | tuple[RejectReason, int, str] = (
+                RejectReason.INVALID_REQUEST,
+                0,
+                "local check, nothing sent: futures modify in place (modify_order)",
+            )
+        else:
+            found = await self._modifiable(symbol, cid)
+        if not isinstance(found, OrderInfo):
+            return self._not_replaced(cid, new_cid, *found)
+        return await self._cancel_replace(symbol, found, new_cid, price, quantity)
+
+    async def _modifiable(self, symbol: str, cid: str) -> OrderInfo | tuple[RejectReason, int, str]:
+        """The order a modify or replace acts on, or why nothing may be sent."""
         refused = await self._prefetch_instrument(symbol)
         if refused is not None:
             code, message = refused
             reason = RejectReason.INVALID_REQUEST if code == -1121 else RejectReason.RANDOM_FAULT
-            return [ModifyRejected(cid, reason, code, message, self._now())]
+            return reason, code, message
         info = self._known.get(cid)
         if info is None:
             try:
@@ -508,28 +553,27 @@ class BinanceExchange:
             except BinanceError as exc:
                 # Nothing was sent: the modify is definitely not applied.
                 reason = getattr(exc, "reason", RejectReason.RANDOM_FAULT)
-                message = f"local: order lookup failed, nothing sent: {exc.message}"
-                return [ModifyRejected(cid, reason, exc.code, message, self._now())]
+                return reason, exc.code, f"local: order lookup failed, nothing sent: {exc.message}"
             if snapshot is None:
-                return [
-                    ModifyRejected(
-                        cid, RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist.", self._now()
-                    )
-                ]
+                return RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist."
             info = self._known[cid]
         if info.order_type is not OrderType.LIMIT:
-            return [
-                ModifyRejected(
-                    cid,
-                    RejectReason.INVALID_REQUEST,
-                    -5025 if self._futures else 0,
-                    "local check, nothing sent: only LIMIT orders can be modified",
-                    self._now(),
-                )
-            ]
-        if self._futures:
-            return await self._modify_futures(symbol, info, price, quantity)
-        return await self._cancel_replace(symbol, info, price, quantity)
+            return (
+                RejectReason.INVALID_REQUEST,
+                -5025 if self._futures else 0,
+                "local check, nothing sent: only LIMIT orders can be modified",
+            )
+        return info
+
+    def _not_replaced(
+        self, cid: str, new_cid: str, reason: RejectReason, code: int, message: str
+    ) -> list[ExecutionEvent]:
+        """Nothing was cancelled and nothing placed: the old order stays, the new one never is."""
+        now = self._now()
+        return [
+            CancelRejected(cid, reason, code, message, now),
+            OrderRejected(new_cid, reason, code, f"not placed: {message}", now),
+        ]
 
     async def _modify_futures(
         self, symbol: str, info: OrderInfo, price: Decimal, quantity: Decimal
@@ -547,10 +591,12 @@ class BinanceExchange:
         return await self._events.after_modify(snapshot, price, quantity)
 
     async def _cancel_replace(
-        self, symbol: str, info: OrderInfo, price: Decimal, quantity: Decimal
+        self, symbol: str, info: OrderInfo, new_cid: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
         cid = info.client_order_id
-        params = cancel_replace_params(symbol, cid, info.side, info.time_in_force, price, quantity)
+        params = cancel_replace_params(
+            symbol, cid, new_cid, info.side, info.time_in_force, price, quantity
+        )
         try:
             body = await self._client.signed(
                 "POST", "/api/v3/order/cancelReplace", params, weight=1, orders=1
@@ -558,20 +604,20 @@ class BinanceExchange:
         except ExchangeRejected as exc:
             data = exc.payload.get("data")
             if exc.code not in (-2021, -2022) or not isinstance(data, dict):
-                return [ModifyRejected(cid, exc.reason, exc.code, exc.message, self._now())]
+                return self._not_replaced(cid, new_cid, exc.reason, exc.code, exc.message)
             body = data
         except UnknownOutcome as exc:
-            old_id = info.exchange_order_id
-            return await self._outcomes.cancel_replace(symbol, cid, old_id, price, quantity, exc)
+            return await self._outcomes.cancel_replace(symbol, cid, new_cid, exc)
         outcome = parse_cancel_replace(body)
-        if outcome.new_order is not None:
-            return await self._events.after_replace(outcome.new_order, cid, price, quantity)
-        events: list[ExecutionEvent] = []
-        if outcome.canceled:
-            events.append(OrderCanceled(cid, outcome.cancel_time or self._now()))
         code, message = outcome.failure or (0, "cancel-replace failed")
         reason = reject_reason(code, message, self._market)
-        events.append(ModifyRejected(cid, reason, code, message, self._now()))
+        if not outcome.canceled:
+            return self._not_replaced(cid, new_cid, reason, code, message)
+        events: list[ExecutionEvent] = [OrderCanceled(cid, outcome.cancel_time or self._now())]
+        if outcome.new_order is not None:
+            events += await self._events.after_replace(outcome.new_order, new_cid)
+        else:
+            events.append(OrderRejected(new_cid, reason, code, message, self._now()))
         return events
 
     # ================================================================== helpers

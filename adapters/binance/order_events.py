@@ -98,17 +98,16 @@ class OrderEvents:
         )
         return [modified, *await self.from_snapshot(snapshot, accepted=False)]
 
-    async def after_replace(
-        self, new_order: Any, cid: str, price: Decimal, quantity: Decimal
-    ) -> list[ExecutionEvent]:
-        """The new leg of a successful cancel-replace: modified, then the new order's ack."""
-        timestamp = event_time(new_order, self._now())
-        events: list[ExecutionEvent] = [OrderModified(cid, price, quantity, timestamp)]
+    async def after_replace(self, new_order: Any, new_cid: str) -> list[ExecutionEvent]:
+        """The new leg of a successful cancel-replace: the new order's ack (and any fills).
+
+        The new order has its own client id; the old one's cancellation is the caller's.
+        """
         if "status" in new_order:
-            events += await self.from_answer(new_order, accepted=True)
-        else:  # an ACK-only answer
-            events.append(OrderAccepted(cid, integer(new_order, "orderId"), timestamp))
-        return events
+            return await self.from_answer(new_order, accepted=True)
+        # An ACK-only answer.
+        timestamp = event_time(new_order, self._now())
+        return [OrderAccepted(new_cid, integer(new_order, "orderId"), timestamp)]
 
     async def _order_fills(self, snapshot: OrderSnapshot) -> list[Fill]:
         """The fills of one order (``myTrades``/``userTrades`` with ``orderId``)."""

@@ -32,7 +32,7 @@ from domain.events import (
     CancelRejected,
     ExecutionEvent,
     ModifyRejected,
-    OrderModified,
+    OrderCanceled,
     OrderRejected,
     RejectReason,
 )
@@ -150,47 +150,46 @@ class OutcomeResolver:
         return [self._modify_not_applied(cid, cause)]
 
     async def cancel_replace(
-        self,
-        symbol: str,
-        cid: str,
-        old_id: int,
-        price: Decimal,
-        quantity: Decimal,
-        cause: UnknownOutcome,
+        self, symbol: str, cid: str, new_cid: str, cause: UnknownOutcome
     ) -> list[ExecutionEvent]:
-        """A spot cancel-replace: applied when an order other than ``old_id`` holds ``cid``."""
-        _log.warning("cancel-replace %s: outcome unknown (%s); querying", cid, cause)
+        """A spot cancel-replace: applied when the replacement ``new_cid`` exists.
 
-        def settled(s: OrderSnapshot | None) -> bool:
-            return s is None or s.exchange_order_id != old_id or s.status.is_terminal
-
-        snapshot = await self.settle(symbol, cid, settled, cause)
-        if snapshot is not None and snapshot.exchange_order_id == old_id:
-            if not snapshot.status.is_terminal:
-                return [self._modify_not_applied(cid, cause)]
-            # The old order is closed; a replacement under the same client id may exist but
-            # the query can still answer with the old one: the open orders settle it.
-            replacement = next(
-                (
-                    s
-                    for s in await self._open_orders(symbol)
-                    if s.client_order_id == cid and s.exchange_order_id != old_id
-                ),
-                None,
+        STOP_ON_FAILURE places the new order only after the cancel succeeded, so a
+        replacement found means the old order is cancelled. None found once the request can
+        no longer execute: the old order's own state says whether the cancel happened.
+        """
+        _log.warning("cancel-replace %s -> %s: outcome unknown (%s); querying", cid, new_cid, cause)
+        replacement = await self.settle(symbol, new_cid, lambda s: s is not None, cause)
+        if replacement is not None:
+            canceled = OrderCanceled(cid, replacement.update_time or self._now())
+            return [canceled, *await self._events.from_snapshot(replacement, accepted=True)]
+        never = OrderRejected(
+            new_cid,
+            RejectReason.NEVER_SENT,
+            cause.code,
+            f"cancel-replace outcome unknown ({cause.message}); the replacement was not found "
+            "on the exchange after its recvWindow passed, so it was never placed",
+            self._now(),
+        )
+        old = await self.settle(symbol, cid, lambda s: True, cause)
+        if old is None:
+            refused = CancelRejected(
+                cid, RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist.", self._now()
             )
-            if replacement is None:
-                closing = await self._events.from_snapshot(snapshot, accepted=False)
-                detail = f"the order is {snapshot.status.value} and no replacement was found"
-                return [*closing, self._modify_not_applied(cid, cause, detail)]
-            snapshot = replacement
-        if snapshot is None:
-            return [
-                ModifyRejected(
-                    cid, RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist.", self._now()
-                )
-            ]
-        modified = OrderModified(cid, price, quantity, snapshot.update_time or self._now())
-        return [modified, *await self._events.from_snapshot(snapshot, accepted=True)]
+            return [refused, never]
+        if old.status.is_terminal:
+            return [*await self._events.from_snapshot(old, accepted=False), never]
+        return [
+            CancelRejected(
+                cid,
+                RejectReason.NEVER_SENT,
+                cause.code,
+                f"cancel-replace outcome unknown ({cause.message}); the order is still open "
+                "and no replacement exists, so nothing was applied",
+                self._now(),
+            ),
+            never,
+        ]
 
     def _modify_not_applied(
         self, cid: str, cause: BinanceError, detail: str = ""

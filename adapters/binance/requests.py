@@ -155,6 +155,7 @@ def futures_modify_params(
 def cancel_replace_params(
     symbol: str,
     client_order_id: str,
+    new_client_order_id: str,
     side: Side,
     time_in_force: TimeInForce | None,
     price: Decimal,
@@ -162,8 +163,8 @@ def cancel_replace_params(
 ) -> tuple[tuple[str, Any], ...]:
     """``POST /api/v3/order/cancelReplace`` parameters of a spot modify.
 
-    STOP_ON_FAILURE with ``cancelRestrictions=ONLY_NEW``; the new order keeps the client id
-    and the time in force (post-only GTX becomes LIMIT_MAKER).
+    STOP_ON_FAILURE with ``cancelRestrictions=ONLY_NEW``; the new order goes under its own
+    client id and keeps the time in force (post-only GTX becomes LIMIT_MAKER).
     """
     post_only = time_in_force is TimeInForce.GTX
     return (
@@ -176,6 +177,6 @@ def cancel_replace_params(
         ("cancelReplaceMode", "STOP_ON_FAILURE"),
         ("cancelOrigClientOrderId", client_order_id),
         ("cancelRestrictions", "ONLY_NEW"),
-        ("newClientOrderId", client_order_id),
+        ("newClientOrderId", new_client_order_id),
         ("newOrderRespType", "FULL"),
     )

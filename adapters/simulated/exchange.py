@@ -239,6 +239,57 @@ class SimulatedExchange:
             self._book.add(order)
         return events
 
+    def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        """Binance spot's cancel-replace (STOP_ON_FAILURE, ``cancelRestrictions=ONLY_NEW``).
+
+        The new order's filters are checked first, then the old order is cancelled (only a
+        LIMIT order with nothing executed: -2011 otherwise) and the new one placed under
+        ``new_client_order_id`` like any new order. Nothing done answers
+        ``CancelRejected`` + ``OrderRejected``; a refused new order after the cancel
+        ``OrderCanceled`` + ``OrderRejected``.
+        """
+        self._check_symbol(symbol)
+        now = self._now
+        old, new = client_order_id, new_client_order_id
+        order = self._open.get(old)
+        refusal: rj.Rejection | None = None
+        if order is None:
+            refusal = rj.unknown_order_cancel()
+        elif order.order_type is not OrderType.LIMIT or order.executed_quantity:
+            refusal = rj.cancel_restricted()
+        else:
+            try:
+                self._instrument.check_order(order.side, OrderType.LIMIT, quantity, price, None)
+            except FilterViolation as exc:
+                refusal = rj.filter_rejection(self._instrument.market, exc)
+        if refusal is not None or order is None:
+            r = refusal or rj.unknown_order_cancel()
+            return [
+                CancelRejected(old, r.reason, r.code, r.message, now),
+                self._reject(new, r, now),
+            ]
+        events = self._cancel_open(order, now)
+        request = OrderRequest(
+            new,
+            symbol,
+            order.side,
+            OrderType.LIMIT,
+            quantity,
+            price,
+            order.time_in_force,
+            None,
+            order.reduce_only,
+        )
+        self._accept(request, now, events)
+        return events
+
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """Cancel one open order; anything else answers -2011 Unknown order sent."""
         self._check_symbol(symbol)

@@ -6,7 +6,7 @@ so a backtest can check one against the other.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from adapters.simulated.book import RestingBook, SimOrder
 from adapters.simulated.rejections import Rejection, insufficient_funds, reduce_only_rejected
@@ -17,12 +17,16 @@ from domain.instruments import Instrument
 from domain.positions import Position
 
 ZERO = Decimal(0)
+#: Spot balances, and so the commissions that move them, carry 8 decimals: Binance reports
+#: ``commission`` / ``n`` with 8 and moves the balance by exactly that amount.
+COMMISSION_UNIT = Decimal("1e-8")
 
 
 class SpotLedger:
     """Spot balances. Limit and conditional orders lock funds at placement, as Binance does.
 
-    Commission is charged in the asset received (base on a BUY, quote on a SELL).
+    Commission is charged in the asset received (base on a BUY, quote on a SELL), rounded to
+    the balance's 8 decimals: the amount booked is the amount reported, to the last digit.
     """
 
     def __init__(
@@ -99,11 +103,11 @@ class SpotLedger:
             order.locked -= release
         notional = price * quantity
         if order.side is Side.BUY:
-            fee = quantity * rate
+            fee = (quantity * rate).quantize(COMMISSION_UNIT, ROUND_HALF_EVEN)
             self.balances.debit(inst.quote_asset, notional)
             self.balances.credit(inst.base_asset, quantity - fee)
             return fee, inst.base_asset, fee * price
-        fee = notional * rate
+        fee = (notional * rate).quantize(COMMISSION_UNIT, ROUND_HALF_EVEN)
         self.balances.debit(inst.base_asset, quantity)
         self.balances.credit(inst.quote_asset, notional - fee)
         return fee, inst.quote_asset, fee

@@ -115,6 +115,13 @@ def unknown_order_cancel() -> Rejection:
     return Rejection(-2011, "Unknown order sent.", RejectReason.UNKNOWN_ORDER)
 
 
+def cancel_restricted() -> Rejection:
+    """Spot cancel (or cancel-replace) with ``cancelRestrictions`` the order's status fails."""
+    return Rejection(
+        -2011, "Order was not canceled due to cancel restrictions.", RejectReason.INVALID_REQUEST
+    )
+
+
 def unknown_order_query() -> Rejection:
     """Query or modify of an order the exchange does not know."""
     return Rejection(-2013, "Order does not exist.", RejectReason.UNKNOWN_ORDER)

@@ -101,6 +101,26 @@ class ExchangePort(Protocol):
         """Change a resting LIMIT order in place (queue priority is lost)."""
         ...
 
+    def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        """Spot's modify: cancel a resting LIMIT order and place its replacement at once.
+
+        Binance spot cannot amend a price, so a modify is one cancel-replace request
+        (STOP_ON_FAILURE, only an order with nothing executed). The replacement is a new
+        exchange order and carries its own client id, ``new_client_order_id``, so one client
+        id never stands for two orders. Answers: success ``OrderCanceled(old)`` then the new
+        order's ``OrderAccepted`` (and any immediate fill); the cancel done but the new order
+        refused ``OrderCanceled(old)`` + ``OrderRejected(new)``; nothing done
+        ``CancelRejected(old)`` + ``OrderRejected(new)``.
+        """
+        ...
+
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
         """Cancel one order; an unknown or closed order yields a CancelRejected."""
         ...
@@ -162,7 +182,18 @@ class AsyncExchangePort(Protocol):
     async def modify_order(
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
-        """Change a resting LIMIT order (futures modify; spot cancel-replace)."""
+        """Change a resting LIMIT order in place (futures; spot uses :meth:`replace_order`)."""
+        ...
+
+    async def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        """Spot cancel-replace under a new client id (see :meth:`ExchangePort.replace_order`)."""
         ...
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:

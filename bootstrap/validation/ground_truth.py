@@ -124,8 +124,9 @@ def check_events_once(journal: JournalView) -> CheckResult:
     """Each order's acceptance and cancellation is journaled once.
 
     Binance reports both twice (in the REST answer and on the user-data stream); the bot
-    must book them once. An acceptance is keyed by its exchange order id too: a spot
-    cancel-replace gives the same client id a new exchange order, a new acceptance.
+    must book them once. An acceptance is keyed by its exchange order id too, so a client id
+    reused for a second exchange order (spot cancel-replaces did that before they took a new
+    id) shows here as two orders, and fails :func:`check_client_ids_unique` instead.
     """
     seen: Counter[tuple[str, str, object]] = Counter()
     for event in journal.events:

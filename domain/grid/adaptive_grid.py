@@ -258,6 +258,9 @@ class AdaptiveGrid:
         resting: frozenset[str] = frozenset()
         if p.price_band is not None:  # the band's hysteresis depends on what rests
             resting = frozenset(o.tag for o in context.open_orders.values())
+        # Spot: what the quote and base held pay for is an input too (fills move them with
+        # the legs, a resync adopting the exchange's balances moves them alone).
+        balances = None if instrument.is_futures else (account.cash, account.base_balance)
         key = (
             geometry,
             self._legs_version,
@@ -266,6 +269,7 @@ class AdaptiveGrid:
             counts[Side.BUY],
             counts[Side.SELL],
             resting,
+            balances,
         )
         plan = self.last_plan
         fresh = False
@@ -293,6 +297,7 @@ class AdaptiveGrid:
                 instrument.price_filter.tick_size,
                 resting,
                 blocked_by,
+                None if futures else account.cash,
             )
             self.last_plan = plan
             self._plan_key = key

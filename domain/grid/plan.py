@@ -22,13 +22,20 @@ Rules, in the order they apply:
   (less what the sells before it already claim): a take-profit sell beyond it waits, counted
   ``TP_INSUFFICIENT_BASE``, until base comes back (the exchange would refuse it on every
   candle otherwise), and sell entries get only what is left;
+* likewise on spot every buy locks its notional (price x quantity) in quote, so the planned
+  buys together must fit in the quote the account holds (free plus what its own resting
+  orders lock, which a replacement frees first): a take-profit buy beyond it is counted
+  ``TP_INSUFFICIENT_QUOTE``, a buy entry ``INSUFFICIENT_QUOTE`` (the exposure cap alone does
+  not ensure it: with ``max_exposure`` above 1, or base bought meanwhile, it passes buys the
+  quote cannot pay, and the exchange refuses them -2010);
 * every order is on the instrument's tick and lot grid and passes its filters.
 
 A level that does not become an order is counted in :attr:`GridPlan.skipped` under its
 reason (a filter name, ``CROSSES_MARKET``, ``ENTRY_FILTER`` — or ``ENTRY_BRAKE`` /
 ``ENTRY_WEEKEND`` when the brakes or weekend mode block the entries —, ``PROXIMITY``,
-``EXPOSURE_CAP``, ``INSUFFICIENT_BASE``, ``TP_INSUFFICIENT_BASE``, ``TP_`` and a filter
-name or ``PRICE_BAND`` for a take-profit): never dropped silently.
+``EXPOSURE_CAP``, ``INSUFFICIENT_BASE``, ``INSUFFICIENT_QUOTE``, ``TP_INSUFFICIENT_BASE``,
+``TP_INSUFFICIENT_QUOTE``, ``TP_`` and a filter name or ``PRICE_BAND`` for a take-profit):
+never dropped silently.
 """
 
 from __future__ import annotations
@@ -321,6 +328,7 @@ def plan_grid(
     tick: Decimal = ZERO,
     resting: Collection[str] = (),
     blocked_by: str = ENTRY_FILTER,
+    payable: Decimal | None = None,
 ) -> GridPlan:
     """The orders that should rest now (see the module docstring for the rules).
 
@@ -347,6 +355,9 @@ def plan_grid(
             inside the close instead (a post-only order at its own price would be refused).
         blocked_by: Why ``blocked`` sides get no entries, the skip reason they are counted
             under (``ENTRY_FILTER``, ``ENTRY_BRAKE``, ``ENTRY_WEEKEND``).
+        payable: Spot: the quote the account holds (free plus what its resting orders
+            lock), which every planned buy's notional (take-profits first, then entries)
+            must fit in (None on futures).
 
     Returns:
         The plan.
@@ -397,6 +408,12 @@ def plan_grid(
                 _skip(skipped, "TP_INSUFFICIENT_BASE")
                 continue
             sellable -= tp.quantity
+        if payable is not None and tp.side is Side.BUY:
+            cost = tp.quantity * tp.price
+            if cost > payable:  # spot: the quote it would lock is not there
+                _skip(skipped, "TP_INSUFFICIENT_QUOTE")
+                continue
+            payable -= cost
         orders.append(tp)
         worst[tp.side] += tp.quantity
         if tp.price > value_price[tp.side]:
@@ -451,6 +468,9 @@ def plan_grid(
             if sellable is not None and side is Side.SELL and qty > sellable:
                 _skip(skipped, "INSUFFICIENT_BASE")
                 continue
+            if payable is not None and side is Side.BUY and qty * price > payable:
+                _skip(skipped, "INSUFFICIENT_QUOTE")
+                continue
             after = worst[side] + qty
             priced = price if price > value_price[side] else value_price[side]
             if after > ZERO and after * (priced if priced > close else close) > cap:
@@ -462,6 +482,8 @@ def plan_grid(
             value_price[side] = valued_at
             if sellable is not None and side is Side.SELL:
                 sellable -= qty
+            if payable is not None and side is Side.BUY:
+                payable -= qty * price
             orders.append(PlannedOrder(tag, side, price, qty, ENTRY))
     orders.sort(key=lambda o: abs(o.price - close))
     for side in (Side.BUY, Side.SELL):

@@ -383,38 +383,56 @@ def test_account_reflects_a_fill(venue: Venue) -> None:
 
 
 def test_modify_changes_the_price_in_place_or_by_cancel_replace(venue: Venue) -> None:
-    # Futures modify in place (same exchange id). Binance spot has no price amend: the adapter
-    # cancel-replaces under the same client id and says so with an OrderAccepted carrying the
-    # new exchange id, so the caller learns which of the two happened.
+    # Futures modify in place (same client id, same exchange id). Binance spot has no price
+    # amend: a modify is a cancel-replace, which creates a new exchange order, so it goes
+    # under a new client id and the old id stays with the cancelled order (one client id,
+    # one exchange order: docs/validation/findings.md, entry 17).
     bid = venue.resting_bid("-0.01")
     ack = venue.place_resting(bid)
     new_price = venue.price("-0.015", BUY)
-    events = venue.exchange.modify_order(SYMBOL, bid.client_order_id, new_price, bid.quantity)
-    kinds = [type(e) for e in events]
-    assert kinds in ([OrderModified], [OrderModified, OrderAccepted]), events
-    modified = events[0]
-    assert isinstance(modified, OrderModified)
-    assert (modified.client_order_id, modified.price, modified.quantity) == (
-        bid.client_order_id,
-        new_price,
-        bid.quantity,
-    )
-    snap = venue.exchange.query_order(SYMBOL, bid.client_order_id)
-    assert snap is not None
-    if kinds == [OrderModified]:
-        assert snap.exchange_order_id == ack.exchange_order_id
+    old_cid = bid.client_order_id
+    if venue.market.is_futures:
+        [modified] = venue.exchange.modify_order(SYMBOL, old_cid, new_price, bid.quantity)
+        assert isinstance(modified, OrderModified)
+        assert (modified.client_order_id, modified.price, modified.quantity) == (
+            old_cid,
+            new_price,
+            bid.quantity,
+        )
+        cid, exchange_id = old_cid, ack.exchange_order_id
     else:
-        replaced = events[1]
-        assert isinstance(replaced, OrderAccepted)
-        assert replaced.client_order_id == bid.client_order_id
+        cid = old_cid + "r"
+        events = venue.exchange.replace_order(SYMBOL, old_cid, cid, new_price, bid.quantity)
+        assert [type(e) for e in events] == [OrderCanceled, OrderAccepted], events
+        canceled, replaced = events
+        assert canceled.client_order_id == old_cid
+        assert isinstance(replaced, OrderAccepted) and replaced.client_order_id == cid
         assert replaced.exchange_order_id != ack.exchange_order_id
-        assert snap.exchange_order_id == replaced.exchange_order_id
+        exchange_id = replaced.exchange_order_id
+        old = venue.exchange.query_order(SYMBOL, old_cid)
+        assert old is not None
+        assert (old.status, old.exchange_order_id) == (OrderStatus.CANCELED, ack.exchange_order_id)
+    snap = venue.exchange.query_order(SYMBOL, cid)
+    assert snap is not None and snap.exchange_order_id == exchange_id
     assert (snap.status, snap.price, snap.quantity) == (OrderStatus.NEW, new_price, bid.quantity)
     [listed] = venue.exchange.open_orders(SYMBOL)
-    assert listed.price == new_price
+    assert (listed.client_order_id, listed.price) == (cid, new_price)
+
+
+def test_spot_replace_that_cannot_cancel_places_nothing(venue: Venue) -> None:
+    if venue.market.is_futures:
+        pytest.skip("futures modify in place")
+    refused, never = venue.exchange.replace_order(
+        SYMBOL, "ct-never", "ct-never-r", LAST_PRICE, D("0.01")
+    )
+    assert isinstance(refused, CancelRejected) and isinstance(never, OrderRejected)
+    assert (refused.client_order_id, never.client_order_id) == ("ct-never", "ct-never-r")
+    assert venue.exchange.query_order(SYMBOL, "ct-never-r") is None
 
 
 def test_modify_of_an_unknown_order_is_rejected(venue: Venue) -> None:
+    if not venue.market.is_futures:
+        pytest.skip("spot modifies by replace_order (test_spot_replace_that_cannot_cancel...)")
     [rejected] = venue.exchange.modify_order(SYMBOL, "ct-never", LAST_PRICE, D("0.01"))
     assert isinstance(rejected, ModifyRejected)
     assert rejected.reason is RejectReason.UNKNOWN_ORDER

@@ -7,7 +7,10 @@ Two failures this guards against, each measured before its fix:
 * futures: a take-profit or entry refused for margin was re-sent on every candle (the
   generated market below, with an exposure cap above what leverage 1 margins: 12,431 orders,
   12,376 refused, 35 fills; the generated year with the default config and the brakes off:
-  338,267 orders for 6,982 fills).
+  338,267 orders for 6,982 fills);
+* spot: buys the quote could not pay for (the exposure cap counts base as equity, and may
+  exceed 1) were sent and refused -2010 again after every fill (the generated market below,
+  20,000 minutes at 3x exposure: 481 orders, 333 refused, 106 fills; after: 148, 0, 106).
 """
 
 from __future__ import annotations
@@ -51,6 +54,22 @@ def test_futures_refusals_for_margin_are_not_resent_every_candle() -> None:
     assert report.orders <= 15 * report.fills, (report.orders, report.fills)
     assert report.rejects <= 10 * report.fills, (report.rejects, report.fills)
     assert any(reason.endswith("INSUFFICIENT_MARGIN") for reason in grid.skipped_levels)
+
+
+def test_spot_buys_beyond_the_quote_held_are_not_sent() -> None:
+    report, grid = _run(
+        {
+            "market": {"type": "SPOT", "symbol": "BTCUSDT"},
+            "strategy": {"adaptive": {"level_fraction": "0.2", "max_exposure": "3"}},
+            "backtest": {"generated": {"minutes": 20_000}},
+        }
+    )
+    counters = grid.counters()
+    assert report.fills >= 50
+    assert report.rejects == 0, (report.rejects, grid.skipped_levels)
+    assert counters["entry_refusals"] == 0
+    assert report.orders <= 2 * report.fills, (report.orders, report.fills)
+    assert grid.skipped_levels.get("INSUFFICIENT_QUOTE", 0) > 0  # waited, and counted
 
 
 @pytest.mark.slow

@@ -380,3 +380,42 @@ def test_a_held_take_profit_is_tried_again_after_an_hour() -> None:
             refuse_for_margin(grid, ctx, by_tag(ctx, tag), (minute + 1) * MINUTE_MS - 1)
     assert placed_at == [63, 123]  # the refusal at 3:00 + one hour, then again
     assert grid.counters()["take_profit_refusals"] == 3
+
+
+def test_a_spot_entry_refused_for_balance_waits_instead_of_being_resent_every_candle() -> None:
+    """Quote the grid cannot see (another order of the account) locks what a buy needs.
+
+    Binance refuses the buy -2010; re-sending it on every candle is refused every time. The
+    level waits, counted ``ENTRY_INSUFFICIENT_BALANCE``, until a fill or an hour later.
+    """
+    spot = builtin_instrument(MarketType.SPOT, SYMBOL)
+    facts = MarketFacts(MarketFactsSettings(atr_windows=(3,), volatility_windows=(3,)))
+    ctx = Venue(spot, AccountProjection(spot, D("10000"), D("0.2"), D("50000")), facts)
+    grid = AdaptiveGrid(SYMBOL, PARAMS)
+    for minute in range(3):
+        candle(grid, ctx, "50000", minute)
+    accepted = ctx.open_orders.pop(by_tag(ctx, "grid:BUY:1").client_order_id)
+    entry = Order(
+        accepted.client_order_id,
+        SYMBOL,
+        accepted.side,
+        accepted.order_type,
+        accepted.quantity,
+        accepted.price,
+        accepted.time_in_force,
+        tag=accepted.tag,
+    )
+    entry.apply(OrderTrigger.REJECT)
+    refusal = OrderRejected(
+        entry.client_order_id,
+        RejectReason.INSUFFICIENT_BALANCE,
+        -2010,
+        "Account has insufficient balance for requested action.",
+        3 * MINUTE_MS,
+    )
+    assert list(grid.on_execution(refusal, entry, ctx)) == []
+    for minute in range(3, 40):
+        sent = candle(grid, ctx, "49990", minute)
+        assert "grid:BUY:1" not in {c.tag for c in sent if isinstance(c, PlaceOrder)}, minute
+    assert grid.counters()["entry_refusals"] == 1
+    assert grid.skipped_levels.get("ENTRY_INSUFFICIENT_BALANCE") == 1

@@ -941,76 +941,106 @@ def test_cancel_all_reports_each_order(market: str) -> None:
 
 
 # ====================================================================== modify
-def test_spot_modify_is_a_cancel_replace_under_the_same_client_id() -> None:
+def test_spot_modify_is_a_cancel_replace_under_a_new_client_id() -> None:
+    # The replacement is a new exchange order: it must not reuse the cancelled order's
+    # client id (docs/validation/findings.md, entry 17).
     h = make("spot")
     ex = h.exchange
 
     async def scenario() -> None:
         [ack] = await ex.place_order(limit())
         assert isinstance(ack, OrderAccepted)
-        events = await ex.modify_order(SYMBOL, "c1", D("48500"), D("0.02"))
-        assert [type(e) for e in events] == [OrderModified, OrderAccepted]
-        modified, new_ack = events
-        assert isinstance(modified, OrderModified) and isinstance(new_ack, OrderAccepted)
-        assert (modified.price, modified.quantity) == (D("48500"), D("0.02"))
+        events = await ex.replace_order(SYMBOL, "c1", "c2", D("48500"), D("0.02"))
+        assert [type(e) for e in events] == [OrderCanceled, OrderAccepted]
+        canceled, new_ack = events
+        assert canceled.client_order_id == "c1"
+        assert isinstance(new_ack, OrderAccepted) and new_ack.client_order_id == "c2"
         assert new_ack.exchange_order_id != ack.exchange_order_id  # a new order on Binance
         [listed] = await ex.open_orders(SYMBOL)
         assert (listed.client_order_id, listed.exchange_order_id) == (
-            "c1",
+            "c2",
             new_ack.exchange_order_id,
         )
         assert (listed.price, listed.quantity) == (D("48500"), D("0.02"))
+        old = await ex.query_order(SYMBOL, "c1")
+        assert old is not None and old.status is OrderStatus.CANCELED
+        assert old.exchange_order_id == ack.exchange_order_id
 
     h.run(scenario)
     [sent] = h.fake.requests("POST", "/api/v3/order/cancelReplace")
     assert sent["cancelReplaceMode"] == "STOP_ON_FAILURE"
     assert sent["cancelRestrictions"] == "ONLY_NEW"
-    assert sent["cancelOrigClientOrderId"] == sent["newClientOrderId"] == "c1"
+    assert (sent["cancelOrigClientOrderId"], sent["newClientOrderId"]) == ("c1", "c2")
     assert (sent["side"], sent["type"], sent["timeInForce"]) == ("BUY", "LIMIT", "GTC")
-    assert h.fake.requests("GET", "/api/v3/order") == []  # side/type came from the cache
 
 
-def test_spot_modify_whose_new_order_fails_reports_the_cancel_and_the_reason() -> None:
+def test_spot_modify_order_is_refused_locally() -> None:
+    h = make("spot")
+    h.run(lambda: h.exchange.place_order(limit()))
+    [rejected] = h.run(lambda: h.exchange.modify_order(SYMBOL, "c1", D("48500"), D("0.01")))
+    assert isinstance(rejected, ModifyRejected)
+    assert rejected.reason is RejectReason.INVALID_REQUEST
+    assert h.fake.requests("POST", "/api/v3/order/cancelReplace") == []
+
+
+def test_spot_replace_whose_new_order_fails_reports_the_cancel_and_the_reason() -> None:
     h = make("spot")
     h.run(lambda: h.exchange.place_order(limit(tif=TimeInForce.GTX)))
-    events = h.run(lambda: h.exchange.modify_order(SYMBOL, "c1", D("51000"), D("0.01")))
-    assert [type(e) for e in events] == [OrderCanceled, ModifyRejected]
+    events = h.run(lambda: h.exchange.replace_order(SYMBOL, "c1", "c2", D("51000"), D("0.01")))
+    assert [type(e) for e in events] == [OrderCanceled, OrderRejected]
+    assert events[0].client_order_id == "c1"
     rejected = events[1]
-    assert isinstance(rejected, ModifyRejected)
+    assert isinstance(rejected, OrderRejected) and rejected.client_order_id == "c2"
     assert (rejected.code, rejected.reason) == (-2010, RejectReason.POST_ONLY_WOULD_TAKE)
     [sent] = h.fake.requests("POST", "/api/v3/order/cancelReplace")
     assert sent["type"] == "LIMIT_MAKER" and "timeInForce" not in sent
 
 
-def test_spot_modify_whose_cancel_fails_changes_nothing() -> None:
+def test_spot_replace_whose_cancel_fails_changes_nothing() -> None:
     h = make("spot")
     h.run(lambda: h.exchange.place_order(limit()))
     h.run(lambda: h.exchange.cancel_order(SYMBOL, "c1"))
-    [rejected] = h.run(lambda: h.exchange.modify_order(SYMBOL, "c1", D("48000"), D("0.01")))
-    assert isinstance(rejected, ModifyRejected)
-    assert (rejected.code, rejected.reason) == (-2011, RejectReason.UNKNOWN_ORDER)
+    events = h.run(lambda: h.exchange.replace_order(SYMBOL, "c1", "c2", D("48000"), D("0.01")))
+    assert [type(e) for e in events] == [CancelRejected, OrderRejected]
+    refused, never = events
+    assert isinstance(refused, CancelRejected) and refused.client_order_id == "c1"
+    assert (refused.code, refused.reason) == (-2011, RejectReason.UNKNOWN_ORDER)
+    assert never.client_order_id == "c2"
 
 
-def test_spot_modify_with_unknown_outcome_finds_the_replacement() -> None:
+def test_spot_replace_with_unknown_outcome_finds_the_replacement() -> None:
     h = make("spot")
     h.run(lambda: h.exchange.place_order(limit()))
     h.fake.fail("POST", "/api/v3/order/cancelReplace", Fault("timeout"))
-    events = h.run(lambda: h.exchange.modify_order(SYMBOL, "c1", D("48500"), D("0.01")))
-    assert [type(e) for e in events] == [OrderModified, OrderAccepted]
+    events = h.run(lambda: h.exchange.replace_order(SYMBOL, "c1", "c2", D("48500"), D("0.01")))
+    assert [(type(e), e.client_order_id) for e in events] == [
+        (OrderCanceled, "c1"),
+        (OrderAccepted, "c2"),
+    ]
     assert len(h.fake.requests("POST", "/api/v3/order/cancelReplace")) == 1
 
 
-def test_spot_modify_that_never_executed_is_not_applied() -> None:
+def test_spot_replace_that_never_executed_is_not_applied() -> None:
     h = make("spot")
     h.run(lambda: h.exchange.place_order(limit()))
     h.fake.fail("POST", "/api/v3/order/cancelReplace", Fault("timeout", execute=False))
-    [rejected] = h.run(lambda: h.exchange.modify_order(SYMBOL, "c1", D("48500"), D("0.01")))
-    assert isinstance(rejected, ModifyRejected) and rejected.reason is RejectReason.NEVER_SENT
+    events = h.run(lambda: h.exchange.replace_order(SYMBOL, "c1", "c2", D("48500"), D("0.01")))
+    assert [type(e) for e in events] == [CancelRejected, OrderRejected]
+    assert all(e.reason is RejectReason.NEVER_SENT for e in events)  # type: ignore[union-attr]
+    snap = h.run(lambda: h.exchange.query_order(SYMBOL, "c1"))
+    assert snap is not None and snap.status is OrderStatus.NEW
 
 
 @MARKETS
 def test_modify_of_an_unknown_order_is_rejected(market: str) -> None:
     h = make(market)
+    if market == "spot":
+        refused, never = h.run(
+            lambda: h.exchange.replace_order(SYMBOL, "never", "n2", LAST, D("0.01"))
+        )
+        assert isinstance(refused, CancelRejected) and isinstance(never, OrderRejected)
+        assert refused.reason is never.reason is RejectReason.UNKNOWN_ORDER
+        return
     [rejected] = h.run(lambda: h.exchange.modify_order(SYMBOL, "never", LAST, D("0.01")))
     assert isinstance(rejected, ModifyRejected)
     assert rejected.reason is RejectReason.UNKNOWN_ORDER

@@ -79,6 +79,7 @@ class FakeExchange:
         self.cancels: list[tuple[str, str]] = []
         self.cancel_alls: list[str] = []
         self.modifies: list[tuple[str, str, Decimal, Decimal]] = []
+        self.replaces: list[tuple[str, str, str, Decimal, Decimal]] = []
         self.snapshots: dict[str, OrderSnapshot] = {}
         self.fills: list[Fill] = []
         self._next_exchange_id = 1000
@@ -109,6 +110,17 @@ class FakeExchange:
         self, symbol: str, client_order_id: str, price: Decimal, quantity: Decimal
     ) -> list[ExecutionEvent]:
         self.modifies.append((symbol, client_order_id, price, quantity))
+        return self._answer()
+
+    def replace_order(
+        self,
+        symbol: str,
+        client_order_id: str,
+        new_client_order_id: str,
+        price: Decimal,
+        quantity: Decimal,
+    ) -> list[ExecutionEvent]:
+        self.replaces.append((symbol, client_order_id, new_client_order_id, price, quantity))
         return self._answer()
 
     def cancel_order(self, symbol: str, client_order_id: str) -> list[ExecutionEvent]:
@@ -655,6 +667,64 @@ def test_modify_rejected_after_the_order_filled_changes_nothing(rig: Rig) -> Non
     rejected = ModifyRejected(cid(0), RejectReason.UNKNOWN_ORDER, -2013, "Order does not exist.", 0)
     rig.service.apply([rejected])
     assert rig.order(cid(0)).status is S.FILLED
+
+
+def test_spot_modify_is_a_replacement_under_a_fresh_client_id() -> None:
+    # Binance spot modifies by cancel-replace: a new exchange order, so a new client id (one
+    # id must never stand for two exchange orders; docs/validation/findings.md, entry 17).
+    rig = make_rig(SPOT, base="1")
+    rig.place(qty="0.010", price="50000", tif=TimeInForce.GTX, tag="grid:BUY:1")
+    assert rig.service.execute([ModifyOrder(cid(0), D("49900"), D("0.020"))]) == []
+    old, new = rig.order(cid(0)), rig.order(cid(1))
+    assert rig.exchange.modifies == []
+    assert rig.exchange.replaces == [(SYMBOL, cid(0), cid(1), D("49900"), D("0.020"))]
+    assert (old.status, old.price, old.quantity) == (S.PENDING_CANCEL, D("50000"), D("0.010"))
+    assert (new.status, new.price, new.quantity) == (S.PENDING_NEW, D("49900"), D("0.020"))
+    assert (new.side, new.order_type, new.time_in_force, new.tag) == (
+        BUY,
+        OrderType.LIMIT,
+        TimeInForce.GTX,
+        "grid:BUY:1",
+    )
+    assert rig.service.stats.modifies == 1
+    assert rig.sink.named("order.modify") == [
+        {
+            "client_order_id": cid(0),
+            "price": D("49900"),
+            "quantity": D("0.020"),
+            "replaced_by": cid(1),
+        }
+    ]
+    [submit] = [e for e in rig.sink.named("order.submit") if e["client_order_id"] == cid(1)]
+    assert submit["replaces"] == cid(0) and submit["tag"] == "grid:BUY:1"
+    produced = rig.service.apply([OrderCanceled(cid(0), NOW), OrderAccepted(cid(1), 2002, NOW)])
+    assert statuses(produced) == [S.CANCELED, S.NEW]
+    assert list(rig.service.open_orders) == [cid(1)]
+    assert new.exchange_order_id == 2002
+
+
+def test_spot_replacement_refused_leaves_the_old_order_or_its_cancel() -> None:
+    rig = make_rig(SPOT, base="1")
+    rig.place(qty="0.010", price="50000")
+    rig.place(qty="0.010", price="49000")
+    refused = CancelRejected(cid(0), RejectReason.UNKNOWN_ORDER, -2011, "Unknown order sent.", NOW)
+    never = OrderRejected(cid(2), RejectReason.UNKNOWN_ORDER, -2011, "not placed", NOW)
+    rig.exchange.then([refused, never])
+    rig.service.execute([ModifyOrder(cid(0), D("49900"), D("0.010"))])
+    assert (rig.order(cid(0)).status, rig.order(cid(2)).status) == (S.NEW, S.REJECTED)
+    canceled = OrderCanceled(cid(1), NOW)
+    funds = OrderRejected(cid(3), RejectReason.INSUFFICIENT_BALANCE, -2010, "balance", NOW)
+    rig.exchange.then([canceled, funds])
+    rig.service.execute([ModifyOrder(cid(1), D("48000"), D("0.020"))])
+    assert (rig.order(cid(1)).status, rig.order(cid(3)).status) == (S.CANCELED, S.REJECTED)
+    assert list(rig.service.open_orders) == [cid(0)]
+
+
+def test_futures_modify_keeps_its_client_id(rig: Rig) -> None:
+    rig.place(qty="0.010", price="50000")
+    rig.service.execute([ModifyOrder(cid(0), D("49900"), D("0.020"))])
+    assert rig.exchange.replaces == [] and rig.repo.get_order(cid(1)) is None
+    assert rig.exchange.modifies == [(SYMBOL, cid(0), D("49900"), D("0.020"))]
 
 
 def test_modify_of_unknown_order_is_a_no_op(rig: Rig) -> None:

@@ -209,6 +209,86 @@ def test_spot_sell_levels_need_base() -> None:
     assert len(sells) == 1 and plan.skipped == {"INSUFFICIENT_BASE": 2}
 
 
+def test_spot_buy_levels_need_quote() -> None:
+    """A spot buy locks its notional in quote: buys beyond the quote held wait, counted.
+
+    Here the exposure cap (2x equity) would pass every level, but 1000 USDT pays for two
+    500 USDT buys only; before this the third was sent and refused -2010 on every candle
+    (docs/validation/findings.md, entry 16).
+    """
+    geometry = GridGeometry(D(30000), D("0.002"), D(500))
+    plan = plan_grid(
+        Ladder(geometry, 3, SPOT),
+        [],
+        {},
+        D(30000),
+        D("0"),
+        D(1000),
+        D(2),
+        {Side.BUY: 3, Side.SELL: 0},
+        sellable=D("0"),
+        payable=D(1000),
+    )
+    buys = [o for o in plan.orders if o.side is Side.BUY]
+    assert [o.tag for o in buys] == ["grid:BUY:1", "grid:BUY:2"]
+    assert sum(o.price * o.quantity for o in buys) <= D(1000)
+    assert plan.skipped == {"INSUFFICIENT_QUOTE": 1}
+
+
+def test_spot_take_profit_buy_beyond_the_quote_waits_and_entries_get_what_is_left() -> None:
+    geometry = GridGeometry(D(30000), D("0.002"), D(300))
+    leg = Leg("gs-1", "grid:SELL:1", Side.SELL, D("30000"), D("0.02"), D(0), D(601), D("0.02"))
+    leg.opening = False
+    tps = {leg.key: take_profit_order(leg, SPOT)}
+    args = (Ladder(geometry, 2, SPOT), [leg], tps, D("30050"), D("0.1"), D(10000), D(1))
+    counts = {Side.BUY: 2, Side.SELL: 0}
+    plan = plan_grid(*args, counts, sellable=D("0.1"), payable=D(500))
+    # The take-profit needs 600, more than the 500 held: it waits; the entries share the 500
+    # (as sell entries share the base a waiting take-profit sell could not use).
+    assert [o.tag for o in plan.orders] == ["grid:BUY:1"]
+    assert plan.skipped == {"TP_INSUFFICIENT_QUOTE": 1, "INSUFFICIENT_QUOTE": 1}
+    plan = plan_grid(*args, counts, sellable=D("0.1"), payable=D(1000))
+    assert [o.tag for o in plan.orders] == ["tp:gs-1", "grid:BUY:1"]
+    assert plan.skipped == {"INSUFFICIENT_QUOTE": 1}
+
+
+@st.composite
+def spot_scenarios(draw: st.DrawFn) -> dict[str, object]:
+    s = draw(scenarios())
+    s["payable"] = D(draw(st.integers(0, 50_000)))
+    return s
+
+
+@settings(max_examples=300, deadline=None)
+@given(spot_scenarios())
+def test_spot_buys_never_need_more_quote_than_the_account_holds(s: dict[str, object]) -> None:
+    geometry = s["geometry"]
+    levels = s["levels"]
+    legs = s["legs"]
+    payable = s["payable"]
+    assert isinstance(geometry, GridGeometry) and isinstance(levels, int)
+    assert isinstance(legs, list) and isinstance(payable, Decimal)
+    counts = level_counts(levels, s["asymmetry"], float(s["conviction"]))  # type: ignore[arg-type]
+    held = s["position"]
+    assert isinstance(held, Decimal)
+    position = abs(held)
+    plan = plan_grid(
+        Ladder(geometry, levels * 2, SPOT),
+        legs,
+        {leg.key: take_profit_order(leg, SPOT) for leg in legs},
+        s["close"],  # type: ignore[arg-type]
+        position,
+        s["equity"],  # type: ignore[arg-type]
+        s["max_exposure"],  # type: ignore[arg-type]
+        counts,
+        s["blocked"],  # type: ignore[arg-type]
+        sellable=position,
+        payable=payable,
+    )
+    buys = [o for o in plan.orders if o.side is Side.BUY]
+    assert sum((o.price * o.quantity for o in buys), D(0)) <= payable
+
+
 # ---------------------------------------------------------------------- order diff
 def _resting(cid: str, side: Side, price: str, qty: str, tag: str, executed: str = "0") -> Order:
     order = Order(cid, "BTCUSDT", side, OrderType.LIMIT, D(qty), D(price), GTX, tag=tag)

@@ -579,6 +579,47 @@ def test_modify_the_exchange_never_saw_is_rejected() -> None:
     assert restart.execution.open_orders == {cid: order}
 
 
+SPOT_HOLDINGS = {"USDT": D("100000"), "BTC": D("1")}
+
+
+def test_spot_replace_the_exchange_applied_is_found_under_the_new_id() -> None:
+    # The process dies after the cancel-replace left and before its answer was applied: the
+    # journal holds the old order PENDING_CANCEL and its replacement PENDING_NEW.
+    desk = Desk(SPOT, SPOT_HOLDINGS)
+    old = desk.place(buy("0.010", "29000"))
+    desk.send_unapplied(desk.intent(ModifyOrder(old, D("28900"), D("0.020"))))
+    new = "gb-1"
+    assert (desk.order(old).status, desk.order(new).status) == (S.PENDING_CANCEL, S.PENDING_NEW)
+    assert desk.exchange_open() == [new]
+
+    restart = desk.restart()
+    report, _ = restart.run()
+
+    assert_clean(report)
+    assert (desk.order(old).status, desk.order(new).status) == (S.CANCELED, S.NEW)
+    assert (desk.order(new).price, desk.order(new).quantity) == (D("28900"), D("0.020"))
+    assert desk.order(new).tag == desk.order(old).tag
+    assert list(restart.execution.open_orders) == [new]
+
+
+def test_spot_replace_the_exchange_never_saw_leaves_a_cancel_and_no_new_order() -> None:
+    desk = Desk(SPOT, SPOT_HOLDINGS)
+    old = desk.place(buy("0.010", "29000"))
+    desk.intent(ModifyOrder(old, D("28900"), D("0.020")))  # journaled, never sent
+    new = "gb-1"
+
+    restart = desk.restart()
+    report, _ = restart.run()
+
+    # The journaled cancel is carried out (as any unanswered cancel); the replacement was
+    # never sent: the strategy's next plan places what it still wants.
+    assert_clean(report)
+    assert report.resent_cancels == [old]
+    assert desk.order(old).status is S.CANCELED
+    assert desk.order(new).status is S.REJECTED
+    assert desk.exchange_open() == [] and restart.execution.open_orders == {}
+
+
 def test_orders_that_agree_with_the_exchange_are_left_alone() -> None:
     desk = Desk()
     cid = desk.place(buy("0.010", "29000"))

@@ -22,6 +22,7 @@ from bootstrap.instruments import builtin_instrument
 from domain.candles import MINUTE_MS, Candle
 from domain.enums import Liquidity, MarketType, OrderType, Side, TimeInForce
 from domain.events import (
+    CancelRejected,
     ExecutionEvent,
     FundingPaid,
     OrderAccepted,
@@ -152,6 +153,54 @@ def test_spot_taker_fees() -> None:
         "USDT": (D("1000") - D("800") + D("400") - D("0.4"), ZERO),
         "BTC": (D("0.02") - D("0.00002") - D("0.01"), ZERO),
     }
+
+
+def test_spot_commission_is_booked_with_binance_8_decimals() -> None:
+    """Spot balances carry 8 decimals and Binance reports commission with 8: the venue books
+    the rounded amount, so the fee reported and the balance moved are the same figure.
+
+    A validation run found the emulator booking ``0.4719753735 USDT`` while reporting
+    ``0.47197537`` (docs/validation/findings.md, entries 15 and 18).
+    """
+    sim = SimulatedExchange(SPOT, {"USDT": D("0"), "BTC": D("0.01")})
+    sim.on_candle(flat(0, "104126.07"))
+    [sell] = fills(sim.place_order(market("s", SELL, "0.00191")))
+    exact = D("0.00191") * D("104126.07") * D("0.001")  # 0.1988807937: 10 decimals
+    assert exact != exact.quantize(D("1e-8"))
+    assert (sell.fee, sell.fee_asset) == (D("0.19888079"), "USDT")
+    assert sim.account().balances["USDT"] == (D("0.00191") * D("104126.07") - sell.fee, ZERO)
+    # A base commission too: 0.00191 x 0.00075 (a discounted rate) = 0.0000014325 BTC.
+    discounted = SimulationSettings(taker_fee=D("0.00075"))
+    sim = SimulatedExchange(SPOT, {"USDT": D("1000"), "BTC": D("0")}, discounted)
+    sim.on_candle(flat(0, "104126.07"))
+    [buy] = fills(sim.place_order(market("b", BUY, "0.00191")))
+    assert (buy.fee, buy.fee_asset) == (D("0.00000143"), "BTC")
+    assert sim.account().balances["BTC"] == (D("0.00191") - D("0.00000143"), ZERO)
+
+
+def test_spot_replace_cancels_then_places_under_the_new_id_or_does_nothing() -> None:
+    sim = SimulatedExchange(SPOT, {"USDT": D("1000"), "BTC": D("0")})
+    sim.on_candle(flat(0, "50100"))
+    sim.place_order(limit("a", BUY, "0.01", "50000"))
+    events = sim.replace_order(SYMBOL, "a", "b", D("49000"), D("0.01"))
+    assert [(type(e), e.client_order_id) for e in events] == [
+        (OrderCanceled, "a"),
+        (OrderAccepted, "b"),
+    ]
+    assert sim.account().balances["USDT"] == (D("510"), D("490"))
+    # More than the free quote: the cancel happened, the new order is refused -2010.
+    canceled, refused = sim.replace_order(SYMBOL, "b", "c", D("49000"), D("0.03"))
+    assert isinstance(canceled, OrderCanceled) and isinstance(refused, OrderRejected)
+    assert (refused.client_order_id, refused.code) == ("c", -2010)
+    assert sim.account().balances["USDT"] == (D("1000"), ZERO)
+    # ONLY_NEW: a partially filled order is not replaced; neither is an unknown one.
+    sim.place_order(limit("d", BUY, "0.01", "50000"))
+    thin = candle(1, "50100", "50100", "49900", "50000", volume="0.02")
+    sim.on_candle(thin)
+    assert sim.query_order(SYMBOL, "d").status is OrderStatus.PARTIALLY_FILLED  # type: ignore[union-attr]
+    kept, never = sim.replace_order(SYMBOL, "d", "e", D("49000"), D("0.01"))
+    assert (type(kept), kept.code, type(never)) == (CancelRejected, -2011, OrderRejected)  # type: ignore[union-attr]
+    assert sim.query_order(SYMBOL, "e") is None
 
 
 # ------------------------------------------------------------------------------- funding
