@@ -510,6 +510,9 @@ class Runner:
 
     def _kill(self, step: KillStep, gate: int) -> None:
         bot, host = self._bot, self._host
+        if step.armed:
+            # The waits below (evidence, consumption) must not replay the arming window away.
+            host.set_gate(min(gate, step.at_candle + max(1, step.arm_candles)))
         self._record_strategy("before SIGKILL")
         self._await_evidence()
         deadline = time.monotonic() + CONSUME_WAIT_S
