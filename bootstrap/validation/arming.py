@@ -2,7 +2,8 @@
 
 An armed kill (``submit_placed``, ``submit_dropped``, ``modify``) waits for its request
 across candles, up to the end of its arming window (:attr:`KillStep.arm_candles` market
-candles after its candle, never past the next step's candle). The runner sets the replay's
+candles from when it is armed, always ending the schedule's kill room before the next
+step's candle). The runner sets the replay's
 gate to the window's end while the kill is armed, so the kill cannot strike inside the
 room the schedule keeps before the next step; once the replay has stood at that gate for
 :data:`ARMED_AT_GATE_S` without the request (no more candles can bring one), the kill falls
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bootstrap.validation.schedule import KillMode, KillStep
+from bootstrap.validation.schedule import KILL_ROOM, KillMode, KillStep
 
 #: The requests that modify a resting order (futures in place, spot cancel-replace).
 MODIFY_REQUESTS = frozenset({("PUT", "/fapi/v1/order"), ("POST", "/api/v3/order/cancelReplace")})
@@ -24,6 +25,15 @@ ARMED_AT_GATE_S = 5.0
 #: Wall time allowed on top of the window's own (candles / speed) before an armed kill gives
 #: up whatever the replay does (a replay that stopped for another reason must not hang it).
 ARMED_SLACK_S = 120.0
+
+
+def pre_arm_gate(step: KillStep, next_gate: int) -> int:
+    """How far the replay may go while an armed kill waits to be armed (evidence, faults).
+
+    A quarter of its window: those waits need some market (queued faults are consumed by
+    the requests that come with it), but must not replay the window away.
+    """
+    return min(next_gate, step.at_candle + max(1, step.arm_candles // 4))
 
 
 def is_modify(method: str, path: str) -> bool:
@@ -51,22 +61,34 @@ class ArmedKill:
 
     @classmethod
     def arm(
-        cls, step: KillStep, candles_fed: int, next_gate: int, speed: float, now: float
+        cls,
+        step: KillStep,
+        candles_fed: int,
+        next_gate: int,
+        speed: float,
+        now: float,
+        room: int = KILL_ROOM,
     ) -> ArmedKill:
-        """Arm ``step`` now: its window runs from its candle (at least one candle from now).
+        """Arm ``step`` now, for ``step.arm_candles`` candles from now (or from its candle).
+
+        The waits before a kill (a fault's evidence, queued faults consumed) may have
+        replayed part of the window already (see :func:`pre_arm_gate`): the window starts
+        when the kill is armed, so it keeps its length, but it always ends ``room`` candles
+        before the next step (the schedule keeps ``arm_candles + room`` free after a kill).
 
         Args:
             step: An armed kill step.
-            candles_fed: Candles replayed when it is armed (a kill may be carried out late).
-            next_gate: The next step's candle (or the replay's last): the window ends there
-                at the latest, so the next step still lands at its candle.
+            candles_fed: Candles replayed when it is armed.
+            next_gate: The next step's candle (or the replay's last).
             speed: Candles per wall-clock second.
             now: Wall-clock time.
+            room: Candles kept between the window's end and the next step.
         """
         if not step.armed:
             raise ValueError(f"a {step.mode.value} kill is not armed")
-        end = min(next_gate, max(candles_fed + 1, step.at_candle + step.arm_candles))
-        end = max(end, candles_fed)
+        start = max(candles_fed, step.at_candle)
+        end = min(next_gate - room, start + step.arm_candles)
+        end = max(end, min(candles_fed + 1, next_gate))  # at least one candle, if any is left
         wall = (end - candles_fed) / speed + ARMED_AT_GATE_S + ARMED_SLACK_S
         return cls(step.mode, candles_fed, end, now + wall)
 

@@ -32,7 +32,7 @@ from bootstrap.config import AppConfig, load_config
 from bootstrap.containers import candle_source, simulation_settings
 from bootstrap.instruments import builtin_instrument
 from bootstrap.validation.adaptive import BudgetWatch, OrderAudit, read_strategy_state
-from bootstrap.validation.arming import ArmedKill, RequestTally
+from bootstrap.validation.arming import ArmedKill, RequestTally, pre_arm_gate
 from bootstrap.validation.books import ExchangeBooks, read_books
 from bootstrap.validation.bot_process import BotSupervisor, Life
 from bootstrap.validation.emulator_host import EmulatorHost
@@ -512,7 +512,7 @@ class Runner:
         bot, host = self._bot, self._host
         if step.armed:
             # The waits below (evidence, consumption) must not replay the arming window away.
-            host.set_gate(min(gate, step.at_candle + max(1, step.arm_candles)))
+            host.set_gate(pre_arm_gate(step, gate))
         self._record_strategy("before SIGKILL")
         self._await_evidence()
         deadline = time.monotonic() + CONSUME_WAIT_S

@@ -77,6 +77,8 @@ HOURS_PER_STALL = 24.0
 SKEW_MS = (6_000, 20_000)
 #: Slow responses stay below the adapter's 10 s request timeout.
 DELAY_MS = (200, 4_000)
+#: Candles after a kill before any other step (the default of :func:`build_schedule`).
+KILL_ROOM = 3
 #: Share of the spare candles given to the armed kills' arming windows (the rest is spread
 #: at random between the steps).
 ARM_SHARE = 0.75
@@ -196,7 +198,7 @@ def build_schedule(
     tail: int | None = None,
     stall_lead: int = 0,
     kill_gap: int = 4,
-    kill_room: int = 3,
+    kill_room: int = KILL_ROOM,
     skew_span: int = 8,
 ) -> Schedule:
     """The plan for a run of ``candles`` candles with ``kills`` SIGKILLs.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bootstrap.validation.arming import ARMED_AT_GATE_S, ArmedKill, RequestTally
+from bootstrap.validation.arming import (
+    ARMED_AT_GATE_S,
+    ArmedKill,
+    RequestTally,
+    pre_arm_gate,
+)
 from bootstrap.validation.schedule import KillMode, KillStep
 
 PUT = ("PUT", "/fapi/v1/order")
@@ -18,15 +23,26 @@ def armed(mode: KillMode, at: int = 100, window: int = 60, fed: int = 100, gate:
     return ArmedKill.arm(KillStep(at, mode, 0.0, window), fed, gate, SPEED, now=1_000.0)
 
 
-def test_the_window_runs_from_the_kills_candle_and_stops_at_the_next_step() -> None:
+def test_the_window_keeps_its_length_and_the_room_before_the_next_step() -> None:
     assert armed(KillMode.MODIFY).window_end == 160
-    # Carried out late (the fault consumption wait): the window still ends at its candle.
-    assert armed(KillMode.MODIFY, fed=130).window_end == 160
-    # Never past the next step's candle, so the next step lands at its own.
-    assert armed(KillMode.MODIFY, gate=140).window_end == 140
-    # No window (a tight plan): at least the next candle, unless the next step is there.
+    # Armed late (the waits for a fault's evidence): the window keeps its length ...
+    assert armed(KillMode.MODIFY, fed=115).window_end == 175
+    # ... but ends the schedule's kill room (3) before the next step, at candle 170 here.
+    assert armed(KillMode.MODIFY, fed=115, gate=170).window_end == 167
+    # No window (a tight plan): at least the next candle, never past the next step.
     assert armed(KillMode.SUBMIT_PLACED, window=0).window_end == 101
     assert armed(KillMode.SUBMIT_PLACED, window=0, fed=140, gate=140).window_end == 140
+
+
+def test_the_waits_before_arming_may_replay_a_quarter_of_the_window() -> None:
+    step = KillStep(100, KillMode.MODIFY, 0.0, 60)
+    assert pre_arm_gate(step, 400) == 115
+    assert pre_arm_gate(step, 110) == 110
+    assert pre_arm_gate(KillStep(100, KillMode.SUBMIT_PLACED, 0.0, 0), 400) == 101
+    # Armed at that gate, the schedule's windows (arm + room before the next step) still
+    # give it the whole window.
+    kill = ArmedKill.arm(step, 115, 100 + 60 + 3, SPEED, now=0.0)
+    assert kill.window_end - 115 >= 60 - 60 // 4
 
 
 def test_a_random_kill_cannot_be_armed() -> None:
