@@ -56,6 +56,7 @@ def build_report(
                 "planned": k.step.mode.value,
                 "struck": k.struck,
                 "planned_candle": k.step.at_candle,
+                "arm_candles": k.step.arm_candles,
                 "candle": k.candle,
                 "process": k.life,
             }
@@ -149,6 +150,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             + ", ".join(f"{m} {n}" for m, n in sorted(f["kills"]["by_mode"].items()))
             + ")",
         ),
+        ("kills struck", kills_struck(f["kills"])),
         (
             "time to reconciled",
             f"p50 {ttr['restarts_p50']} s, max {ttr['restarts_max']} s over restarts "
@@ -253,6 +255,20 @@ def markdown(report: dict[str, Any]) -> str:
             for r in report["faults"]
         ],
         "",
+        "## Kills",
+        "",
+        "An armed kill waits for its request up to the end of its window (its candle + its "
+        "arming window, never past the next step); one that saw none fell back to a random "
+        "kill, as its struck column says.",
+        "",
+        "| planned candle | planned | arming window (candles) | candle | struck | process |",
+        "|---:|---|---:|---:|---|---:|",
+        *[
+            f"| {k['planned_candle']} | {k['planned']} | {k.get('arm_candles', '')} | "
+            f"{k['candle']} | {_cell(k['struck'])} | {k['process']} |"
+            for k in report["kills"]
+        ],
+        "",
         "## Restarts",
         "",
         "| process | ended by | exit code | time to reconciled (s) | reconciliation |",
@@ -342,6 +358,23 @@ def _code_lines(report: dict[str, Any]) -> list[str]:
             "the bot's packages)"
         )
     return [*lines, ""]
+
+
+def kills_struck(kills: dict[str, Any]) -> str:
+    """``submit_placed a/b, submit_dropped c/d, modify e/f`` and the requests they waited for.
+
+    ``a/b``: of ``b`` kills armed for that request, ``a`` struck it (the rest fell back to a
+    random kill when their window passed without one).
+    """
+    armed = kills.get("armed_struck", {})
+    text = ", ".join(f"{mode} {n['struck']}/{n['planned']}" for mode, n in armed.items())
+    sent = kills.get("order_requests")
+    if sent is not None:
+        text += (
+            f" (the bot sent {sent['placements']} order placements and {sent['modifies']} "
+            "modifies in the run)"
+        )
+    return text
 
 
 def _cell(text: str) -> str:

@@ -32,6 +32,7 @@ from bootstrap.config import AppConfig, load_config
 from bootstrap.containers import candle_source, simulation_settings
 from bootstrap.instruments import builtin_instrument
 from bootstrap.validation.adaptive import BudgetWatch, OrderAudit, read_strategy_state
+from bootstrap.validation.arming import ArmedKill, RequestTally, pre_arm_gate
 from bootstrap.validation.books import ExchangeBooks, read_books
 from bootstrap.validation.bot_process import BotSupervisor, Life
 from bootstrap.validation.emulator_host import EmulatorHost
@@ -60,9 +61,6 @@ RESTART_BACKOFF_MAX_S = 30.0
 FINAL_START_S = 60.0
 #: Longest hold of the replay while no bot is up: then it goes on without one (noted).
 DOWN_HOLD_MAX_S = 300.0
-#: An armed kill that has seen no order request this long after the replay reached the next
-#: step's candle strikes at once (no more candles can bring one).
-ARMED_AT_GATE_S = 5.0
 #: Binance's first IP ban lasts 2 minutes of real time.
 BINANCE_BAN_S = 120
 #: A stall is noticed after the bot's 90 s silence timeout: a kill waits for that (bounded).
@@ -71,8 +69,6 @@ STALL_WAIT_S = 150.0
 EVIDENCE_WAIT_S = 20.0
 #: A clock skew needs a signed request to show (orders come with fills and re-centres).
 SKEW_WAIT_S = 60.0
-#: The requests that modify a resting order (futures in place, spot cancel-replace).
-MODIFY_REQUESTS = frozenset({("PUT", "/fapi/v1/order"), ("POST", "/api/v3/order/cancelReplace")})
 #: Log messages that show the bot noticed (and healed) each stream fault.
 STREAM_EVIDENCE = {
     "ws_drop": ("reconnected",),
@@ -159,6 +155,8 @@ class RunResult:
     budget: BudgetWatch | None = None
     #: (process, when, journaled strategy checkpoint) before each kill and the SIGTERM.
     strategy_states: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    #: Order requests the bot sent (placements, modifies), against which armed kills struck.
+    requests: RequestTally = field(default_factory=RequestTally)
 
     @property
     def lives(self) -> list[Life]:
@@ -208,6 +206,8 @@ class Runner:
         audit = OrderAudit(plan.market.is_futures)
         budget = BudgetWatch()
         state.listeners.append(audit)  # before the server starts: no other thread yet
+        requests = RequestTally()
+        state.request_listeners.append(requests)
         budget.wrap(state.limiters[plan.market])
         host = EmulatorHost(state, plan.speed)
         supervisor: BotSupervisor | None = None
@@ -253,7 +253,7 @@ class Runner:
                     self._fault(step)
                 else:
                     host.set_gate(gate)
-                    self._kill(step)
+                    self._kill(step, gate)
             host.set_gate(None)
             while not host.wait_replay(0.2):
                 self._watch()
@@ -295,6 +295,7 @@ class Runner:
                 audit,
                 budget,
                 self.strategy_states,
+                requests,
             )
         finally:
             host.stop()
@@ -507,8 +508,11 @@ class Runner:
         if state is not None:
             self.strategy_states.append((life.index if life is not None else -1, when, state))
 
-    def _kill(self, step: KillStep) -> None:
+    def _kill(self, step: KillStep, gate: int) -> None:
         bot, host = self._bot, self._host
+        if step.armed:
+            # The waits below (evidence, consumption) must not replay the arming window away.
+            host.set_gate(pre_arm_gate(step, gate))
         self._record_strategy("before SIGKILL")
         self._await_evidence()
         deadline = time.monotonic() + CONSUME_WAIT_S
@@ -527,53 +531,52 @@ class Runner:
             host.hold()
             bot.kill("SIGKILL:random")
         else:
-            record.struck = self._kill_on_submit(step)
+            record.struck = self._kill_on_submit(step, gate)
+            host.set_gate(gate)  # held until the restart reconciles
         record.candle = host.candles_fed
         self._say(f"candle {record.candle}: SIGKILL ({record.struck}); restarting")
         bot.reap(30)
         self._start_bot(f"restart after SIGKILL {record.struck}")
 
-    def _kill_on_submit(self, step: KillStep) -> str:
+    def _kill_on_submit(self, step: KillStep, gate: int) -> str:
         """Arm the emulator to SIGKILL the bot as its next order (or modify) request arrives.
 
         ``submit_*`` strike a new order, ``modify`` an order modification (the emulator
-        executes it: the order was changed but the bot never saw the answer).
+        executes it: the order was changed but the bot never saw the answer). The kill
+        stays armed across candles to the end of its window (see
+        :mod:`bootstrap.validation.arming`): the replay's gate stands there meanwhile.
         """
         bot, host = self._bot, self._host
         pid = bot.pid
+        armed = ArmedKill.arm(step, host.candles_fed, gate, self.plan.speed, time.time())
         struck = threading.Event()
-        drop = step.mode is KillMode.SUBMIT_DROPPED
         reason = f"SIGKILL:{step.mode.value}"
 
-        modify = step.mode is KillMode.MODIFY
-
         def listener(method: str, path: str, new_order: bool) -> bool:
-            if not new_order or struck.is_set() or pid is None:
+            if pid is None or not armed.strikes(method, path, new_order):
                 return True
-            if ((method, path) in MODIFY_REQUESTS) is not modify:
-                return True  # a submission kill strikes a placement, a modify kill a modify
             bot.mark_ended_by(reason)
             host.hold_now()  # this runs on the loop thread: no candle after the strike
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             struck.set()
-            return not drop
+            return not armed.drops
 
         state = host.state
+        host.set_gate(armed.window_end)
         host.call(lambda: state.request_listeners.append(listener))
-        deadline = time.monotonic() + step.jitter_s
-        why = f"within {step.jitter_s:.0f} s"
-        while not struck.wait(0.25) and time.monotonic() < deadline:
-            waiting = host.waiting_since
-            if waiting and not host.held and time.time() - waiting > ARMED_AT_GATE_S:
-                why = f"before the next step's candle {host.candles_fed}"
+        self._say(
+            f"candle {host.candles_fed}: {step.mode.value} kill armed to candle {armed.window_end}"
+        )
+        while not struck.wait(0.25):
+            if armed.gives_up(host.candles_fed, host.waiting_since, host.held, time.time()):
                 break
         host.call(lambda: state.request_listeners.remove(listener))
         if struck.is_set():
             return step.mode.value
         host.hold()
         bot.kill("SIGKILL:random")
-        return f"random (no order request {why})"
+        return armed.fallback(host.candles_fed)
 
 
 def _describe(step: FaultStep | KillStep) -> str:

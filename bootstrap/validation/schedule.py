@@ -16,6 +16,15 @@ order submission:
   the exchange changed it.
 * ``random``: SIGKILL after a random wall-clock delay, wherever the bot happens to be.
 
+An adaptive grid sends few orders and modifies them in bursts (a re-centre moves every
+order at once, hours apart), so an armed kill stays armed across candles: it gets an
+*arming window* of ``arm_candles`` market candles in which no other step is planned, and it
+strikes as soon as its request arrives in that window. Only a kill whose window passes
+without one falls back to a random kill (the report says so). The windows are taken from
+the run's spare candles (at most :data:`ARM_SHARE` of them, a ``modify`` weighing
+:data:`ARM_WEIGHT` times a submission, each capped at :data:`ARM_CANDLES`), so they never
+make a plan infeasible: a short run gets short windows.
+
 The steps are laid out as a seeded sequence with minimum gaps, and the run's spare candles
 are spread at random between them:
 
@@ -68,6 +77,11 @@ HOURS_PER_STALL = 24.0
 SKEW_MS = (6_000, 20_000)
 #: Slow responses stay below the adapter's 10 s request timeout.
 DELAY_MS = (200, 4_000)
+#: Candles after a kill before any other step (the default of :func:`build_schedule`).
+KILL_ROOM = 3
+#: Share of the spare candles given to the armed kills' arming windows (the rest is spread
+#: at random between the steps).
+ARM_SHARE = 0.75
 
 
 class KillMode(StrEnum):
@@ -77,6 +91,13 @@ class KillMode(StrEnum):
     SUBMIT_PLACED = "submit_placed"
     SUBMIT_DROPPED = "submit_dropped"
     MODIFY = "modify"
+
+
+#: The longest arming window per armed mode, in market candles: modifies come in bursts
+#: hours apart (the 72 h futures run saw 27 re-centres), placements more often.
+ARM_CANDLES = {KillMode.SUBMIT_PLACED: 120, KillMode.SUBMIT_DROPPED: 120, KillMode.MODIFY: 240}
+#: How much more of the spare candles a modify's window gets than a submission's.
+ARM_WEIGHT = {KillMode.SUBMIT_PLACED: 1, KillMode.SUBMIT_DROPPED: 1, KillMode.MODIFY: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +126,20 @@ class KillStep:
     Attributes:
         at_candle: Candles replayed before the step is due.
         mode: Where it strikes (:class:`KillMode`).
-        jitter_s: Wall-clock delay after the step is due (``random``), or the longest wait
-            for an order request before striking anyway (``submit_*``).
+        jitter_s: Wall-clock delay after the step is due (``random``; 0 for armed kills).
+        arm_candles: Armed kills: market candles after ``at_candle`` during which the kill
+            waits for its request before falling back to a random kill (0 for ``random``).
     """
 
     at_candle: int
     mode: KillMode
     jitter_s: float
+    arm_candles: int = 0
+
+    @property
+    def armed(self) -> bool:
+        """Whether the kill waits for a request (``submit_*``, ``modify``)."""
+        return self.mode is not KillMode.RANDOM
 
 
 Step = FaultStep | KillStep
@@ -155,6 +183,7 @@ class Schedule:
                         "at_candle": step.at_candle,
                         "kill": step.mode.value,
                         "jitter_s": round(step.jitter_s, 3),
+                        "arm_candles": step.arm_candles,
                     }
                 )
         return out
@@ -169,7 +198,7 @@ def build_schedule(
     tail: int | None = None,
     stall_lead: int = 0,
     kill_gap: int = 4,
-    kill_room: int = 3,
+    kill_room: int = KILL_ROOM,
     skew_span: int = 8,
 ) -> Schedule:
     """The plan for a run of ``candles`` candles with ``kills`` SIGKILLs.
@@ -209,7 +238,14 @@ def build_schedule(
         )
     rng.shuffle(events)
     events = _pair_skews(events)
-    # The least position of each step given the gaps, then the spare candles spread at random.
+    # The least position of each step given the gaps, the armed kills' windows out of the
+    # spare candles, then the rest of the spare candles spread at random.
+    least = [0]
+    for before, after in itertools.pairwise(events):
+        least.append(least[-1] + gaps.between(before, after))
+    end_gap = max(tail, gaps.between(events[-1], None)) if events else tail
+    spare = candles - head - end_gap - (least[-1] if events else 0)
+    events = arming_windows(events, int(spare * ARM_SHARE))
     least = [0]
     for before, after in itertools.pairwise(events):
         least.append(least[-1] + gaps.between(before, after))
@@ -235,7 +271,8 @@ class _Gaps:
     def between(self, before: Step, after: Step | None) -> int:
         """Candles from ``before`` to ``after`` (``None``: the end of the replay)."""
         if isinstance(before, KillStep):
-            return self.kill_room if after is not None else 0
+            # An armed kill may strike at the end of its window: the room follows that.
+            return before.arm_candles + (self.kill_room if after is not None else 0)
         to_kill = self.kill_gap if isinstance(after, KillStep) else 0
         if before.kind == "ws_stall":
             return max(self.stall_lead, to_kill)
@@ -255,6 +292,34 @@ class _Gaps:
         return self.kill_gap
 
 
+def arming_windows(events: list[Step], budget: int) -> list[Step]:
+    """``events`` with each armed kill's ``arm_candles`` set, ``budget`` candles in all.
+
+    Each armed kill gets a share of ``budget`` by its mode's :data:`ARM_WEIGHT`, capped at
+    :data:`ARM_CANDLES`; what a capped kill leaves goes to the others, so the budget is
+    used as far as the caps allow (no randomness: the seed's shuffle already placed them).
+    """
+    armed = {i: e.mode for i, e in enumerate(events) if isinstance(e, KillStep) and e.armed}
+    window = dict.fromkeys(armed, 0)
+    open_ = list(armed)
+    left = max(0, budget)
+    while open_ and left > 0:
+        total = sum(ARM_WEIGHT[armed[i]] for i in open_)
+        given = 0
+        for i in open_:
+            share = min(ARM_CANDLES[armed[i]] - window[i], left * ARM_WEIGHT[armed[i]] // total)
+            window[i] += share
+            given += share
+        left -= given
+        open_ = [i for i in open_ if window[i] < ARM_CANDLES[armed[i]]]
+        if given == 0:
+            break  # fewer candles left than kills to share them
+    return [
+        replace(e, arm_candles=window[i]) if isinstance(e, KillStep) and i in window else e
+        for i, e in enumerate(events)
+    ]
+
+
 def _kill_steps(rng: random.Random, kills: int) -> list[KillStep]:
     """The kills (candle not yet set): about half strike during a submission or a modify."""
     modes = [KillMode.SUBMIT_PLACED, KillMode.SUBMIT_DROPPED, KillMode.MODIFY, KillMode.RANDOM]
@@ -264,7 +329,7 @@ def _kill_steps(rng: random.Random, kills: int) -> list[KillStep]:
         for _ in range(kills - len(modes[:kills]))
     ]
     return [
-        KillStep(0, mode, rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 40.0)
+        KillStep(0, mode, rng.uniform(0.0, 1.5) if mode is KillMode.RANDOM else 0.0)
         for mode in chosen
     ]
 

@@ -19,7 +19,7 @@ from bootstrap.validation.bot_process import Life
 from bootstrap.validation.ground_truth import ProcessOutcome
 from bootstrap.validation.logs import LogIndex
 from bootstrap.validation.runner import STREAM_EVIDENCE, RunResult
-from bootstrap.validation.schedule import COUNTED_KINDS, FAULT_KINDS, STREAM_KINDS
+from bootstrap.validation.schedule import COUNTED_KINDS, FAULT_KINDS, STREAM_KINDS, KillMode
 
 _MB = 1024 * 1024
 
@@ -154,6 +154,11 @@ def figures(result: RunResult, logs: LogIndex) -> dict[str, Any]:
             "planned": len(plan.schedule.kills),
             "done": len(result.kills),
             "by_mode": dict(Counter(k.struck.split(" ")[0] for k in result.kills)),
+            "armed_struck": armed_struck(result),
+            "order_requests": {
+                "placements": result.requests.placements,
+                "modifies": result.requests.modifies,
+            },
         },
         "time_to_reconciled_s": {
             "first_start": None if first is None else round(first, 3),
@@ -207,6 +212,17 @@ def figures(result: RunResult, logs: LogIndex) -> dict[str, Any]:
         },
         "notes": list(result.notes),
     }
+
+
+def armed_struck(result: RunResult) -> dict[str, dict[str, int]]:
+    """Per armed mode: kills planned in it and how many struck its request (not random)."""
+    out = {m.value: {"planned": 0, "struck": 0} for m in KillMode if m is not KillMode.RANDOM}
+    for kill in result.kills:
+        if kill.step.armed:
+            tally = out[kill.step.mode.value]
+            tally["planned"] += 1
+            tally["struck"] += kill.struck == kill.step.mode.value
+    return out
 
 
 def _prefix(result: RunResult) -> str:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bootstrap.cli import main
 from bootstrap.validation.schedule import (
+    ARM_CANDLES,
     FAULT_KINDS,
     FaultStep,
     KillMode,
@@ -36,7 +37,9 @@ def test_every_fault_type_and_every_kill_mode_is_planned(
     assert set(kinds) == set(FAULT_KINDS)
     assert all(n >= 1 for n in kinds.values()), kinds
     assert len(plan.kills) == kills
-    assert {k.mode for k in plan.kills} == set(KillMode)
+    # Every mode when there are four kills; three are the armed ones (random comes last).
+    armed = {KillMode.SUBMIT_PLACED, KillMode.SUBMIT_DROPPED, KillMode.MODIFY}
+    assert {k.mode for k in plan.kills} == (set(KillMode) if kills >= len(KillMode) else armed)
     # Steps are in order, inside the run, and leave a head and a tail for the bot to settle.
     positions = [s.at_candle for s in plan.steps]
     assert positions == sorted(positions)
@@ -107,8 +110,11 @@ def _assert_every_step_has_room(
     for i, step in enumerate(steps):
         later = steps[i + 1 :]
         if isinstance(step, KillStep):
-            # Room after a kill: no other step for kill_room candles.
-            assert all(s.at_candle - step.at_candle >= kill_room for s in later), (i, step)
+            # Room after a kill (after its arming window): no other step for kill_room.
+            room = step.arm_candles + kill_room
+            assert all(s.at_candle - step.at_candle >= room for s in later), (i, step)
+            assert step.at_candle + step.arm_candles <= plan.candles, step
+            assert step.mode is not KillMode.RANDOM or step.arm_candles == 0, step
             continue
         next_kill = next((s for s in later if isinstance(s, KillStep)), None)
         if next_kill is not None:
@@ -199,3 +205,31 @@ def test_the_cli_refuses_an_infeasible_plan_in_one_line(
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "too few for 40 kills" in err and "at most 21 kills fit" in err
+
+
+def test_armed_kills_get_arming_windows_from_the_spare_candles() -> None:
+    """Each armed kill waits across candles for its request; a modify the longest.
+
+    The 72 h futures run struck 0 of 3 modify kills when a kill waited only until the next
+    step's candle: modifies come in bursts hours apart (re-centres).
+    """
+    plan = build_schedule(1, 4320, 30, stall_lead=108)
+    armed = [k for k in plan.kills if k.mode is not KillMode.RANDOM]
+    assert armed and all(k.arm_candles > 0 for k in armed)
+    assert all(k.arm_candles == 0 for k in plan.kills if k.mode is KillMode.RANDOM)
+    assert all(k.arm_candles <= ARM_CANDLES[k.mode] for k in armed)
+    modify = [k.arm_candles for k in armed if k.mode is KillMode.MODIFY]
+    submit = [k.arm_candles for k in armed if k.mode is not KillMode.MODIFY]
+    assert min(modify) > max(submit)
+    # Six market hours of 8 kills still give a modify kill most of an hour.
+    short = build_schedule(1, 360, 8, stall_lead=9)
+    assert all(k.arm_candles >= 45 for k in short.kills if k.mode is KillMode.MODIFY)
+    _assert_every_step_has_room(short, head=18, tail=18, kill_gap=4, kill_room=3, stall_lead=9)
+
+
+def test_arming_windows_never_make_a_plan_infeasible() -> None:
+    """The windows come out of the spare candles: the tightest plan gets none."""
+    tight = build_schedule(3, 120, 21)
+    assert len(tight.kills) == 21
+    assert sum(k.arm_candles for k in tight.kills) <= 120
+    _assert_every_step_has_room(tight, head=6, tail=6, kill_gap=4, kill_room=3, stall_lead=0)
