@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, cast
@@ -186,8 +186,22 @@ class SignalsConfig:
     horizon: int = 15
     method: Literal["spearman", "pearson"] = "spearman"
     fit_min_samples: int = 1000
-    history_minutes: int = 10_080
+    #: Default: ``(learning.trailing_weeks + 1)`` weeks (:func:`default_history_minutes`).
+    history_minutes: int = 50_400
     learning: SignalLearningConfig = field(default_factory=SignalLearningConfig)
+
+
+WEEK_MINUTES = 10_080
+
+
+def default_history_minutes(trailing_weeks: int) -> int:
+    """``signals.history_minutes`` when the config leaves it null: ``trailing_weeks + 1`` weeks.
+
+    The weekly update refits on the ``trailing_weeks`` weeks before the held-out week, and
+    its rows are rebuilt at every start from this history: with less, a bot started (or
+    restarted) shortly before a boundary has no fit rows and the update is skipped.
+    """
+    return (trailing_weeks + 1) * WEEK_MINUTES
 
 
 @dataclass(frozen=True)
@@ -725,9 +739,13 @@ def read_signals(root: ConfigReader) -> SignalsConfig:
             section.string("method", "spearman", ("spearman", "pearson")),
         ),
         fit_min_samples=section.integer("fit_min_samples", 1000, 10, 10_000_000),
-        history_minutes=section.integer("history_minutes", 10_080, 0, 525_600),
+        history_minutes=0,
         learning=read_signal_learning(section),
     )
+    history = section.optional_integer("history_minutes", None, 0, 525_600)
+    if history is None:
+        history = default_history_minutes(signals.learning.trailing_weeks)
+    signals = replace(signals, history_minutes=history)
     if signals.learning.purge_minutes < signals.horizon:
         section.fail(
             f"{section.path}.learning.purge_minutes",
