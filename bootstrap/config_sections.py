@@ -87,6 +87,7 @@ class AdaptiveGridConfig:
     stop_loss_steps: Decimal | None = None
     stop_loss_fraction: Decimal | None = None
     asymmetry: Decimal = Decimal(0)
+    confidence_sizing: Decimal = Decimal(0)
     entry_filter: Decimal | None = None
     proximity_atr: Decimal | None = None
     proximity_pull: Decimal = Decimal("0.5")
@@ -485,6 +486,9 @@ def read_adaptive_grid(st: ConfigReader) -> AdaptiveGridConfig:
         stop_loss_steps=optional("stop_loss_steps"),
         stop_loss_fraction=optional("stop_loss_fraction", one),
         asymmetry=ad.required_decimal("asymmetry", d.asymmetry, minimum=zero, maximum=one),
+        confidence_sizing=ad.required_decimal(
+            "confidence_sizing", d.confidence_sizing, minimum=zero, maximum=one
+        ),
         entry_filter=optional("entry_filter", one),
         proximity_atr=optional("proximity_atr"),
         proximity_pull=positive("proximity_pull", d.proximity_pull, one),

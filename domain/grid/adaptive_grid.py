@@ -37,6 +37,7 @@ from domain.events import (
     RejectReason,
 )
 from domain.grid.adaptive_params import AdaptiveGridParams
+from domain.grid.confidence_sizing import side_size_factors
 from domain.grid.conviction_gates import ConvictionGates
 from domain.grid.order_budget import OrderBudget
 from domain.grid.order_diff import OrderDiff, diff_orders
@@ -207,9 +208,12 @@ class AdaptiveGrid:
             (*self._held.values(), *self._held_entries.values())
         ) >= TP_RETRY_MS:
             self._release_held()
+        factors = side_size_factors(
+            p.confidence_sizing, conviction, record.calibrated_confidence if record else None
+        )
         ladder = self._ladder
-        if ladder is None or ladder.geometry is not geometry:
-            ladder = self._ladder = Ladder(geometry, self._depth, instrument)
+        if ladder is None or ladder.geometry is not geometry or ladder.factors != factors:
+            ladder = self._ladder = Ladder(geometry, self._depth, instrument, factors)
         pulled: dict[Side, Decimal] | None = None
         if p.proximity_atr is not None and self._gates.pulled:
             reach = p.proximity_atr * atr
@@ -220,7 +224,15 @@ class AdaptiveGrid:
         resting: frozenset[str] = frozenset()
         if p.price_band is not None:  # the band's hysteresis depends on what rests
             resting = frozenset(o.tag for o in context.open_orders.values())
-        key = (geometry, self._legs_version, blocked, counts[Side.BUY], counts[Side.SELL], resting)
+        key = (
+            geometry,
+            factors,
+            self._legs_version,
+            blocked,
+            counts[Side.BUY],
+            counts[Side.SELL],
+            resting,
+        )
         plan = self.last_plan
         if (
             plan is None
