@@ -202,7 +202,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="minutes of the data before the replay start served as the past (klines, "
         "funding rates, mark price), as a client starting up on Binance sees it (default: "
-        "the config's signals.history_minutes, so the bot fits its weights on it; 0: none)",
+        "the config's signals.history_minutes, five weeks, so the bot fits its weights on it "
+        "and its first weekly update has data; half the data when it is shorter; 0: none)",
     )
     emu.add_argument(
         "--replay-start",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, cast
@@ -87,6 +87,7 @@ class AdaptiveGridConfig:
     stop_loss_steps: Decimal | None = None
     stop_loss_fraction: Decimal | None = None
     asymmetry: Decimal = Decimal(0)
+    confidence_sizing: Decimal = Decimal(0)
     entry_filter: Decimal | None = None
     proximity_atr: Decimal | None = None
     proximity_pull: Decimal = Decimal("0.5")
@@ -186,8 +187,22 @@ class SignalsConfig:
     horizon: int = 15
     method: Literal["spearman", "pearson"] = "spearman"
     fit_min_samples: int = 1000
-    history_minutes: int = 10_080
+    #: Default: ``(learning.trailing_weeks + 1)`` weeks (:func:`default_history_minutes`).
+    history_minutes: int = 50_400
     learning: SignalLearningConfig = field(default_factory=SignalLearningConfig)
+
+
+WEEK_MINUTES = 10_080
+
+
+def default_history_minutes(trailing_weeks: int) -> int:
+    """``signals.history_minutes`` when the config leaves it null: ``trailing_weeks + 1`` weeks.
+
+    The weekly update refits on the ``trailing_weeks`` weeks before the held-out week, and
+    its rows are rebuilt at every start from this history: with less, a bot started (or
+    restarted) shortly before a boundary has no fit rows and the update is skipped.
+    """
+    return (trailing_weeks + 1) * WEEK_MINUTES
 
 
 @dataclass(frozen=True)
@@ -471,6 +486,9 @@ def read_adaptive_grid(st: ConfigReader) -> AdaptiveGridConfig:
         stop_loss_steps=optional("stop_loss_steps"),
         stop_loss_fraction=optional("stop_loss_fraction", one),
         asymmetry=ad.required_decimal("asymmetry", d.asymmetry, minimum=zero, maximum=one),
+        confidence_sizing=ad.required_decimal(
+            "confidence_sizing", d.confidence_sizing, minimum=zero, maximum=one
+        ),
         entry_filter=optional("entry_filter", one),
         proximity_atr=optional("proximity_atr"),
         proximity_pull=positive("proximity_pull", d.proximity_pull, one),
@@ -725,9 +743,13 @@ def read_signals(root: ConfigReader) -> SignalsConfig:
             section.string("method", "spearman", ("spearman", "pearson")),
         ),
         fit_min_samples=section.integer("fit_min_samples", 1000, 10, 10_000_000),
-        history_minutes=section.integer("history_minutes", 10_080, 0, 525_600),
+        history_minutes=0,
         learning=read_signal_learning(section),
     )
+    history = section.optional_integer("history_minutes", None, 0, 525_600)
+    if history is None:
+        history = default_history_minutes(signals.learning.trailing_weeks)
+    signals = replace(signals, history_minutes=history)
     if signals.learning.purge_minutes < signals.horizon:
         section.fail(
             f"{section.path}.learning.purge_minutes",

@@ -187,6 +187,7 @@ def adaptive_grid(config: AppConfig) -> AdaptiveGrid:
         stop_loss_steps=ad.stop_loss_steps,
         stop_loss_fraction=ad.stop_loss_fraction,
         asymmetry=ad.asymmetry,
+        confidence_sizing=ad.confidence_sizing,
         entry_filter=ad.entry_filter,
         proximity_atr=ad.proximity_atr,
         proximity_pull=ad.proximity_pull,

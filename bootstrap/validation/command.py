@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from adapters.market_data.kline_csv import KlineCsvReader
 from bootstrap.config import ConfigError
+from bootstrap.config_sections import SignalLearningConfig, default_history_minutes
 from bootstrap.instruments import builtin_instrument
 from bootstrap.validation.adaptive import (
     adaptive_counts,
@@ -58,8 +59,6 @@ STALL_LEAD_SHARE = 40
 LOG_MAX_BYTES = 262_144
 LOG_BACKUPS = 100
 LEVERAGE = 3
-#: signals.history_minutes's default (a week).
-DEFAULT_HISTORY_MINUTES = 10_080
 #: The packages the bot process runs (a change to anything else does not affect the run),
 #: less this harness, which the bot never imports.
 BOT_PACKAGES = ("domain", "application", "adapters", "bootstrap", "proto")
@@ -201,6 +200,22 @@ def bot_config(
     return config
 
 
+def configured_history(config: dict[str, Any]) -> int:
+    """``signals.history_minutes`` of the bot's config, with the bot's default when null.
+
+    The default is the weekly update's (``trailing_weeks + 1`` weeks), so the emulator
+    serves the past the bot asks for at its start and its first update can fit.
+    """
+    signals = config.get("signals") or {}
+    history = signals.get("history_minutes")
+    if history is not None:
+        return int(history)
+    learning = signals.get("learning") or {}
+    return default_history_minutes(
+        int(learning.get("trailing_weeks", SignalLearningConfig.trailing_weeks))
+    )
+
+
 def _history_that_fits(data: Path, start_ms: int | None, wanted: int) -> int:
     """The history the emulator serves: ``wanted`` minutes, at most what the data holds.
 
@@ -337,11 +352,7 @@ def run_validation(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_USAGE
     history = args.history_minutes
     if history is None:
-        history = _history_that_fits(
-            data,
-            args.start,
-            int(config.get("signals", {}).get("history_minutes", DEFAULT_HISTORY_MINUTES)),
-        )
+        history = _history_that_fits(data, args.start, configured_history(config))
     if history < 0:
         err.write("gridbot: --history-minutes must be >= 0\n")
         return EXIT_USAGE

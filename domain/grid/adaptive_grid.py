@@ -47,6 +47,7 @@ from domain.events import (
     RejectReason,
 )
 from domain.grid.adaptive_params import AdaptiveGridParams
+from domain.grid.confidence_sizing import side_size_factors
 from domain.grid.conviction_gates import ConvictionGates
 from domain.grid.order_budget import OrderBudget
 from domain.grid.order_diff import OrderDiff, diff_orders
@@ -245,9 +246,12 @@ class AdaptiveGrid:
             (*self._held.values(), *self._held_entries.values())
         ) >= TP_RETRY_MS:
             self._release_held()
+        factors = side_size_factors(
+            p.confidence_sizing, conviction, record.calibrated_confidence if record else None
+        )
         ladder = self._ladder
-        if ladder is None or ladder.geometry is not geometry:
-            ladder = self._ladder = Ladder(geometry, self._depth, instrument)
+        if ladder is None or ladder.geometry is not geometry or ladder.factors != factors:
+            ladder = self._ladder = Ladder(geometry, self._depth, instrument, factors)
         pulled: dict[Side, Decimal] | None = None
         if p.proximity_atr is not None and self._gates.pulled:
             reach = p.proximity_atr * atr
@@ -263,6 +267,7 @@ class AdaptiveGrid:
         balances = None if instrument.is_futures else (account.cash, account.base_balance)
         key = (
             geometry,
+            factors,
             self._legs_version,
             blocked,
             blocked_by,

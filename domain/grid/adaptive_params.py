@@ -40,6 +40,9 @@ class AdaptiveGridParams:
         stop_loss_fraction: Flatten when the open loss reaches this fraction of equity (None: off).
         asymmetry: 0..1; with net conviction c, the favoured side gets
             ``round(asymmetry * |c| * levels)`` more levels and the other side as many fewer.
+        confidence_sizing: 0..1; with the decision's calibrated confidence p, each entry on
+            the side the net conviction favours is sized ``1 + confidence_sizing * (2p - 1)``
+            times the level size (:mod:`domain.grid.confidence_sizing`); 0: off.
         entry_filter: Block new entries on a side when the net conviction against it is at
             least this (None: off). Exits and take-profits are never blocked.
         proximity_atr: Pull entries within this many ATRs of the close when conviction turns
@@ -77,6 +80,7 @@ class AdaptiveGridParams:
     stop_loss_steps: Decimal | None = None
     stop_loss_fraction: Decimal | None = None
     asymmetry: Decimal = ZERO
+    confidence_sizing: Decimal = ZERO
     entry_filter: Decimal | None = None
     proximity_atr: Decimal | None = None
     proximity_pull: Decimal = Decimal("0.5")
@@ -103,6 +107,7 @@ class AdaptiveGridParams:
             (self.max_exposure > 0, "max_exposure must be > 0"),
             (self.take_profit_steps > 0, "take_profit_steps must be > 0"),
             (ZERO <= self.asymmetry <= ONE, "asymmetry must be in [0, 1]"),
+            (ZERO <= self.confidence_sizing <= ONE, "confidence_sizing must be in [0, 1]"),
             (
                 ZERO <= self.proximity_rearm < self.proximity_pull <= ONE,
                 "need 0 <= proximity_rearm < proximity_pull <= 1",

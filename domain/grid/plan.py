@@ -222,13 +222,22 @@ class Ladder:
     that level cannot pass.
     """
 
-    __slots__ = ("geometry", "levels")
+    __slots__ = ("factors", "geometry", "levels")
 
-    def __init__(self, geometry: GridGeometry, depth: int, instrument: Instrument) -> None:
+    def __init__(
+        self,
+        geometry: GridGeometry,
+        depth: int,
+        instrument: Instrument,
+        factors: tuple[Decimal, Decimal] = (ONE, ONE),
+    ) -> None:
+        """``factors``: (buy, sell) multipliers of the geometry's per-level quote."""
         self.geometry = geometry
+        self.factors = factors
         self.levels: dict[Side, list[tuple[Decimal, Decimal] | str]] = {}
         centre, step = geometry.centre, geometry.step
         for side in (Side.BUY, Side.SELL):
+            quote = geometry.level_quote * (factors[0] if side is Side.BUY else factors[1])
             sign = -1 if side is Side.BUY else 1
             direction = Rounding.DOWN if side is Side.BUY else Rounding.UP
             rows: list[tuple[Decimal, Decimal] | str] = []
@@ -238,7 +247,7 @@ class Ladder:
                     if raw <= ZERO:
                         raise FilterViolation("PRICE_FILTER", "positive", raw, ZERO)
                     price = instrument.round_price(raw, direction)
-                    qty = instrument.quantity_for_notional(geometry.level_quote, price)
+                    qty = instrument.quantity_for_notional(quote, price)
                 except FilterViolation as exc:
                     rows.append(exc.filter_name)
                     continue

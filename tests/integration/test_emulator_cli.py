@@ -87,7 +87,7 @@ def test_emulator_history_longer_than_the_data_is_a_data_error(tmp_path: Path) -
 
 
 def test_emulator_default_history_shrinks_to_half_of_short_data(tmp_path: Path) -> None:
-    """The default history (a week) is a wish: a 100-minute file still starts, half as past."""
+    """The default history (five weeks) is a wish: a 100-minute file starts, half as past."""
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"backtest": {"generated": {"minutes": 100}}}))
     env = dict(os.environ, BINANCE_API_KEY="k", BINANCE_API_SECRET="s")

@@ -29,6 +29,7 @@ from domain.instruments import Instrument
 from domain.market_facts import MarketFacts, MarketFactsSettings
 from domain.orders import Fill, Order, OrderTrigger
 from domain.signals.decision import DecisionRecord
+from domain.signals.regime import Regime
 
 D = Decimal
 SYMBOL = "BTCUSDT"
@@ -419,3 +420,38 @@ def test_a_spot_entry_refused_for_balance_waits_instead_of_being_resent_every_ca
         assert "grid:BUY:1" not in {c.tag for c in sent if isinstance(c, PlaceOrder)}, minute
     assert grid.counters()["entry_refusals"] == 1
     assert grid.skipped_levels.get("ENTRY_INSUFFICIENT_BALANCE") == 1
+
+
+def _decision(net: float, confidence: float | None) -> DecisionRecord:
+    return DecisionRecord(
+        0, (), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1 / 3, 1 / 3, 1 / 3),
+        max(net, 0.0), max(-net, 0.0), Regime.NEUTRAL, confidence,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("confidence", "buy_factor"),
+    [(None, D(1)), (0.5, D(1)), (0.8, D("1.6")), (0.2, D("0.4"))],
+)
+def test_calibrated_confidence_scales_the_favoured_side(
+    confidence: float | None, buy_factor: Decimal
+) -> None:
+    """Net conviction long: the buys are sized 1 + 1 x (2p - 1) times the level, sells not."""
+    grid = AdaptiveGrid(
+        SYMBOL, AdaptiveGridParams(**{**_fields(PARAMS), "confidence_sizing": D(1)})
+    )
+    ctx = venue()
+    ctx.decision = _decision(0.4, confidence)
+    for minute in range(3):
+        candle(grid, ctx, "50000", minute)
+    _, plain_ctx = started()
+    for side, factor in ((Side.BUY, buy_factor), (Side.SELL, D(1))):
+        for k in range(1, 4):
+            tag = f"grid:{side.value}:{k}"
+            sized, base = by_tag(ctx, tag), by_tag(plain_ctx, tag)
+            expected = FUT.round_quantity(base.quantity * factor, OrderType.LIMIT)
+            assert abs(sized.quantity - expected) <= D("0.001"), (tag, sized.quantity, expected)
+
+
+def _fields(params: AdaptiveGridParams) -> dict[str, object]:
+    return {name: getattr(params, name) for name in params.__dataclass_fields__}

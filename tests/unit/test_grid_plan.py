@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from bootstrap.instruments import builtin_instrument
 from domain.commands import CancelOrder, ModifyOrder, PlaceOrder
 from domain.enums import MarketType, OrderType, Side, TimeInForce
+from domain.grid.confidence_sizing import FACTOR_STEP, side_size_factors
 from domain.grid.order_budget import OrderBudget
 from domain.grid.order_diff import diff_orders
 from domain.grid.plan import (
@@ -75,6 +76,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
         "levels": draw(st.integers(1, 12)),
         "asymmetry": D(draw(st.sampled_from(["0", "0.5", "1"]))),
         "conviction": conviction,
+        "confidence_sizing": D(draw(st.sampled_from(["0", "0.5", "1"]))),
+        "confidence": draw(st.none() | st.floats(0, 1)),
         "blocked": draw(
             st.sampled_from([frozenset(), frozenset({Side.BUY}), frozenset({Side.SELL})])
         ),
@@ -87,7 +90,12 @@ def _plan(s: dict[str, object]):  # type: ignore[no-untyped-def]
     asymmetry = s["asymmetry"]
     assert isinstance(geometry, GridGeometry) and isinstance(levels, int)
     assert isinstance(asymmetry, Decimal)
-    ladder = Ladder(geometry, levels * 2, FUT)
+    factors = side_size_factors(
+        s["confidence_sizing"],  # type: ignore[arg-type]
+        float(s["conviction"]),  # type: ignore[arg-type]
+        s["confidence"],  # type: ignore[arg-type]
+    )
+    ladder = Ladder(geometry, levels * 2, FUT, factors)
     legs = s["legs"]
     assert isinstance(legs, list)
     tps = {leg.key: take_profit_order(leg, FUT) for leg in legs}
@@ -504,3 +512,40 @@ def test_spot_take_profit_beyond_the_base_held_waits_and_is_counted() -> None:
     )
     assert {o.tag for o in enough.orders} == {"tp:gb-1", "tp:gb-2"}
     assert "TP_INSUFFICIENT_BASE" not in enough.skipped
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([D("0.25"), D("0.5"), D(1)]),
+    st.floats(-1, 1).filter(lambda c: c != 0.0),
+    st.floats(0, 1),
+)
+def test_confidence_sizing_scales_only_the_favoured_side_within_its_bounds(
+    k: Decimal, conviction: float, p: float
+) -> None:
+    buy, sell = side_size_factors(k, conviction, p)
+    favoured, other = (buy, sell) if conviction > 0 else (sell, buy)
+    assert other == 1
+    assert FACTOR_STEP <= favoured <= 1 + k
+    assert favoured % FACTOR_STEP == 0
+    if p > 0.5 + 0.05 / float(k):  # beyond half a rounding step from a coin flip
+        assert favoured > 1
+    elif p < 0.5 - 0.05 / float(k):
+        assert favoured < 1
+
+
+def test_confidence_sizing_is_off_without_a_calibration_a_side_or_a_k() -> None:
+    assert side_size_factors(D(0), 0.8, 0.9) == (1, 1)
+    assert side_size_factors(D(1), 0.8, None) == (1, 1)
+    assert side_size_factors(D(1), 0.0, 0.9) == (1, 1)
+    assert side_size_factors(D("0.5"), 0.3, 0.7) == (D("1.2"), 1)  # 1 + 0.5 x 0.4
+    assert side_size_factors(D("0.5"), -0.3, 0.3) == (1, D("0.8"))
+
+
+def test_a_scaled_ladder_sizes_the_favoured_side_only() -> None:
+    geometry = GridGeometry(D(60_000), D("0.002"), D(1000))
+    plain = Ladder(geometry, 3, FUT)
+    scaled = Ladder(geometry, 3, FUT, (D("1.5"), D(1)))
+    assert scaled.levels[Side.SELL] == plain.levels[Side.SELL]
+    for (p1, q1), (p2, q2) in zip(plain.levels[Side.BUY], scaled.levels[Side.BUY], strict=True):  # type: ignore[misc]
+        assert p1 == p2 and q2 > q1 and abs(q2 * p2 - D("1.5") * q1 * p1) < D(2) * p1 * D("0.001")

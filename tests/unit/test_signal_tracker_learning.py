@@ -15,6 +15,8 @@ from adapters.memory.sinks import RecordingSink
 from adapters.persistence.factory import open_journal
 from application.signals import WEIGHTS_KEY, SignalSettings, SignalTracker, signal_tracker
 from application.telemetry import FanOutSink, TelemetryHub
+from bootstrap.config import parse_config
+from bootstrap.containers import signal_settings
 from domain.candles import Candle
 from domain.signals.learning import WEEK_MS, LearningSettings
 from domain.signals.weights import SignalWeights
@@ -155,3 +157,36 @@ def test_learning_off_never_changes_the_weights() -> None:
 def test_purge_shorter_than_the_horizon_is_refused(purge: int) -> None:
     with pytest.raises(ValueError, match="at least the horizon"):
         LearningSettings(horizon=15, purge_minutes=purge)
+
+
+@pytest.mark.parametrize(
+    ("history_minutes", "skipped"),
+    [(None, False), (10_080, True)],  # the default; the old default of one week
+)
+def test_a_start_shortly_before_a_boundary_fits_with_the_default_history(
+    history_minutes: int | None, skipped: bool
+) -> None:
+    """A live start fetches ``signals.history_minutes`` of the past and rebuilds the
+    learner's rows from it: with the default, the first boundary, 30 minutes after the
+    start, has a fit window and a held-out week; with one week of history it had no fit
+    rows at all and was skipped (docs/validation/findings.md, entry 20)."""
+    signals = {} if history_minutes is None else {"history_minutes": history_minutes}
+    config = parse_config({"signals": signals}, "test")
+    minutes = config.signals.history_minutes
+    boundary = START + 6 * WEEK_MS  # a Monday 00:00 UTC
+    start = boundary - 30 * 60_000
+    market = list(
+        GeneratedMarket(start_open_time=start - minutes * 60_000, minutes=minutes + 31, seed=3)
+    )
+    history = [c for c in market if c.open_time < start]
+    sink = RecordingSink()
+    tracker, _ = signal_tracker(signal_settings(config), sink, None, history, full_records=False)
+    for candle in market[len(history) :]:
+        tracker.on_candle(candle)
+    [update] = sink.named("signals.update")
+    assert update["boundary"] == boundary
+    if skipped:
+        assert update["source"] == "skipped" and update["fit_rows"] == 0
+    else:
+        assert update["source"] in ("refit", "current", "heuristic"), update["reason"]
+        assert isinstance(update["fit_rows"], int) and update["fit_rows"] > 3 * 10_080
