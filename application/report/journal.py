@@ -80,8 +80,14 @@ def gather_journal(
     decisions = history.decisions()
     spans = history.order_spans()
 
+    # The period is market time: equity marks, fills and decisions carry the candle's or the
+    # exchange's time. Order events are stamped by the bot's own clock, which is market time
+    # live but not in an accelerated replay (`gridbot validate`, the emulator at --speed):
+    # there they would stretch the period to today's date. They set it only when nothing
+    # else does, and are clipped to it.
     times = [p.time for p in equity] + [f.timestamp for f in fills] + [d.time for d in decisions]
-    times += [s.placed_at for s in spans]
+    if not times:
+        times = [s.placed_at for s in spans]
     start = min(times, default=runs[0].started_at)
     end = max(times, default=start)
 
@@ -116,8 +122,18 @@ def gather_journal(
         if len(equity) < 2:
             notes.append("The journal holds fewer than two equity observations.")
     levels = [
-        LevelSpan(s.price, s.side, s.placed_at, s.last_event_at if s.closed else end) for s in spans
+        LevelSpan(s.price, s.side, max(s.placed_at, start), min(s.last_event_at, end))
+        if s.closed
+        else LevelSpan(s.price, s.side, max(s.placed_at, start), end)
+        for s in spans
+        if s.placed_at <= end and (not s.closed or s.last_event_at >= start)
     ]
+    if len(levels) < len(spans):
+        notes.append(
+            f"{len(spans) - len(levels)} of {len(spans)} orders rested outside the market "
+            "period (the bot's clock differs from the market's, as in an accelerated replay): "
+            "they are not drawn as grid levels."
+        )
     convictions = [
         ConvictionPoint(d.time, d.long_conviction, d.short_conviction, d.regime) for d in decisions
     ]

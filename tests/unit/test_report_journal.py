@@ -79,7 +79,7 @@ def _spot_journal() -> FakeJournal:
             fee_quote=D("0.3"),
         ),
     ]
-    journal.equity = [(T0 + 10, D("1401")), (T0 + WEEK + 10, D("1418.6"))]
+    journal.equity = [(T0, D("1400")), (T0 + 10, D("1401")), (T0 + WEEK + 10, D("1418.6"))]
     journal.spans = [
         OrderSpan("a", "BUY", D("40000"), T0 + 1, T0 + 5, True),
         OrderSpan("c", "SELL", D("42000"), T0 + 2, T0 + 3, False),
@@ -97,10 +97,26 @@ def test_fees_are_valued_as_the_account_books_them_and_weeks_add_up() -> None:
     assert [f.side for f in data.fills] == ["BUY", "SELL"]
     # The open order rests until the end of the history; the closed one until its last event.
     assert [(s.start, s.end) for s in data.levels] == [(T0 + 1, T0 + 5), (T0 + 2, data.end)]
-    assert data.end == T0 + WEEK + 10 and data.start == T0 + 1
+    assert data.end == T0 + WEEK + 10 and data.start == T0
     assert data.convictions[0].regime == "UP"
     assert data.tables[0].title == "Summary"
     assert dict(data.tables[0].rows)["fills"] == "2 (maker 1 / taker 1)"
+
+
+def test_order_times_from_a_faster_clock_neither_stretch_the_period_nor_draw_levels() -> None:
+    """An accelerated replay: the market is in 2024, the bot stamps its order events today."""
+    journal = _spot_journal()
+    today = T0 + 150 * WEEK
+    journal.spans.append(OrderSpan("d", "BUY", D("39000"), today, today + 5, True))
+    journal.spans.append(OrderSpan("e", "BUY", D("39500"), T0 + 2, today, False))
+    data = gather_journal(journal, _instrument, "fake")
+    assert data.end == T0 + WEEK + 10
+    assert [(s.start, s.end) for s in data.levels] == [
+        (T0 + 1, T0 + 5),
+        (T0 + 2, data.end),
+        (T0 + 2, data.end),
+    ]
+    assert any("1 of 4 orders rested outside the market period" in n for n in data.notes)
 
 
 def test_closes_give_the_price_chart_and_a_buy_and_hold_line() -> None:
