@@ -19,8 +19,17 @@ figures are honest:
    dropped. Beside them each system is scored on its own job (:mod:`domain.signals.jobs`):
    UP and DOWN on forward returns in their direction, NEUTRAL on the forward efficiency
    ratio (what a grid earns from), with the same split rules.
-5. :func:`summary` puts the run in plain JSON values; the reporting adapter writes
-   ``signals.csv``, ``ic.csv``, ``summary.json`` and ``signals.png`` and prints a table.
+5. The ensemble on money (:mod:`domain.signals.fill_attribution`): the command also runs
+   the configured strategy's backtest over the same candles (the very run ``gridbot
+   backtest`` makes, with the backtest's own signal deciding on every candle), and each
+   closed FIFO trade of the net position is charged to the call in force when its lot was
+   opened: the dominant regime and the sign of the net conviction
+   (:func:`attribute_fills`). The backtest's signal fits its own weights as a live bot
+   would (at its first decision, then weekly if learning is on); it does not use this
+   run's in-sample fit, so those figures have no in/out split.
+6. :func:`summary` puts the run in plain JSON values; the reporting adapter writes
+   ``signals.csv``, ``ic.csv``, ``fills.csv``, ``summary.json`` and ``signals.png`` and
+   prints a table.
 
 Settings come from the config's ``signals`` section (window, clip, fit horizon, method,
 minimum fit samples) when the config has one, else from the same defaults the section has.
@@ -36,14 +45,18 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from application.ports.market_data import HistoricalCandles
+from application.run_record import Decisions
+from domain.candles import MINUTE_MS
 from domain.features.contract import resolve_min_samples, warmup_candles
 from domain.features.names import FEATURE_NAMES
+from domain.metrics.trades import Trade
 from domain.signals.decision import BatchDecisions
 from domain.signals.evaluation import (
     IcResult,
@@ -52,6 +65,7 @@ from domain.signals.evaluation import (
     signal_series,
     split_point,
 )
+from domain.signals.fill_attribution import FillAttribution, LeaderPnl, attribute_trades
 from domain.signals.history import CandleColumns, candle_columns, history_features
 from domain.signals.jobs import NeutralJob, TrendJob, neutral_jobs, trend_jobs
 from domain.signals.regime import SYSTEMS
@@ -65,6 +79,7 @@ _CHUNK = 65_536
 FILES = {
     "signals_csv": "signals.csv",
     "ic_csv": "ic.csv",
+    "fills_csv": "fills.csv",
     "summary_json": "summary.json",
     "plot_png": "signals.png",
 }
@@ -182,6 +197,46 @@ def read_history(
 
 
 @dataclass(frozen=True)
+class FillsRun:
+    """The configured strategy's backtest over the same candles, its trades charged to calls.
+
+    Attributes:
+        strategy: ``strategy.name`` of the run.
+        market: The market it traded (e.g. ``SPOT``).
+        fills: Fills the run made.
+        decisions: Candles the backtest's signal decided on.
+        net_pnl: Net P&L of every FIFO trade, closed and marked (the backtest's own figure).
+        attribution: Closed trades by leading regime and by conviction sign.
+    """
+
+    strategy: str
+    market: str
+    fills: int
+    decisions: int
+    net_pnl: Decimal
+    attribution: FillAttribution
+
+
+def attribute_fills(trades: Sequence[Trade], decisions: Decisions) -> FillAttribution:
+    """Charge a backtest's FIFO trades to its signal's decisions (see the module docstring).
+
+    A decision on a candle is made at the candle's close (its open time + one minute),
+    after the fills matched inside it, so a lot opened inside candle ``t`` is charged to the
+    decision on candle ``t - 1``, and one opened by an order sent on that decision is
+    charged to it too.
+    """
+    longs = decisions.long_conviction
+    shorts = decisions.short_conviction
+    return attribute_trades(
+        trades,
+        [t + MINUTE_MS for t in decisions.open_time],
+        decisions.regime,
+        [longs[k] - shorts[k] for k in range(len(longs))],
+        regime_order=[str(r) for r in SYSTEMS],
+    )
+
+
+@dataclass(frozen=True)
 class ResearchResult:
     """Everything one run computed (ready rows only)."""
 
@@ -198,6 +253,8 @@ class ResearchResult:
     trend_jobs: tuple[TrendJob, ...] = ()
     #: NEUTRAL on the forward efficiency ratio.
     neutral_jobs: tuple[NeutralJob, ...] = ()
+    #: The ensemble on the realised P&L of the trades opened while each call led.
+    fills: FillsRun | None = None
 
 
 def compute(
@@ -379,5 +436,40 @@ def summary(
                 for j in result.neutral_jobs
             ],
         },
+        "fills": _fills_summary(result.fills),
         "files": {key: str(out_dir / name) for key, name in FILES.items()},
+    }
+
+
+def leader_row(row: LeaderPnl) -> dict[str, Any]:
+    """One leader's figures as JSON values (money as decimal strings)."""
+    mean = row.mean_pnl
+    hit = row.hit_rate
+    return {
+        "grouping": row.grouping,
+        "leader": row.leader,
+        "trades": row.trades,
+        "wins": row.wins,
+        "hit_rate": None if hit is None else float(hit),
+        "pnl": str(row.pnl),
+        "mean_pnl": None if mean is None else str(mean),
+        "fees": str(row.fees),
+    }
+
+
+def _fills_summary(run: FillsRun | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    a = run.attribution
+    return {
+        "strategy": run.strategy,
+        "market": run.market,
+        "fills": run.fills,
+        "decisions": run.decisions,
+        "net_pnl_all_trades": str(run.net_pnl),
+        "charged_at": "entry: the latest decision made at or before the fill opening the lot",
+        "by_regime": [leader_row(r) for r in a.by_regime],
+        "by_conviction": [leader_row(r) for r in a.by_conviction],
+        "open_lots_left_out": a.open_lots,
+        "open_lots_unrealised_pnl": str(a.open_pnl),
     }

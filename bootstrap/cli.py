@@ -109,7 +109,16 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         help="kline CSV/CSV.gz files or directories, read in the order given",
     )
-    sig.add_argument("--config", help="JSON config (signals section; default: embedded)")
+    sig.add_argument(
+        "--config",
+        help="JSON config (signals section, and the strategy whose backtest's fills are "
+        "charged to the signal's calls; default: embedded)",
+    )
+    sig.add_argument(
+        "--market",
+        choices=sorted(MARKETS),
+        help="the backtest trades the data as spot or USD-M futures (overrides market.type)",
+    )
     sig.add_argument("--horizons", default="5,15,60", help="forward horizons in minutes")
     sig.add_argument("--split", type=float, default=0.5, help="in-sample fraction (fit)")
     sig.add_argument("--out", default="research-signals", help="output directory")

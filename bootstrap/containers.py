@@ -273,13 +273,20 @@ def run_recorder(
     clock: SimulatedExchange,
     account: AccountProjection,
     candles: PeekedCandles,
+    keep_trades: bool = False,
 ) -> RunRecorder:
-    """A recorder of the run's candles, fills and requests, for its metrics."""
+    """A recorder of the run's candles, fills and requests, for its metrics.
+
+    ``keep_trades`` keeps every FIFO trade (``gridbot research signals`` charges each one
+    to the signal's call at its entry); metrics alone never need them.
+    """
     opening = ZERO if instrument.market.is_futures else account.base_balance
     first = candles.first
     price = first.open if first is not None else ZERO
     start = first.open_time if first is not None else 0
-    return RunRecorder(instrument, clock, account.initial_equity, opening, price, start)
+    return RunRecorder(
+        instrument, clock, account.initial_equity, opening, price, start, keep_trades=keep_trades
+    )
 
 
 def signal_settings(config: AppConfig) -> SignalSettings:

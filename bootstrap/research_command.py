@@ -2,7 +2,10 @@
 
 The pipeline is :mod:`application.signal_research`; the files and the table are written by
 :mod:`adapters.reporting.signal_report`. This module only composes them around the kline
-reader and turns failures into one line each.
+reader and turns failures into one line each. It also runs the configured strategy's
+backtest over the same data (:func:`bootstrap.strategy_runs.run_strategy`, the run
+``gridbot backtest`` makes, ``--market`` as there) and charges its closed trades to the
+signal's calls (:func:`~application.signal_research.attribute_fills`).
 
 Exit codes: 0 done; 1 data error (unreadable or too short history, one line); 2 usage or
 configuration error (bad flag value, bad config file, unwritable output directory).
@@ -11,29 +14,42 @@ configuration error (bad flag value, bad config file, unwritable output director
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from adapters.market_data.kline_csv import KlineCsvReader, SymbolNotInferred
 from adapters.reporting.signal_report import render, write_outputs
 from application.signal_research import (
+    FillsRun,
     HistoryTooShort,
+    ResearchResult,
     UsageError,
+    attribute_fills,
     compute,
     horizons_flag,
     read_history,
     signal_settings,
     summary,
 )
-from bootstrap.config import ConfigError, load_config
+from bootstrap.config import AppConfig, ConfigError, load_config
+from bootstrap.market_choice import data_market_warning, with_market
 from bootstrap.progress_bars import CandleProgressBars
-from bootstrap.user_errors import DATA_ERRORS, EXIT_CONFIG_ERROR, EXIT_DATA_ERROR, user_error
+from bootstrap.strategy_runs import run_strategy
+from bootstrap.user_errors import (
+    CONFIG_ERRORS,
+    DATA_ERRORS,
+    EXIT_CONFIG_ERROR,
+    EXIT_DATA_ERROR,
+    user_error,
+)
 
 #: Errors reported as one "data error" line (a ValueError: an empty file list, unreadable
 #: names, a candle outside the feature engine's input contract).
-_READ_ERRORS: tuple[type[Exception], ...] = (*DATA_ERRORS, ValueError)
+_READ_ERRORS: tuple[type[Exception], ...] = (*CONFIG_ERRORS, *DATA_ERRORS, ValueError)
 
 
 def kline_reader(paths: Sequence[str], symbol: str) -> KlineCsvReader:
@@ -42,6 +58,26 @@ def kline_reader(paths: Sequence[str], symbol: str) -> KlineCsvReader:
         return KlineCsvReader(paths)
     except SymbolNotInferred:
         return KlineCsvReader(paths, symbol=symbol)
+
+
+def _with_fills(
+    result: ResearchResult, config: AppConfig, data: list[str], bars: CandleProgressBars
+) -> ResearchResult:
+    """``result`` with the configured strategy's backtest over ``data``, trades charged."""
+    run = run_strategy(config, data[0] if len(data) == 1 else data, bars, keep_trades=True)
+    bars.close()
+    record = run.record
+    decisions = run.container.recorder().decisions
+    trades = record.trades or []
+    fills = FillsRun(
+        strategy=run.name,
+        market=str(run.report.market),
+        fills=int(record.fills.times_ms.shape[0]),
+        decisions=len(decisions.open_time),
+        net_pnl=sum((t.pnl for t in trades), start=Decimal(0)),
+        attribution=attribute_fills(trades, decisions),
+    )
+    return dataclasses.replace(result, fills=fills)
 
 
 def run_research(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -63,14 +99,21 @@ def run_research(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         err.write(f"gridbot: config error: {exc}\n")
         return EXIT_CONFIG_ERROR
+    market_flag = getattr(args, "market", None)
+    config = with_market(config, market_flag)
     settings = signal_settings(config)
     data = [args.data] if isinstance(args.data, str) else [str(p) for p in args.data]
+    warning = data_market_warning(config, data, market_flag)
+    if warning:
+        err.write(warning + "\n")
+        err.flush()
     bars = CandleProgressBars(err, enabled=not getattr(args, "no_progress", False))
     try:
         reader = kline_reader(data, config.symbol)
         columns, symbol, gaps = read_history(reader, " ".join(data), bars(reader))
         bars.close()
         result = compute(columns, symbol, gaps, settings, horizons, args.split)
+        result = _with_fills(result, config, data, bars)
     except HistoryTooShort as exc:
         err.write(f"gridbot: data error: {' '.join(data)}: {exc}\n")
         return EXIT_DATA_ERROR

@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from dependency_injector import providers
+
 from application.backtest import BacktestReport
 from application.ports.market_data import CandleGap, HistoricalCandles
 from bootstrap.config import AppConfig
-from bootstrap.containers import BacktestContainer, PeekedCandles
+from bootstrap.containers import BacktestContainer, PeekedCandles, run_recorder
 from domain.candles import Candle
 from domain.metrics.summary import RunMetrics, RunRecord, measure_run
 
@@ -69,6 +71,7 @@ def run_strategy(
     data: str | Sequence[str] | None,
     progress_for: Callable[[object], Callable[[int], None] | None] | None = None,
     candles: HistoricalCandles | None = None,
+    keep_trades: bool = False,
 ) -> StrategyRun:
     """Backtest the configured strategy over ``data`` and measure it.
 
@@ -80,6 +83,7 @@ def run_strategy(
             or None for no progress.
         candles: A candle source to run on instead of ``data`` (e.g. one window of a
             walk-forward evaluation); its symbol must be the configured one.
+        keep_trades: Keep every FIFO trade in the record (``record.trades``).
 
     Raises:
         DataMismatch, EmptyAccount, UnknownInstrument, KlineFormatError, FundingFileError,
@@ -90,6 +94,17 @@ def run_strategy(
         container.candles.override(PeekedCandles(candles))
     elif data:
         container.data.override(data)
+    if keep_trades:
+        container.recorder.override(
+            providers.Singleton(
+                run_recorder,
+                container.instrument,
+                container.exchange,
+                container.account,
+                container.candles,
+                keep_trades=True,
+            )
+        )
     source = container.candles()
     if progress_for is not None:
         progress = progress_for(source.source)

@@ -1,8 +1,8 @@
 """The files and the printed table of ``gridbot research signals``.
 
 The numbers come from :mod:`application.signal_research`; this module only writes them
-(``signals.csv``, ``ic.csv``, ``summary.json``, ``signals.png``) and lays them out for a
-terminal.
+(``signals.csv``, ``ic.csv``, ``fills.csv``, ``summary.json``, ``signals.png``) and lays
+them out for a terminal.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import json
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from adapters.reporting.csv_tables import write_csv
 from adapters.reporting.signal_plots import plot_signals
-from application.signal_research import FILES, ResearchResult
+from application.signal_research import FILES, FillsRun, ResearchResult, leader_row
 from domain.signals.evaluation import SAMPLES
 from domain.signals.regime import SYSTEMS
 
@@ -49,8 +50,23 @@ def _signal_rows(result: ResearchResult) -> Iterator[tuple[Any, ...]]:
         )
 
 
+#: Columns of fills.csv (money as exact decimal strings).
+FILLS_COLUMNS = ("grouping", "leader", "trades", "wins", "hit_rate", "pnl", "mean_pnl", "fees")
+
+
+def _fills_rows(run: FillsRun | None) -> Iterator[tuple[Any, ...]]:
+    if run is None:
+        return
+    for row in (*run.attribution.by_regime, *run.attribution.by_conviction):
+        doc = leader_row(row)
+        yield tuple(doc[c] for c in FILLS_COLUMNS)
+
+
 def write_outputs(result: ResearchResult, doc: dict[str, Any], out_dir: Path) -> None:
-    """signals.csv, ic.csv, summary.json and signals.png in ``out_dir``.
+    """signals.csv, ic.csv, fills.csv, summary.json and signals.png in ``out_dir``.
+
+    fills.csv has one row per leader (by regime, then by conviction sign); without a
+    backtest (``result.fills`` None) it has the header only.
 
     Raises:
         OSError: If the directory cannot be created or written.
@@ -79,6 +95,11 @@ def write_outputs(result: ResearchResult, doc: dict[str, Any], out_dir: Path) ->
         out_dir / FILES["ic_csv"],
         ("series", "horizon", "sample", "ic", "n"),
         ((r.series, r.horizon, r.sample, r.ic, r.n) for r in result.ics),
+    )
+    write_csv(
+        out_dir / FILES["fills_csv"],
+        FILLS_COLUMNS,
+        _fills_rows(result.fills),
     )
     summary_path = out_dir / FILES["summary_json"]
     tmp = summary_path.with_name(f".{summary_path.name}.tmp")
@@ -164,6 +185,8 @@ def render(
         "that skill shows as a positive IC, except 'short' (skill = a negative IC).\n\n"
     )
     _render_jobs(result, horizons, out)
+    if result.fills is not None:
+        _render_fills(result.fills, out)
     files = doc["files"]
     out.write("wrote " + ", ".join(files[k] for k in FILES) + "\n")
 
@@ -207,3 +230,33 @@ def _render_jobs(result: ResearchResult, horizons: tuple[int, ...], out: TextIO)
                 f"{_num(k.er_led, '.3f'):>9}{_num(k.er_other, '.3f'):>10}{k.rows_led:>11,}\n"
             )
         out.write("\n")
+
+
+def _money(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value:+,.2f}"
+
+
+def _render_fills(run: FillsRun, out: TextIO) -> None:
+    """The ensemble on money: closed trades of the backtest by the call in force at entry."""
+    a = run.attribution
+    out.write(
+        f"the ensemble on realised P&L: {run.strategy} backtest ({run.market}) over the same "
+        f"candles, {run.fills:,} fills, {run.decisions:,} decisions;\nclosed FIFO trades of the "
+        "net position, P&L after both fills' fees (quote), charged to the latest decision\n"
+        "at the fill that opened the lot: its dominant regime, and the sign of long - short\n"
+    )
+    out.write(
+        f"{'by':<11}{'leader':<9}{'trades':>8}{'hit rate':>10}{'total P&L':>13}"
+        f"{'mean P&L':>11}{'fees':>11}\n"
+    )
+    for row in (*a.by_regime, *a.by_conviction):
+        hit = row.hit_rate
+        out.write(
+            f"{row.grouping:<11}{row.leader:<9}{row.trades:>8,}"
+            f"{'n/a' if hit is None else f'{hit:.3f}':>10}{_money(row.pnl):>13}"
+            f"{_money(row.mean_pnl):>11}{row.fees:>11,.2f}\n"
+        )
+    out.write(
+        f"open lots at the end (not realised, left out): {a.open_lots} "
+        f"({_money(a.open_pnl)} marked); net P&L of every trade: {_money(run.net_pnl)}\n\n"
+    )

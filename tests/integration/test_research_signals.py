@@ -15,6 +15,7 @@ import math
 import struct
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,9 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def month_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One --json run over a month of spot BTCUSDT (about 3 s)."""
+    """One --json run over a month of spot BTCUSDT (about 3 s, and the backtest's 15 s)."""
     out = tmp_path_factory.mktemp("research") / "report"
-    result = gridbot("--data", shared_data / MONTH, "--out", out, "--json")
+    result = gridbot("--data", shared_data / MONTH, "--out", out, "--json", timeout=240)
     assert result.returncode == 0, result.stderr
     return {"out": out, "stdout": result.stdout, "stderr": result.stderr}
 
@@ -76,7 +77,7 @@ def ready_rows(shared_data: Path) -> int:
 
 def test_every_file_is_written(month_run: dict[str, Any]) -> None:
     out: Path = month_run["out"]
-    for name in ("signals.csv", "ic.csv", "summary.json", "signals.png"):
+    for name in ("signals.csv", "ic.csv", "fills.csv", "summary.json", "signals.png"):
         assert (out / name).is_file(), name
         assert (out / name).stat().st_size > 0, name
 
@@ -184,7 +185,7 @@ def test_human_table_with_config_method_and_custom_horizons(
     out = tmp_path / "report"
     result = gridbot(
         "--data", shared_data / SHORT_MONTH, "--config", config, "--horizons", "30,1",
-        "--split", "0.6", "--out", out,
+        "--split", "0.6", "--out", out, "--market", "spot", timeout=180,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -196,6 +197,10 @@ def test_human_table_with_config_method_and_custom_horizons(
     assert "IC (pearson)" in result.stdout
     assert "trend systems on forward returns in their direction" in result.stdout
     assert "NEUTRAL on the forward efficiency ratio" in result.stdout
+    assert "the ensemble on realised P&L: adaptive_grid backtest (SPOT)" in result.stdout
+    fill_rows = [line.split() for line in lines if line.split()[:1] in (["regime"], ["conviction"])]
+    assert [r[1] for r in fill_rows] == ["UP", "DOWN", "NEUTRAL"] + [r[1] for r in fill_rows[3:]]
+    assert [r[1] for r in fill_rows].count("all") == 2
     job_rows = [line.split() for line in lines if line.split()[:1] in (["UP"], ["DOWN"])]
     assert {(r[0], r[1], r[2]) for r in job_rows if len(r) == 8} == {
         (s, h, sample) for s in ("UP", "DOWN") for h in ("1", "30") for sample in ("in", "out")
@@ -236,3 +241,49 @@ def test_bad_flags_are_one_line_exit_2(
 ) -> None:
     result = gridbot("--data", shared_data / MONTH, "--out", tmp_path / "out", *flags)
     assert_one_line_error(result, 2, "usage error", fragment)
+
+
+def test_the_ensemble_is_judged_on_the_backtests_realised_trades(
+    month_run: dict[str, Any], shared_data: Path
+) -> None:
+    """The fills are those of ``gridbot backtest`` on the same data, every trade charged once."""
+    doc = json.loads((month_run["out"] / "summary.json").read_text(encoding="utf-8"))
+    fills = doc["fills"]
+    assert fills["strategy"] == "adaptive_grid"
+    assert fills["decisions"] > 0 and fills["fills"] > 0
+    for grouping in ("by_regime", "by_conviction"):
+        rows = fills[grouping]
+        every = rows[-1]
+        assert every["leader"] == "all"
+        parts = rows[:-1]
+        assert sum(r["trades"] for r in parts) == every["trades"] > 0
+        assert sum(r["wins"] for r in parts) == every["wins"]
+        assert sum(Decimal(r["pnl"]) for r in parts) == Decimal(every["pnl"])
+        assert sum(Decimal(r["fees"]) for r in parts) == Decimal(every["fees"])
+        for r in rows:
+            if r["trades"]:
+                assert r["hit_rate"] == pytest.approx(r["wins"] / r["trades"])
+                assert Decimal(r["mean_pnl"]) == Decimal(r["pnl"]) / r["trades"]
+    assert [r["leader"] for r in fills["by_regime"][:3]] == ["UP", "DOWN", "NEUTRAL"]
+    assert {r["leader"] for r in fills["by_conviction"]} <= {"long", "short", "flat", "none", "all"}
+    csv_rows = read_rows(month_run["out"] / "fills.csv")
+    assert len(csv_rows) == len(fills["by_regime"]) + len(fills["by_conviction"])
+    assert csv_rows[0]["pnl"] == fills["by_regime"][0]["pnl"]
+
+    command = ["backtest", "--data", str(shared_data / MONTH), "--json", "--no-progress"]
+    backtest = subprocess.run(
+        [sys.executable, "-m", "bootstrap.cli", *command],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    trades = json.loads(backtest.stdout)["metrics"]["trades"]
+    closed = fills["by_regime"][-1]
+    assert closed["trades"] + fills["open_lots_left_out"] == trades["count"]
+    assert fills["open_lots_left_out"] == trades["open_marked"]
+    assert Decimal(closed["pnl"]) + Decimal(fills["open_lots_unrealised_pnl"]) == Decimal(
+        trades["net_pnl"]
+    )
+    assert Decimal(fills["net_pnl_all_trades"]) == Decimal(trades["net_pnl"])
