@@ -107,6 +107,9 @@ class WeightLearner:
         self.next_boundary = last_boundary + WEEK_MS if last_boundary is not None else None
         #: Every update made by this learner, oldest first.
         self.updates: list[WeightUpdate] = []
+        #: Their summaries as journaled and logged (with the calibration's scores and
+        #: reliability table), oldest first: what a report of the run shows.
+        self.summaries: list[dict[str, Any]] = []
 
     def observe(self, open_time: int, close: float, features: tuple[float, ...]) -> None:
         """Keep one decided row (its features as the decision used them)."""
@@ -165,12 +168,17 @@ class WeightLearner:
                 "brier": _finite(new_calibration.brier),
                 "brier_base_rate": _finite(new_calibration.brier_base_rate),
                 "brier_previous_out_of_sample": _finite(previous_brier),
+                "fitted_at": new_calibration.fitted_at,
+                # Predicted against observed per bin, on the held-out week it was fitted
+                # on: the table a reader checks the map against.
+                "reliability": new_calibration.to_dict()["reliability"],
             }
         self.last_boundary = boundary
         self.next_boundary = boundary + WEEK_MS
         self.updates.append(result)
         summary = result.summary()
         summary["calibration"] = calibration_fields or None
+        self.summaries.append(summary)
         self._sink.emit("signals.update", boundary, **summary)
         if self._journal is not None:
             self._journal.add_weight_update(

@@ -191,7 +191,7 @@ def _weight_updates(tracker: SignalTracker | None) -> list[dict[str, Any]]:
     """The backtest's weekly weight updates (none when the signal or learning is off)."""
     if tracker is None or tracker.learner is None:
         return []
-    return [update.summary() for update in tracker.learner.updates]
+    return list(tracker.learner.summaries)
 
 
 def run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 
 from adapters.reporting.report_plots import ChartFiles, draw_charts
-from application.ports.report import Kpi, ReportData, Table, WeightPoint
+from application.ports.report import CalibrationReport, Kpi, ReportData, Table, WeightPoint
 from application.report.summary import iso_time
 from domain.attribution import WeekAttribution
 
@@ -120,6 +120,54 @@ def _weights_table(points: Sequence[WeightPoint]) -> str:
     )
 
 
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _calibration(c: CalibrationReport | None) -> str:
+    """The latest confidence calibration, scored and tabulated.
+
+    Its Brier score beside the base rate's (the bar to beat), and predicted against observed
+    hit rate per bin (the reliability table).
+    """
+    if c is None:
+        return (
+            '<p class="absent">No confidence calibration in this period (no weekly update '
+            "fitted one).</p>"
+        )
+    if c.brier is not None and c.brier_base_rate is not None:
+        verdict = "beats" if c.brier < c.brier_base_rate else "does not beat"
+        versus = f"{verdict} the base rate's {c.brier_base_rate:.4f}"
+    else:
+        versus = "base rate's n/a"
+    previous = (
+        f"; the previous map on the same samples: {c.brier_previous:.4f}"
+        if c.brier_previous is not None
+        else ""
+    )
+    base = "n/a" if c.base_rate is None else f"{c.base_rate:.3f}"
+    text = (
+        f"Confidence calibration fitted {iso_time(c.fitted_at)} UTC ({c.method}, "
+        f"{c.samples:,} held-out samples, hit rate {base}): Brier score "
+        f"{_score(c.brier)} ({versus}; lower is better){previous}."
+    )
+    rows = "".join(
+        f"<tr><td>{r.low:.1f} – {r.high:.1f}</td><td>{r.samples:,}</td>"
+        f"<td>{_score(r.predicted)}</td><td>{_score(r.observed)}</td></tr>"
+        for r in c.reliability
+    )
+    table = (
+        "<table><tr><th>predicted</th><th>samples</th><th>mean predicted</th>"
+        f"<th>observed hit rate</th></tr>{rows}</table>"
+        if rows
+        else '<p class="absent">No reliability table was journaled with this update.</p>'
+    )
+    return (
+        f'<p class="meta">{_text(text)}</p>'
+        f"<details open><summary>Reliability table</summary>{table}</details>"
+    )
+
+
 def _round(value: object) -> object:
     if isinstance(value, Decimal):
         return f"{value.quantize(Decimal('0.0001')):,}"
@@ -187,6 +235,7 @@ def _page(data: ReportData, charts: ChartFiles) -> str:
             "off, or no weekly boundary was crossed)",
         ),
         _weights_table(data.weights),
+        _calibration(data.calibration),
         f"<h2>{SECTION_TITLES[4]}</h2>",
         _image(charts.weekly, "no weeks"),
         _weeks_table(data.weeks),

@@ -74,6 +74,48 @@ class WeightPoint(NamedTuple):
     weights: Mapping[str, float]
 
 
+class ReliabilityRow(NamedTuple):
+    """One bin of a calibration's reliability table.
+
+    Attributes:
+        low: Lower edge of the predicted probability.
+        high: Upper edge.
+        samples: Samples whose prediction fell in the bin.
+        predicted: Their mean predicted probability (None: empty bin).
+        observed: Their observed hit rate (None: empty bin).
+    """
+
+    low: float
+    high: float
+    samples: int
+    predicted: float | None
+    observed: float | None
+
+
+class CalibrationReport(NamedTuple):
+    """The latest weekly fit of the conviction-to-hit-rate map, with its scores.
+
+    Attributes:
+        fitted_at: The weekly boundary it was fitted at (Unix ms).
+        method: ``platt``, ``isotonic`` or ``constant``.
+        samples: Held-out samples it was fitted on.
+        base_rate: Their hit rate (None: no samples).
+        brier: Brier score of the map on them (None: no samples).
+        brier_base_rate: Brier score of always predicting the base rate: the bar to beat.
+        brier_previous: The previous map's Brier score on the same samples (None: none).
+        reliability: Predicted against observed hit rate, per bin.
+    """
+
+    fitted_at: int
+    method: str
+    samples: int
+    base_rate: float | None
+    brier: float | None
+    brier_base_rate: float | None
+    brier_previous: float | None
+    reliability: tuple[ReliabilityRow, ...]
+
+
 class Table(NamedTuple):
     """A titled table of text cells, with an optional note shown under it."""
 
@@ -112,6 +154,7 @@ class ReportData:
         convictions: The signal's decisions (empty when the signal was off).
         weights: The signal's system weights over time, one point per weekly update
             (empty when the weights never were re-examined).
+        calibration: The latest weekly calibration (None: none was fitted).
         weeks: Per-ISO-week attribution of the strategy's PnL.
         tables: Metrics and other tables, in display order.
         kpis: The seed's KPIs, met or not.
@@ -133,6 +176,7 @@ class ReportData:
     levels: Sequence[LevelSpan] = ()
     convictions: Sequence[ConvictionPoint] = ()
     weights: Sequence[WeightPoint] = ()
+    calibration: CalibrationReport | None = None
     weeks: Sequence[WeekAttribution] = ()
     tables: Sequence[Table] = ()
     kpis: Sequence[Kpi] = ()

@@ -24,7 +24,7 @@ from application.ports.report import (
 )
 from application.report.metrics_table import kpi_verdicts, metrics_table
 from application.report.summary import comparison_table
-from application.report.weights import weight_points
+from application.report.weights import latest_calibration, weight_points
 from application.run_record import RunRecorder, RunTotals
 from domain.account import AccountProjection
 from domain.attribution import weekly_attribution
@@ -212,6 +212,7 @@ def gather_backtest(
         levels=recorder.levels(times[-1]),
         convictions=convictions,
         weights=weight_points(weight_updates, times[0]),
+        calibration=latest_calibration(weight_updates),
         weeks=weeks,
         tables=tables,
         strategy_name=name,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any
 
 from application.ports.journal_history import JournalHistory
 from application.ports.report import (
@@ -22,6 +23,7 @@ from application.ports.report import (
     PricePoint,
     ReportData,
 )
+from application.ports.signal_journal import WeightUpdateEntry
 from application.report.journal_replay import replay_journal
 from application.report.metrics_table import kpi_verdicts, metrics_table
 from application.report.summary import (
@@ -30,7 +32,7 @@ from application.report.summary import (
     summary_table,
     trade_marks,
 )
-from application.report.weights import weight_points
+from application.report.weights import latest_calibration, weight_points
 from domain.account import AccountProjection
 from domain.attribution import weekly_attribution
 from domain.candles import Candle
@@ -137,6 +139,7 @@ def gather_journal(
     convictions = [
         ConvictionPoint(d.time, d.long_conviction, d.short_conviction, d.regime) for d in decisions
     ]
+    updates = [_update_summary(entry) for entry in history.weight_updates()]
     return ReportData(
         title=f"gridbot journal report: {run.symbol} ({run.market})",
         source=source,
@@ -151,12 +154,29 @@ def gather_journal(
         fills=trade_marks(fills),
         levels=levels,
         convictions=convictions,
-        weights=weight_points(
-            (json.loads(entry.summary) for entry in history.weight_updates()), start
-        ),
+        weights=weight_points(updates, start),
+        calibration=latest_calibration(updates),
         weeks=weekly_attribution(initial_equity, [(p.time, p.equity) for p in equity], fees, paid),
         tables=[*tables, comparison_table(initial_equity, [("bot", equity), *baselines.items()])],
         kpis=kpis,
         notes=notes,
         strategy_name="bot",
     )
+
+
+def _update_summary(entry: WeightUpdateEntry) -> dict[str, Any]:
+    """A journaled update's summary, with its calibration's reliability table.
+
+    One journaled before the summary carried the table takes it from the journaled
+    calibration itself.
+    """
+    summary: dict[str, Any] = json.loads(entry.summary)
+    calibration = summary.get("calibration")
+    if calibration and "reliability" not in calibration and entry.calibration is not None:
+        fitted = json.loads(entry.calibration)
+        summary["calibration"] = {
+            **calibration,
+            "fitted_at": fitted.get("fitted_at", summary["boundary"]),
+            "reliability": fitted.get("reliability", []),
+        }
+    return summary

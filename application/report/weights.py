@@ -3,7 +3,9 @@
 Each weekly update (:meth:`~domain.signals.learning.WeightUpdate.summary`, journaled as its
 JSON and logged as ``signals.update``) carries the system weights before and after; the
 report draws them as steps: the weights before the first update from the start of the
-period, then those each update kept, from its boundary on.
+period, then those each update kept, from its boundary on. Beside them the report shows the
+latest update's confidence calibration: its Brier score against the base rate's and its
+reliability table (:func:`latest_calibration`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from application.ports.report import WeightPoint
+from application.ports.report import CalibrationReport, ReliabilityRow, WeightPoint
 
 
 def weight_points(summaries: Iterable[Mapping[str, Any]], start: int) -> list[WeightPoint]:
@@ -35,3 +37,41 @@ def weight_points(summaries: Iterable[Mapping[str, Any]], start: int) -> list[We
 
 def _shares(weights: Mapping[str, Any]) -> dict[str, float]:
     return {str(system): float(share) for system, share in weights.items()}
+
+
+def latest_calibration(summaries: Iterable[Mapping[str, Any]]) -> CalibrationReport | None:
+    """The calibration of the latest update that fitted one (None: no update did).
+
+    An update's ``calibration`` is None when it was skipped; a summary journaled before the
+    reliability table was added to it has none (its table is then empty).
+    """
+    latest: Mapping[str, Any] | None = None
+    for summary in summaries:
+        calibration = summary.get("calibration")
+        if calibration:
+            latest = {"boundary": summary["boundary"], **calibration}
+    if latest is None:
+        return None
+    return CalibrationReport(
+        fitted_at=int(latest.get("fitted_at", latest["boundary"])),
+        method=str(latest["method"]),
+        samples=int(latest["samples"]),
+        base_rate=_float(latest.get("base_rate")),
+        brier=_float(latest.get("brier")),
+        brier_base_rate=_float(latest.get("brier_base_rate")),
+        brier_previous=_float(latest.get("brier_previous_out_of_sample")),
+        reliability=tuple(
+            ReliabilityRow(
+                float(b["low"]),
+                float(b["high"]),
+                int(b["count"]),
+                _float(b.get("predicted")),
+                _float(b.get("observed")),
+            )
+            for b in latest.get("reliability") or ()
+        ),
+    )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

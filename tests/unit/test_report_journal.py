@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -134,3 +135,42 @@ def test_closes_give_the_price_chart_and_a_buy_and_hold_line() -> None:
 def test_a_journal_the_bot_never_started_is_refused() -> None:
     with pytest.raises(EmptyJournal, match="never started"):
         gather_journal(FakeJournal([], None), _instrument, "empty.db")
+
+
+def test_the_latest_calibration_is_reported_even_from_an_older_journaled_summary() -> None:
+    """An update journaled before its summary carried the reliability table still shows one:
+    taken from the calibration journaled with it."""
+    table = [{"low": 0.5, "high": 0.6, "count": 40, "predicted": 0.55, "observed": 0.6}]
+    old_summary = {
+        "boundary": T0 + WEEK,
+        "source": "refit",
+        "system_weights_before": {"UP": 0.3, "DOWN": 0.3, "NEUTRAL": 0.4},
+        "system_weights_after": {"UP": 0.1, "DOWN": 0.1, "NEUTRAL": 0.8},
+        "calibration": {
+            "method": "platt",
+            "samples": 40,
+            "base_rate": 0.6,
+            "brier": 0.23,
+            "brier_base_rate": 0.24,
+            "brier_previous_out_of_sample": None,
+        },
+    }
+    fitted = {"fitted_at": T0 + WEEK, "reliability": table}
+    entry = WeightUpdateEntry(
+        T0 + WEEK, "refit", True, "{}", json.dumps(fitted), json.dumps(old_summary)
+    )
+    journal = _spot_journal()
+    journal.weight_updates = lambda: [entry]  # type: ignore[method-assign]
+    data = gather_journal(journal, _instrument, "fake")
+    c = data.calibration
+    assert c is not None
+    assert (c.fitted_at, c.method, c.samples, c.brier, c.brier_base_rate, c.brier_previous) == (
+        T0 + WEEK,
+        "platt",
+        40,
+        0.23,
+        0.24,
+        None,
+    )
+    assert [tuple(r) for r in c.reliability] == [(0.5, 0.6, 40, 0.55, 0.6)]
+    assert gather_journal(_spot_journal(), _instrument, "fake").calibration is None

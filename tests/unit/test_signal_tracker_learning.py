@@ -60,6 +60,15 @@ def test_updates_happen_at_each_boundary_and_the_first_needs_data() -> None:
     assert {u["source"] for u in updates[1:]} <= {"refit", "current", "heuristic"}
     calibration = updates[1]["calibration"]
     assert isinstance(calibration, dict) and calibration["samples"] > 0
+    # The journaled / logged summary carries the Brier scores and the reliability table.
+    assert calibration["fitted_at"] == SECOND_MONDAY
+    assert calibration["brier"] is not None and calibration["brier_base_rate"] is not None
+    table = calibration["reliability"]
+    assert [(b["low"], b["high"]) for b in table] == [(k / 10, (k + 1) / 10) for k in range(10)]
+    assert sum(b["count"] for b in table) == calibration["samples"]
+    assert tracker.learner is not None
+    assert [s["boundary"] for s in tracker.learner.summaries] == [u["boundary"] for u in updates]
+    assert tracker.learner.summaries[1]["calibration"] == calibration
     assert tracker.last is not None and tracker.last.calibrated_confidence is not None
     assert 0.0 <= tracker.last.calibrated_confidence <= 1.0
 
