@@ -136,7 +136,10 @@ def _calibration(c: CalibrationReport | None) -> str:
             "fitted one).</p>"
         )
     if c.brier is not None and c.brier_base_rate is not None:
-        verdict = "beats" if c.brier < c.brier_base_rate else "does not beat"
+        if abs(c.brier - c.brier_base_rate) < 1e-12:
+            verdict = "the same as"  # a constant map is the base rate
+        else:
+            verdict = "beats" if c.brier < c.brier_base_rate else "does not beat"
         versus = f"{verdict} the base rate's {c.brier_base_rate:.4f}"
     else:
         versus = "base rate's n/a"
