@@ -174,9 +174,10 @@ class LiveEngine:
         session = self.session
         self.last_candle = candle
         self.candles += 1
+        audit_due = self._audit_due(candle)  # a resync for an outage stands in for it
         if self.needs_resync:
             self.resync()
-        elif self._audit_due(candle):
+        elif audit_due:
             self.audit(candle)
         try:
             session.on_candle(candle, decide=not self.needs_resync)

@@ -163,3 +163,15 @@ def test_zero_or_none_turns_the_audit_off(off: int | None) -> None:
         engine.on_candle(candle)
     assert sink.named(AUDIT_EVENT) == [] and engine.audits == 0
     assert len(sink.named("reconciliation")) == 1  # start-up's only
+
+
+def test_a_resync_for_an_outage_stands_in_for_the_audit_of_its_period() -> None:
+    engine, _, _, sink, candles = _engine(10)
+    for candle in candles[:9]:
+        engine.on_candle(candle)
+    engine.needs_resync = True  # as after a failed request: reconcile before deciding
+    engine.on_candle(candles[9])  # closes the first period: the outage's resync runs
+    assert sink.named(AUDIT_EVENT) == [] and len(sink.named("reconciliation")) == 2
+    for candle in candles[10:20]:
+        engine.on_candle(candle)
+    assert [a["open_time"] for a in sink.named(AUDIT_EVENT)] == [candles[19].open_time]
