@@ -163,6 +163,9 @@ class ExchangeConfig:
     #: Seconds one exchange call may spend waiting out refusals (429, 418, overload,
     #: lost connections) before the engine carries on without it.
     retry_budget: int = 60
+    #: Market minutes between periodic REST audits of the live session (the resync a
+    #: reconnect runs); 0 or None: no periodic audit.
+    audit_minutes: int | None = 10
 
 
 @dataclass(frozen=True)
@@ -556,6 +559,7 @@ def read_exchange(root: ConfigReader) -> ExchangeConfig:
             section.string("margin_type", "CROSSED", ("CROSSED", "ISOLATED")),
         ),
         retry_budget=section.integer("retry_budget", 60, 1, 3600),
+        audit_minutes=section.optional_integer("audit_minutes", 10, 0, 1440),
     )
     section.finish()
     return exchange

@@ -560,6 +560,7 @@ class LiveContainer(containers.DeclarativeContainer):
         max_leverage=config.provided.risk.max_leverage,
         kill_switch=config.provided.risk.kill_switch,
         signals=signal_setup.provided[0],
+        audit_minutes=config.provided.exchange.audit_minutes,
     )
     loop = providers.Singleton(EngineLoop, engine)
     inputs = providers.Singleton(

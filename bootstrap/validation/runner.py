@@ -462,6 +462,7 @@ class Runner:
         or take a clock skew's first -1021 away from the process it was meant for. Bounded:
         a bot that never reacts is a finding of the report, not a reason to hang.
         """
+        heard_from = 0.0
         for record, patterns, before in self._awaiting:
             wait = STALL_WAIT_S if record.step.kind == "ws_stall" else EVIDENCE_WAIT_S
             deadline = record.wall + wait
@@ -469,9 +470,13 @@ class Runner:
                 self._watch()
                 time.sleep(0.25)
             time.sleep(1.0)  # a reconnect line follows the silence or renewal line
+            heard_from = time.time()
         self._awaiting.clear()
         for record in self._skews:
-            deadline = record.wall + SKEW_WAIT_S
+            # A bot whose streams were silent got no candles and sent nothing: its skew can
+            # only show once it is back (the reconnect's resync is signed), so the wait for
+            # it starts then, not at the injection.
+            deadline = max(record.wall, heard_from) + SKEW_WAIT_S
             rejections = self._host.api.timestamp_rejections
             while time.time() < deadline and not any(t >= record.wall for t in rejections):
                 self._watch()

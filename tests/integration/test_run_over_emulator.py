@@ -212,6 +212,14 @@ def test_spot_live_loop_trades_over_the_ws_api_and_stops_flat(
             assert bot.wait_exit() == 0, bot.output
         assert "flat confirmed by the exchange" in bot.output
         assert _rest(url, "spot", "GET", "/api/v3/openOrders", (("symbol", "BTCUSDT"),)) == []
+    # The periodic audit (exchange.audit_minutes, default 10): on the candle closing each
+    # 10 market minutes, signed REST reads that agreed with the journal.
+    log = [json.loads(line) for line in (tmp_path / "data" / "gridbot.log").open()]
+    audits = [r for r in log if r["event"] == "reconciliation.audit"]
+    assert len(audits) >= 5, "fewer audits than 10-minute boundaries in 60+ candles"
+    assert all((a["open_time"] + 60_000) % 600_000 == 0 for a in audits), audits
+    assert [a["number"] for a in audits] == list(range(1, len(audits) + 1))
+    assert all(a["ok"] and "differences" not in a for a in audits), audits
 
 
 def test_a_restart_after_a_flattening_stop_places_orders_on_its_first_candles(

@@ -590,3 +590,16 @@ def test_data_error_mid_run_with_a_tty(tmp_path: Path) -> None:
     assert out.getvalue() == ""
     assert single_error_line(err.text).startswith("gridbot: data error: ")
     assert "\r" not in err.text
+
+
+def test_bad_audit_minutes_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, {"exchange": {"audit_minutes": -5}})
+
+    code = main(["run", "--config", str(config)])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    message = single_error_line(captured.err)
+    assert "$.exchange.audit_minutes: must be between 0 and 1440, got -5" in message

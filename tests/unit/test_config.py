@@ -328,6 +328,8 @@ WRONG_TYPES = [
     ({"risk": {"max_open_orders": 5.5}}, "$.risk.max_open_orders", "must be an integer or null"),
     ({"risk": {"max_open_orders": "5"}}, "$.risk.max_open_orders", "must be an integer or null"),
     ({"risk": {"max_open_orders": True}}, "$.risk.max_open_orders", "integer or null"),
+    ({"exchange": {"audit_minutes": 2.5}}, "$.exchange.audit_minutes", "integer or null"),
+    ({"exchange": {"audit_minutes": "10"}}, "$.exchange.audit_minutes", "integer or null"),
     ({"risk": {"price_band": []}}, "$.risk.price_band", "must be a number or null"),
     ({"risk": {"kill_switch": None}}, "$.risk.kill_switch", "must be true or false"),
     ({"reconciliation": {"unknown_orders": None}}, "$.reconciliation.unknown_orders", "string"),
@@ -393,6 +395,8 @@ OUT_OF_RANGE = [
     ({"risk": {"max_position_notional": -5}}, "$.risk.max_position_notional", "> 0, got -5"),
     ({"risk": {"max_open_orders": 0}}, "$.risk.max_open_orders", "between 1 and 200, got 0"),
     ({"risk": {"max_open_orders": 201}}, "$.risk.max_open_orders", "between 1 and 200, got 201"),
+    ({"exchange": {"audit_minutes": -1}}, "$.exchange.audit_minutes", "between 0 and 1440"),
+    ({"exchange": {"audit_minutes": 1441}}, "$.exchange.audit_minutes", "got 1441"),
     ({"risk": {"price_band": 0}}, "$.risk.price_band", "must be > 0, got 0"),
     ({"risk": {"price_band": 1.01}}, "$.risk.price_band", "must be <= 1, got 1.01"),
     ({"logging": {"max_bytes": 1023}}, "$.logging.max_bytes", "must be >= 1024, got 1023"),
@@ -968,3 +972,10 @@ def test_brakes_and_leverage_guard_defaults() -> None:
         Decimal("0.15"),
     )
     assert config.risk.reduce_only_over_leverage and not config.risk.reduce_over_leverage
+
+
+def test_audit_minutes_defaults_to_ten_and_zero_or_null_turns_it_off(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, {})).exchange.audit_minutes == 10
+    for value in (0, None, 1, 1440):
+        document = {"exchange": {"audit_minutes": value}}
+        assert load_config(_write(tmp_path, document)).exchange.audit_minutes == value
