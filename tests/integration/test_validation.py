@@ -70,10 +70,12 @@ def test_short_validation_run(
     assert figures["kills"]["done"] == 3 and figures["restarts"] >= 3
     # Every step landed at its planned candle, inside the run (issue 11, item 7).
     assert not [n for n in figures["notes"] if "did not land" in n or "skipped" in n]
-    # (A skew's removal may wait up to 4 candles for the skew to show on a signed request.)
+    # A skew's removal waits for the skew to show on a signed request while the market moves
+    # on; after a stream stall it first waits for the stall to be noticed (90 s of wall time,
+    # about 10 candles at 1/s here), so it may land up to 15 candles late. It only ends a fault.
     for fault in report["faults"]:
         late = fault["candle"] - fault["planned_candle"]
-        assert late == 0 or (fault["fault"] == "clock_skew_ms:0" and 0 < late <= 4), fault
+        assert late == 0 or (fault["fault"] == "clock_skew_ms:0" and 0 < late <= 15), fault
     assert all(k["planned_candle"] <= k["candle"] < 120 for k in report["kills"])
     assert [c["name"] for c in report["checks"]] == CHECKS
     for name in ("report.md", "equity.png", "rss.png"):
