@@ -40,6 +40,7 @@ from domain.instruments import Instrument
 
 ZERO = Decimal(0)
 BUY_AND_HOLD = "buy-and-hold (price ratio, no costs)"
+_MINUTE_MS = 60_000
 
 
 class EmptyJournal(ValueError):
@@ -82,12 +83,26 @@ def gather_journal(
     decisions = history.decisions()
     spans = history.order_spans()
 
-    # The period is market time: equity marks, fills and decisions carry the candle's or the
-    # exchange's time. Order events are stamped by the bot's own clock, which is market time
-    # live but not in an accelerated replay (`gridbot validate`, the emulator at --speed):
-    # there they would stretch the period to today's date. They set it only when nothing
-    # else does, and are clipped to it.
-    times = [p.time for p in equity] + [f.timestamp for f in fills] + [d.time for d in decisions]
+    # The period is market time: fills and decisions carry the exchange's or the candle's
+    # time, and so do the hourly equity marks. The mark a stop writes and the order events
+    # are stamped by the bot's own clock, which is market time live but not in an
+    # accelerated replay (`gridbot validate`, the emulator at --speed): there they would
+    # stretch the period to today's date. With decisions to bound it, a later mark is
+    # moved to the period's end (it is valued at the last price the bot had), and order
+    # spans are clipped to the period.
+    notes: list[str] = []
+    market = [f.timestamp for f in fills] + [d.time for d in decisions]
+    if decisions:
+        last = max(market) + _MINUTE_MS
+        late = [p for p in equity if p.time > last]
+        if late:
+            equity = [p for p in equity if p.time <= last] + [EquityPoint(last, late[-1].equity)]
+            notes.append(
+                f"{len(late)} equity mark(s) stamped after the last decision (the bot's clock "
+                "ahead of the market's, as in an accelerated replay, or a stop long after the "
+                "last candle) are shown at the period's end."
+            )
+    times = market + [p.time for p in equity]
     if not times:
         times = [s.placed_at for s in spans]
     start = min(times, default=runs[0].started_at)
@@ -95,7 +110,6 @@ def gather_journal(
 
     in_period = [c for c in candles if c.close_time >= start and c.open_time <= end]
     prices = [PricePoint(c.close_time, c.close) for c in in_period]
-    notes: list[str] = []
     baselines: dict[str, list[EquityPoint]] = {}
     tables = [summary_table(initial_equity, equity, fills, fees, paid, start, end)]
     kpis: list[Kpi] = []

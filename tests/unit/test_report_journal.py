@@ -120,6 +120,17 @@ def test_order_times_from_a_faster_clock_neither_stretch_the_period_nor_draw_lev
     assert any("1 of 4 orders rested outside the market period" in n for n in data.notes)
 
 
+def test_a_stop_mark_from_a_faster_clock_is_shown_at_the_period_end() -> None:
+    """The mark written at a stop carries the bot's clock: today, in an accelerated replay."""
+    journal = _spot_journal()
+    journal.equity.append((T0 + 150 * WEEK, D("1420")))
+    data = gather_journal(journal, _instrument, "fake")
+    last = T0 + WEEK + 5 + 60_000  # the last fill, plus a minute
+    assert data.end == last
+    assert [(p.time, p.equity) for p in data.equity][-1] == (last, D("1420"))
+    assert any("1 equity mark(s) stamped after the last decision" in n for n in data.notes)
+
+
 def test_closes_give_the_price_chart_and_a_buy_and_hold_line() -> None:
     candles = [
         Candle(T0 + i * 60_000, D(p), D(p), D(p), D(p), D(1), T0 + i * 60_000 + 59_999)
