@@ -2,15 +2,23 @@
 
 The grid bot sends every futures order with ``positionSide=BOTH`` (one-way mode), so the
 account must not be in hedge mode; the margin type and the leverage of the traded symbol are
-set to what the configuration asks. Each step is idempotent (reference sections 4.2 and 10):
+set to what the configuration asks. Every setting is read first and changed only when it
+differs, so a restart sends no change request at all: Binance answers an unchanged setting
+with an error (-4046 / -4059), and those answers count against the API error rate even
+though nothing went wrong (reference sections 4.2 and 10):
 
 * ``GET /fapi/v1/positionSide/dual`` [30]; when it answers ``dualSidePosition: true`` (hedge
-  mode), ``POST`` it to ``false``. -4059 "No need to change position side." counts as
-  success; -4067 / -4068 (open orders / open position) raise :class:`PositionModeChangeRefused`.
-* ``POST /fapi/v1/marginType`` [1]: -4046 "No need to change margin type." counts as
-  success; -4047 / -4048 (open orders / open position) raise :class:`MarginTypeChangeRefused`.
-* ``POST /fapi/v1/leverage`` [1] -> ``{leverage, maxNotionalValue, symbol}``; -4028 (invalid
-  leverage) raises :class:`InvalidLeverage`.
+  mode), ``POST`` it to ``false``. -4059 "No need to change position side." (a race with
+  another client) counts as success; -4067 / -4068 (open orders / open position) raise
+  :class:`PositionModeChangeRefused`.
+* ``GET /fapi/v1/symbolConfig?symbol=`` [5] -> ``[{symbol, marginType, leverage,
+  maxNotionalValue, ...}]``: the symbol's current margin type and leverage. A row missing
+  from the answer leaves both unknown, and both are then sent.
+* ``POST /fapi/v1/marginType`` [1] when it differs: -4046 "No need to change margin type."
+  counts as success; -4047 / -4048 (open orders / open position) raise
+  :class:`MarginTypeChangeRefused`.
+* ``POST /fapi/v1/leverage`` [1] when it differs -> ``{leverage, maxNotionalValue, symbol}``;
+  -4028 (invalid leverage) raises :class:`InvalidLeverage`.
 
 Every other refusal propagates as the client's typed error unchanged.
 """
@@ -37,6 +45,7 @@ INVALID_LEVERAGE = -4028
 _DUAL_PATH = "/fapi/v1/positionSide/dual"
 _MARGIN_TYPE_PATH = "/fapi/v1/marginType"
 _LEVERAGE_PATH = "/fapi/v1/leverage"
+_SYMBOL_CONFIG_PATH = "/fapi/v1/symbolConfig"
 
 
 class AccountSetupRefused(ExchangeRejected):
@@ -74,6 +83,21 @@ class FuturesSetup:
     margin_type: str
     position_mode_changed: bool
     margin_type_changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolConfig:
+    """A symbol's futures settings as ``GET /fapi/v1/symbolConfig`` reports them.
+
+    Attributes:
+        margin_type: ``CROSSED`` or ``ISOLATED``.
+        leverage: The leverage in force.
+        max_notional_value: Largest position notional allowed at that leverage.
+    """
+
+    margin_type: str
+    leverage: int
+    max_notional_value: Decimal
 
 
 def _refused(
@@ -119,6 +143,27 @@ async def ensure_one_way_mode(client: BinanceRestClient) -> bool:
             ) from exc
         raise
     return True
+
+
+async def read_symbol_config(client: BinanceRestClient, symbol: str) -> SymbolConfig | None:
+    """``symbol``'s current margin type and leverage; None when the answer has no row for it.
+
+    Raises:
+        BinanceParseError: The row is there but malformed.
+    """
+    answer = await client.signed("GET", _SYMBOL_CONFIG_PATH, {"symbol": symbol}, weight=5)
+    rows = answer if isinstance(answer, list) else [answer]
+    row = next((r for r in rows if isinstance(r, dict) and r.get("symbol") == symbol), None)
+    if row is None:
+        return None
+    try:
+        margin_type = str(row["marginType"]).upper()
+        leverage = row["leverage"]
+        if isinstance(leverage, bool) or margin_type not in ("CROSSED", "ISOLATED"):
+            raise ValueError(margin_type)
+        return SymbolConfig(margin_type, int(leverage), Decimal(str(row["maxNotionalValue"])))
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise BinanceParseError(f"GET {_SYMBOL_CONFIG_PATH}: unexpected row {row!r}") from exc
 
 
 async def set_margin_type(client: BinanceRestClient, symbol: str, margin_type: str) -> bool:
@@ -182,6 +227,8 @@ async def configure_futures(
 ) -> FuturesSetup:
     """One-way position mode, then ``symbol``'s margin type, then its leverage.
 
+    Each is changed only when the account's current value differs (see the module).
+
     Args:
         client: A futures :class:`BinanceRestClient`.
         symbol: e.g. ``BTCUSDT``.
@@ -199,6 +246,12 @@ async def configure_futures(
     if isinstance(leverage, bool) or not isinstance(leverage, int):
         raise ValueError(f"leverage must be an integer, not {leverage!r}")
     mode_changed = await ensure_one_way_mode(client)
-    margin_changed = await set_margin_type(client, symbol, margin_type)
-    actual, max_notional = await set_leverage(client, symbol, leverage)
+    current = await read_symbol_config(client, symbol)
+    margin_changed = False
+    if current is None or current.margin_type != margin_type:
+        margin_changed = await set_margin_type(client, symbol, margin_type)
+    if current is not None and current.leverage == leverage:
+        actual, max_notional = current.leverage, current.max_notional_value
+    else:
+        actual, max_notional = await set_leverage(client, symbol, leverage)
     return FuturesSetup(symbol, actual, max_notional, margin_type, mode_changed, margin_changed)

@@ -168,3 +168,46 @@ class CmeGapTracker:
         following = set(self._following)
         settled = [g for i, g in enumerate(self.gaps) if i not in following]
         return sum(1 for g in settled if g.filled_ms is not None), len(settled)
+
+    # ------------------------------------------------------------------ persistence
+    def snapshot(self) -> str:
+        """What a restart needs to record the next gap and follow the open ones, as a string.
+
+        Sections joined by ``;``: the last candle seen (``time|close``), the closure under
+        way (``start|end|close price``, empty when none) and then one ``close_ms|reopen_ms|
+        close_price|reopen_price`` per gap still followed. Settled gaps are not kept: they
+        only feed the counters, which start again with the process like the overlay's.
+        The CME-close price lives only here, so without it a restart inside a closure
+        records no gap at the reopen.
+        """
+        last = "" if self._last_time is None else f"{self._last_time}|{self._last_close}"
+        closed = ""
+        if self._closed_at is not None:
+            start, end, price = self._closed_at
+            closed = f"{start}|{end}|{'' if price is None else price}"
+        followed = [self.gaps[i] for i in self._following]
+        gaps = [f"{g.close_ms}|{g.reopen_ms}|{g.close_price}|{g.reopen_price}" for g in followed]
+        return ";".join([last, closed, *gaps])
+
+    def restore(self, state: str) -> None:
+        """Continue from a :meth:`snapshot`; ``""`` (a state saved before it existed) = fresh.
+
+        Raises:
+            ValueError: The state is malformed.
+        """
+        self._last_close = self._last_time = self._closed_at = None
+        self.gaps, self._following = [], []
+        if not state:
+            return
+        last, closed, *gaps = state.split(";")
+        if last:
+            time, close = last.split("|")
+            self._last_time, self._last_close = int(time), Decimal(close)
+        if closed:
+            start, end, price = closed.split("|")
+            self._closed_at = (int(start), int(end), Decimal(price) if price else None)
+        for text in gaps:
+            close_ms, reopen_ms, close_price, reopen_price = text.split("|")
+            gap = CmeGap(int(close_ms), int(reopen_ms), Decimal(close_price), Decimal(reopen_price))
+            self._following.append(len(self.gaps))
+            self.gaps.append(gap)

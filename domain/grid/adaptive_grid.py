@@ -707,6 +707,9 @@ class AdaptiveGrid:
             state[f"skipped:{reason}"] = str(count)
         if self.overlay is not None:  # calendar hook: a restart inside a closure stays in it
             state["weekend"] = self.overlay.snapshot()
+            # The CME-close price and the open gaps: a restart inside a closure still
+            # records the gap at the reopen.
+            state["cme_gap"] = self.overlay.gaps.snapshot()
         return state
 
     def restore(self, state: Mapping[str, str]) -> None:
@@ -733,6 +736,7 @@ class AdaptiveGrid:
             self._budget.restore(state["budget"])
             if self.overlay is not None:  # absent from a state saved before the key existed
                 self.overlay.restore(state.get("weekend", ""))
+                self.overlay.gaps.restore(state.get("cme_gap", ""))
             legs: dict[str, Leg] = {}
             mods: dict[str, int] = {}
             counts = dict.fromkeys(_COUNTERS, 0)

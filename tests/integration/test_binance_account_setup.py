@@ -34,13 +34,20 @@ T0 = 1_704_067_200_000
 Scenario = Callable[[EmulatorState, BinanceRestClient], Awaitable[None]]
 
 
-def _run(scenario: Scenario) -> EmulatorState:
+Answer = tuple[str, str, int, int | None]
+
+
+def _run(scenario: Scenario, answers: list[Answer] | None = None) -> EmulatorState:
     async def main() -> EmulatorState:
         price = D("50000")
         candle = Candle(T0, price, price, price, price, D("100"), T0 + 59_999)
         state = EmulatorState(
             [FUT], KEY, SECRET, [candle], balances={MarketType.USDM_FUTURES: {"USDT": D("1e6")}}
         )
+        if answers is not None:
+            state.response_listeners.append(
+                lambda method, path, status, code: answers.append((method, path, status, code))
+            )
         state.advance(1)
         runner, url = await start_emulator(state)
         client = BinanceRestClient("futures", url, KEY, SECRET)
@@ -95,6 +102,57 @@ def test_one_way_account_is_a_no_op_and_setup_is_idempotent() -> None:
     assert not second.position_mode_changed and not second.margin_type_changed
     assert second.leverage == 3
     assert state.venue(MarketType.USDM_FUTURES, "BTCUSDT").margin_type == "ISOLATED"  # type: ignore[union-attr]
+
+
+def test_a_restart_sends_no_change_and_gets_no_error_answer() -> None:
+    """The second start reads the settings back and finds nothing to change (no -4046)."""
+    results: list[FuturesSetup] = []
+    answers: list[Answer] = []
+    first_start: list[int] = []
+
+    async def scenario(state: EmulatorState, client: BinanceRestClient) -> None:
+        results.append(await configure_futures(client, "BTCUSDT", 4, "ISOLATED"))
+        first_start.append(len(answers))
+        results.append(await configure_futures(client, "BTCUSDT", 4, "ISOLATED"))
+
+    _run(scenario, answers)
+    first, second = results
+    assert first.margin_type_changed and first.leverage == 4
+    assert not second.margin_type_changed and not second.position_mode_changed
+    assert second.leverage == 4 and second.max_notional_value == first.max_notional_value
+    restart = answers[first_start[0] :]
+    assert [(m, p) for m, p, _, _ in restart] == [
+        ("GET", "/fapi/v1/positionSide/dual"),
+        ("GET", "/fapi/v1/symbolConfig"),
+    ]
+    assert all(status == 200 for _, _, status, _ in answers), answers
+
+
+def test_the_default_margin_type_is_not_sent_again() -> None:
+    """A fresh account is already CROSSED: only the leverage differs, and only it is sent."""
+    answers: list[Answer] = []
+
+    async def scenario(state: EmulatorState, client: BinanceRestClient) -> None:
+        setup = await configure_futures(client, "BTCUSDT", 9)
+        assert not setup.margin_type_changed and setup.leverage == 9
+
+    state = _run(scenario, answers)
+    assert [(m, p) for m, p, _, _ in answers if m == "POST"] == [("POST", "/fapi/v1/leverage")]
+    assert all(status == 200 for _, _, status, _ in answers), answers
+    assert state.venue(MarketType.USDM_FUTURES, "BTCUSDT").leverage == 9  # type: ignore[union-attr]
+
+
+def test_symbol_config_reports_what_was_set() -> None:
+    async def scenario(state: EmulatorState, client: BinanceRestClient) -> None:
+        await configure_futures(client, "BTCUSDT", 6, "ISOLATED")
+        (row,) = await client.signed("GET", "/fapi/v1/symbolConfig", {"symbol": "BTCUSDT"})
+        assert (row["symbol"], row["marginType"], row["leverage"]) == ("BTCUSDT", "ISOLATED", 6)
+        assert D(row["maxNotionalValue"]) > 0
+        with pytest.raises(ExchangeRejected) as info:
+            await client.signed("GET", "/fapi/v1/symbolConfig", {"symbol": "NOPEUSDT"})
+        assert info.value.code == -1121
+
+    _run(scenario)
 
 
 @pytest.mark.parametrize("leverage", [0, 126, 200])

@@ -24,6 +24,8 @@ from domain.calendar import (
     WeekendSwitch,
 )
 from domain.candles import Candle
+from domain.grid.adaptive_grid import AdaptiveGrid
+from domain.grid.adaptive_params import AdaptiveGridParams
 
 OLD = CmeSchedule(CmeScheduleSettings(continuous_from_ms=None))
 MINUTE = 60_000
@@ -142,3 +144,67 @@ def test_a_restart_inside_the_closure_does_not_enter_again() -> None:
     after.on_candle(candle(reopen, Decimal(100)))
     (left,) = after.take_events()
     assert isinstance(left, WeekendSwitch) and not left.entered and left.cme_close_ms == close
+
+
+def _grid(action: WeekendAction = WeekendAction.WIDER) -> AdaptiveGrid:
+    return AdaptiveGrid(
+        "BTCUSDT", AdaptiveGridParams(), CmeGridOverlay(OLD, WeekendModeSettings(action))
+    )
+
+
+def _overlay(grid: AdaptiveGrid) -> CmeGridOverlay:
+    assert grid.overlay is not None
+    return grid.overlay
+
+
+def test_a_restart_inside_the_closure_still_records_the_gap_at_the_reopen() -> None:
+    """The CME-close price travels in the adaptive grid's snapshot, not only in memory."""
+    close, reopen = ms("2025-02-07 22:00"), ms("2025-02-09 23:00")
+    before = _grid()
+    for t in range(close - 5 * MINUTE, close + 30 * MINUTE, MINUTE):
+        _overlay(before).on_candle(candle(t, Decimal(100) if t < close else Decimal(104)))
+    _overlay(before).take_events()
+    state = before.snapshot()
+    after = _grid()  # the restarted process: nothing in memory, killed for a day
+    after.restore(state)
+    overlay = _overlay(after)
+    for t in range(reopen - 10 * MINUTE, reopen + 2 * MINUTE, MINUTE):
+        overlay.on_candle(candle(t, Decimal(104) if t < reopen else Decimal(107)))
+    events = overlay.take_events()
+    gaps = [e for e in events if isinstance(e, GapRecorded)]
+    assert [(g.at_ms, g.gap.close_ms, g.gap.close_price, g.gap.reopen_price) for g in gaps] == [
+        (reopen, close, Decimal(100), Decimal(107))
+    ]
+    assert [e.entered for e in events if isinstance(e, WeekendSwitch)] == [False]
+    assert overlay.counters()["cme_gaps"] == 1
+
+
+def test_a_restart_after_the_reopen_keeps_following_the_open_gap() -> None:
+    close, reopen = ms("2025-02-07 22:00"), ms("2025-02-09 23:00")
+    before = _grid(WeekendAction.OFF)
+    feed(_overlay(before), close, reopen)  # gap 100 -> 107, still open
+    after = _grid(WeekendAction.OFF)
+    after.restore(before.snapshot())
+    tracker = _overlay(after).gaps
+    assert tracker.open_gap == _overlay(before).gaps.open_gap
+    assert _overlay(after).gap_feature(Decimal(105)) == Decimal("0.05")
+    _overlay(after).on_candle(candle(reopen + 60 * MINUTE, Decimal(100)))  # trades back to 100
+    assert tracker.open_gap is None and tracker.fill_rate() == (1, 1)
+    assert tracker.gaps[0].filled_ms == reopen + 60 * MINUTE
+
+
+def test_a_snapshot_without_the_gap_key_restores_a_fresh_tracker() -> None:
+    close, reopen = ms("2025-02-07 22:00"), ms("2025-02-09 23:00")
+    before = _grid()
+    _overlay(before).on_candle(candle(close - MINUTE, Decimal(100)))
+    _overlay(before).on_candle(candle(close, Decimal(100)))
+    state = before.snapshot()
+    assert state["cme_gap"]
+    del state["cme_gap"]  # saved before the key existed
+    after = _grid()
+    after.restore(state)
+    assert _overlay(after).weekend_closure is not None
+    _overlay(after).on_candle(candle(reopen, Decimal(107)))
+    assert not [e for e in _overlay(after).take_events() if isinstance(e, GapRecorded)]
+    with pytest.raises(ValueError, match="malformed"):
+        after.restore({**before.snapshot(), "cme_gap": "1|2|3"})

@@ -1,7 +1,8 @@
 """USD-M futures account handlers and their routes.
 
 Income, balances, positions (the current v3 routes and the older v2 ones) and account
-setup (leverage, position mode, margin type).
+setup (leverage, position mode, margin type, and the symbol configuration that reads the
+latter back).
 """
 
 from __future__ import annotations
@@ -107,6 +108,20 @@ def _futures_leverage(call: Call) -> object:
         raise ApiError(-4028, f"Leverage {raw} is not valid")
     venue.set_leverage(leverage)
     return {"leverage": leverage, "maxNotionalValue": pl.MAX_NOTIONAL, "symbol": venue.symbol}
+
+
+def _symbol_config(call: Call) -> object:
+    """``GET /fapi/v1/symbolConfig``: margin type and leverage per symbol, as last set."""
+    return [
+        {
+            "symbol": venue.symbol,
+            "marginType": venue.margin_type,
+            "isAutoAddMargin": "false",
+            "leverage": venue.leverage,
+            "maxNotionalValue": pl.MAX_NOTIONAL,
+        }
+        for venue in call.venues()
+    ]
 
 
 def _has_position(venue: Venue) -> bool:
@@ -223,6 +238,15 @@ def futures_account_endpoints() -> list[Endpoint]:
             1,
             signed=True,
             params=_signed("symbol", "leverage"),
+        ),
+        Endpoint(
+            "GET",
+            "/fapi/v1/symbolConfig",
+            FUTURES,
+            _symbol_config,
+            5,
+            signed=True,
+            params=_signed("symbol"),
         ),
         Endpoint(
             "GET",
