@@ -4,10 +4,12 @@ Kept in its own module (beside :mod:`bootstrap.config_sections`) because it is o
 feature's configuration: the schedule of CME Bitcoin futures (the 24/7 switch and the weekly
 maintenance window), what the adaptive grid does while CME is closed, and the optional
 gap-fill bias. A top-level section, so ``gridbot evaluate --sweep calendar.weekend_mode=...``
-can sweep it. Weekend mode defaults to ``"wider"`` (the step doubled while CME is closed) and
-the gap bias to off: in the walk-forward evaluation of ``docs/evaluation/weekend-and-gaps.md``
-``"wider"`` raised the pooled Sharpe from 1.04 to 1.14 (normal fills) and 0.81 to 0.91
-(pessimistic) and was better on 5 of 6 series, while the gap bias changed nothing measurable.
+can sweep it. Weekend mode and the gap bias default to off. ``"wider"`` (the step doubled
+while CME is closed) raised the pooled walk-forward Sharpe from 1.04 to 1.14 before the
+drawdown brakes ran in the backtest, but with the default brakes it lowers it (-0.06 -> -0.38
+normal fills, -0.22 -> -0.47 pessimistic) while lowering the maximum drawdown by about a
+point: not shown to help, so off (``docs/evaluation/weekend-and-gaps.md``). The gap bias
+changed nothing measurable.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ _DEFAULT_SCHEDULE = CmeScheduleSettings()
 class CalendarConfig:
     """``calendar``: see ``config/config.template.json`` for each key."""
 
-    weekend_mode: WeekendModeName = "wider"
+    weekend_mode: WeekendModeName = "off"
     weekend_spacing_factor: Decimal = Decimal(2)
     weekend_size_factor: Decimal = Decimal("0.5")
     weekend_holidays: bool = True

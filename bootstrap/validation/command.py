@@ -63,7 +63,9 @@ LEVERAGE = 3
 #: less this harness, which the bot never imports.
 BOT_PACKAGES = ("domain", "application", "adapters", "bootstrap", "proto")
 HARNESS = "bootstrap/validation"
-#: The strategy the validation runs unless ``--config`` says otherwise (see bot_config).
+#: The strategy the validation runs unless ``--config`` says otherwise (see bot_config): the
+#: defaults, plus weekend mode "wider" (off by default) so the run exercises the calendar
+#: path (weekend switches journaled, the gap recorded at the reopen).
 ADAPTIVE_DEFAULTS: tuple[tuple[tuple[str, ...], object], ...] = (
     (("strategy", "name"), "adaptive_grid"),
     (("brakes", "enabled"), True),
