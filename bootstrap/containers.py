@@ -418,6 +418,17 @@ def exchange_kind(config: AppConfig) -> str:
     return config.exchange.kind
 
 
+def audit_minutes(config: AppConfig) -> int | None:
+    """The periodic REST audit's period: only where events travel over a network.
+
+    The in-process simulated exchange hands every event over synchronously, so there is
+    nothing a stream could have lost, and it starts empty on every run: a restart that
+    adopted its state (``--accept-exchange-state``) would find the journal's history
+    "ahead" of it again at every audit.
+    """
+    return None if config.exchange.kind == "simulated" else config.exchange.audit_minutes
+
+
 def strategy_providers(config: providers.Provider[AppConfig]) -> dict[str, providers.Provider[Any]]:
     """One provider per strategy in :data:`STRATEGIES`, the choices of the strategy selector."""
     return {name: providers.Singleton(build, config) for name, build in STRATEGIES.items()}
@@ -560,7 +571,7 @@ class LiveContainer(containers.DeclarativeContainer):
         max_leverage=config.provided.risk.max_leverage,
         kill_switch=config.provided.risk.kill_switch,
         signals=signal_setup.provided[0],
-        audit_minutes=config.provided.exchange.audit_minutes,
+        audit_minutes=providers.Callable(audit_minutes, config),
     )
     loop = providers.Singleton(EngineLoop, engine)
     inputs = providers.Singleton(

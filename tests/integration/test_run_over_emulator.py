@@ -119,9 +119,8 @@ def _env() -> dict[str, str]:
 def test_first_start_fits_the_signal_weights_on_the_emulators_history(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    """As on Binance, the past is there at start-up: as much as the file holds before the
-    replay start (two weeks here; the signal's ``history_minutes`` wants five by default), so
-    the first start fits its weights on it.
+    """As on Binance, the past is there at start-up: the signal's ``history_minutes`` of it
+    (a week here), so the first start fits its weights on it.
 
     The week before 2025-02-15 is one where the fit finds correlations that clear the
     threshold for the systems and the neutral regime (on a week of real data some
@@ -130,13 +129,17 @@ def test_first_start_fits_the_signal_weights_on_the_emulators_history(
     data = shared_data / "klines" / "futures-um" / "BTCUSDT" / "BTCUSDT-1m-2025-02.csv.gz"
     with (
         _emulator(data, 1, "--replay-start", "2025-02-15T00:00") as url,
-        running_bot(tmp_path, {**_config(url, "USDM_FUTURES"), "signals": {}}, (), _env()) as bot,
+        running_bot(
+            tmp_path,
+            {**_config(url, "USDM_FUTURES"), "signals": {"history_minutes": 10_080}},
+            (),
+            _env(),
+        ) as bot,
     ):
         line = bot.wait_line("signal weights:", timeout=120)
         bot.process.send_signal(signal.SIGTERM)
         assert bot.wait_exit() == 0, bot.output
-    fitted = re.search(r"fitted on (\d+) candles", line)
-    assert fitted and int(fitted.group(1)) >= 14 * 1440 and "too little data" not in line, line
+    assert "fitted on 10080 candles" in line and "too little data" not in line, line
     with sqlite3.connect(tmp_path / "data" / "gridbot.db") as db:
         [(stored,)] = db.execute(
             "select value from strategy_state where key = 'signals.weights'"
