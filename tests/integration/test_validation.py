@@ -82,7 +82,9 @@ def test_short_validation_run(
         assert (out / name).stat().st_size > 0, name
     markdown = (out / "report.md").read_text()
     assert "gridbot validate --hours 2" in markdown and "## Ground-truth checks" in markdown
-    assert seconds < 240, f"the short validation took {seconds:.0f} s"
+    # A bound against a hung run, not a speed target: 120 candles at 1/s plus restarts and the
+    # waits for a stall's and a skew's evidence (about 215 s unloaded, 280 s on a busy CI).
+    assert seconds < 420, f"the short validation took {seconds:.0f} s"
     # The verdicts: the exit code follows them, and every check holds.
     failed = {c["name"]: c["detail"] for c in report["checks"] if not c["passed"]}
     assert code == (1 if failed else 0), printed
