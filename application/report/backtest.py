@@ -127,8 +127,14 @@ class ReportRecorder(RunRecorder):
             self.spans.append(LevelSpan(price, side, start, at))
 
     def levels(self, end: int) -> list[LevelSpan]:
-        """Every resting interval; orders still open rest until ``end``."""
-        still = [LevelSpan(p, s, start, end) for start, s, p in self._resting.values()]
+        """Every resting interval; orders still open rest until ``end``.
+
+        An order placed in answer to the last candle is stamped after it (its close + 1 ms)
+        and never rested inside the period: it is not a level of the chart.
+        """
+        still = [
+            LevelSpan(p, s, start, end) for start, s, p in self._resting.values() if start <= end
+        ]
         return [*self.spans, *still]
 
 
