@@ -145,8 +145,18 @@ def fill(grid: AdaptiveGrid, ctx: Venue, order: Order, trade_id: int, at: int) -
     return commands
 
 
-def refuse(grid: AdaptiveGrid, ctx: Venue, order: Order, at: int) -> list[Command]:
-    """The exchange refuses ``order``'s submission: post-only, it would take (Binance -5022)."""
+def refuse(
+    grid: AdaptiveGrid,
+    ctx: Venue,
+    order: Order,
+    at: int,
+    refusal: tuple[RejectReason, int, str] = (
+        RejectReason.POST_ONLY_WOULD_TAKE,
+        -5022,
+        "would take",
+    ),
+) -> list[Command]:
+    """The exchange refuses ``order``'s submission (by default post-only, it would take)."""
     ctx.open_orders.pop(order.client_order_id, None)
     sent = Order(
         order.client_order_id,
@@ -161,9 +171,8 @@ def refuse(grid: AdaptiveGrid, ctx: Venue, order: Order, at: int) -> list[Comman
         order.tag,
     )
     sent.apply(OrderTrigger.REJECT)
-    event = OrderRejected(
-        sent.client_order_id, RejectReason.POST_ONLY_WOULD_TAKE, -5022, "would take", at
-    )
+    reason, code, message = refusal
+    event = OrderRejected(sent.client_order_id, reason, code, message, at)
     commands = list(grid.on_execution(event, sent, ctx))
     ctx.send(commands)
     return commands
@@ -322,26 +331,8 @@ def test_a_refused_take_profit_is_repriced_and_the_leg_remembers_the_new_price()
 
 def refuse_for_margin(grid: AdaptiveGrid, ctx: Venue, order: Order, at: int) -> list[Command]:
     """The exchange refuses ``order``'s submission: margin is insufficient (Binance -2019)."""
-    ctx.open_orders.pop(order.client_order_id, None)
-    sent = Order(
-        order.client_order_id,
-        order.symbol,
-        order.side,
-        order.order_type,
-        order.quantity,
-        order.price,
-        order.time_in_force,
-        order.stop_price,
-        order.reduce_only,
-        order.tag,
-    )
-    sent.apply(OrderTrigger.REJECT)
-    event = OrderRejected(
-        sent.client_order_id, RejectReason.INSUFFICIENT_MARGIN, -2019, "Margin is insufficient.", at
-    )
-    commands = list(grid.on_execution(event, sent, ctx))
-    ctx.send(commands)
-    return commands
+    margin = (RejectReason.INSUFFICIENT_MARGIN, -2019, "Margin is insufficient.")
+    return refuse(grid, ctx, order, at, margin)
 
 
 def test_a_take_profit_refused_for_margin_waits_instead_of_being_resent_every_candle() -> None:
